@@ -1,0 +1,50 @@
+"""The ``gristmill`` command: one CLI for the pipeline, the reports and the trainer.
+
+Each area owns its subcommands in its own ``cli`` module with a ``register(subparsers)``
+function, so this file stays a table of contents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# (module, what it adds) in the order they appear in --help.
+SUBCOMMAND_MODULES = [
+    "gristmill.pipelines.cli",  # run, tokenize
+    "gristmill.data.cli",  # data demo
+    "gristmill.filters.cli",  # filters list, classifier train/eval
+    "gristmill.tokenize.cli",  # tokenizer train, shards verify
+    "gristmill.train.cli",  # train, sample, export-hf
+    "gristmill.report.cli",  # report, inspect
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from gristmill import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="gristmill",
+        description="Turn raw text into a trained language model.",
+    )
+    parser.add_argument("--version", action="version", version=f"gristmill {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        rc = args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return int(rc or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Pipeline configuration: YAML files validated by pydantic.
+
+A config file describes the whole pipeline. A stage section it leaves out (``normalize``,
+``filters``, ``dedup``, ``tokenize``) is off. Unknown keys and wrong types are errors that
+name the key and the file. Without ``--config``, ``gristmill run`` uses
+``configs/default.yaml`` (the recommended pipeline).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = REPO_ROOT / "configs" / "default.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InputConfig(_Strict):
+    format: Literal["auto", "jsonl", "parquet", "text"] = "auto"
+    text_field: str = "text"
+    id_field: str = "id"
+    source_field: str = "source"
+    url_field: str = "url"
+    max_record_bytes: int = Field(64 * 1024 * 1024, gt=0)
+
+
+class NormalizeConfig(_Strict):
+    nfc: bool = True
+    strip_controls: bool = True
+
+
+class FilterSpec(_Strict):
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    mode: Literal["filter", "annotate"] = "filter"
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        from gristmill.filters import available
+
+        if v not in available():
+            raise ValueError(f"unknown filter {v!r}; registered filters: {', '.join(available())}")
+        return v
+
+
+class ExactDedupConfig(_Strict):
+    """Exact dedup on a hash of the normalized text; the smallest id of a group is kept."""
+
+
+class MinHashDedupConfig(_Strict):
+    threshold: float = Field(0.8, gt=0, lt=1)
+    ngram: int = Field(5, ge=1)
+    num_perm: int = Field(128, ge=16)
+    bands: int | None = None
+    rows: int | None = None
+    verify: bool = True
+    seed: int = 1
+
+
+class DedupConfig(_Strict):
+    exact: ExactDedupConfig | None = None
+    minhash: MinHashDedupConfig | None = None
+
+
+class TokenizeConfig(_Strict):
+    tokenizer: str = "gpt2"
+    shard_tokens: int = Field(50_000_000, gt=0)
+    val_fraction: float = Field(0.01, ge=0, lt=1)
+    seed: int = 0
+    batch_size: int = Field(256, gt=0)
+
+
+class OutputConfig(_Strict):
+    num_shards: int = Field(1, ge=1)
+    compression: Literal["zstd", "snappy", "none"] = "zstd"
+
+
+class PipelineConfig(_Strict):
+    input: InputConfig = Field(default_factory=InputConfig)
+    normalize: NormalizeConfig | None = None
+    filters: list[FilterSpec] = Field(default_factory=list)
+    dedup: DedupConfig | None = None
+    tokenize: TokenizeConfig | None = None
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON form: the same settings give the same hash."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _format_errors(e: ValidationError, path: str) -> str:
+    lines = [f"invalid config {path}:"]
+    for err in e.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "<root>"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"  {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, path: str = "<dict>") -> PipelineConfig:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"invalid config {path}: top level must be a mapping, got {type(data).__name__}")
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(e, path)) from None
+
+
+def load_config(path: str | Path | None = None) -> PipelineConfig:
+    p = Path(path) if path else DEFAULT_CONFIG
+    if not p.exists():
+        raise ConfigError(f"config file not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"invalid YAML in {p}: {e}") from None
+    return parse_config(data, str(p))

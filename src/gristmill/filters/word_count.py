@@ -1,0 +1,31 @@
+"""``word_count``: drop documents with too few or too many words."""
+
+from __future__ import annotations
+
+from gristmill.filters.base import Filter, Verdict, register
+from gristmill.filters.text_units import words
+from gristmill.schemas import Document
+
+
+@register
+class WordCount(Filter):
+    """Keep documents with ``min_words <= words <= max_words`` (words as in text_units)."""
+
+    name = "word_count"
+    version = "1"
+    reasons = ("too_few_words", "too_many_words")
+
+    def __init__(self, min_words: int = 50, max_words: int = 100_000) -> None:
+        if min_words < 0 or max_words < min_words:
+            raise ValueError(f"word_count: need 0 <= min_words <= max_words, got {min_words}, {max_words}")
+        self.min_words = min_words
+        self.max_words = max_words
+
+    def __call__(self, doc: Document) -> Verdict:
+        n = len(words(doc.text))
+        scores = {"word_count.words": float(n)}
+        if n < self.min_words:
+            return self.reject("too_few_words", n, self.min_words, scores)
+        if n > self.max_words:
+            return self.reject("too_many_words", n, self.max_words, scores)
+        return Verdict(keep=True, scores=scores)

@@ -1,0 +1,169 @@
+"""The Document, Rejection and ErrorRecord dataclasses and their pyarrow schemas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+SCHEMA_VERSION = "1"
+
+_META = {b"schema_version": SCHEMA_VERSION.encode()}
+
+_DOC_FIELDS = [
+    pa.field("id", pa.string(), nullable=False),
+    pa.field("text", pa.large_string(), nullable=False),
+    pa.field("source", pa.string(), nullable=False),
+    pa.field("url", pa.string(), nullable=True),
+    pa.field("metadata", pa.map_(pa.string(), pa.string())),
+    pa.field("scores", pa.map_(pa.string(), pa.float64())),
+]
+
+DOCUMENT_SCHEMA = pa.schema(_DOC_FIELDS, metadata={**_META, b"kind": b"document"})
+
+REJECTION_SCHEMA = pa.schema(
+    _DOC_FIELDS
+    + [
+        pa.field("stage", pa.string(), nullable=False),
+        pa.field("filter", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("value", pa.float64()),
+        pa.field("threshold", pa.float64()),
+        pa.field("duplicate_of", pa.string()),
+    ],
+    metadata={**_META, b"kind": b"rejection"},
+)
+
+ERROR_SCHEMA = pa.schema(
+    [
+        pa.field("input_file", pa.string(), nullable=False),
+        pa.field("line", pa.int64()),
+        pa.field("error_type", pa.string(), nullable=False),
+        pa.field("message", pa.string(), nullable=False),
+        pa.field("raw", pa.large_binary()),
+    ],
+    metadata={**_META, b"kind": b"error"},
+)
+
+
+@dataclass
+class Document:
+    """One document as it travels through the pipeline.
+
+    ``scores`` collects every filter's score, kept or not, so reports can show what another
+    threshold would have done without re-running the expensive part. ``metadata`` holds the
+    input record's other fields (as strings) and what stages record about the document
+    (for example the detected language, or how many lines a cleaner removed).
+    """
+
+    id: str
+    text: str
+    source: str = ""
+    url: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def to_row(self) -> dict:
+        return {
+            "id": self.id,
+            "text": self.text,
+            "source": self.source,
+            "url": self.url,
+            "metadata": sorted(self.metadata.items()),
+            "scores": sorted(self.scores.items()),
+        }
+
+    @classmethod
+    def from_row(cls, row: dict) -> Document:
+        return cls(
+            id=row["id"],
+            text=row["text"],
+            source=row.get("source") or "",
+            url=row.get("url"),
+            metadata=dict(row.get("metadata") or []),
+            scores=dict(row.get("scores") or []),
+        )
+
+
+@dataclass
+class Rejection:
+    """A document a filter or dedup stage removed, with why. Nothing is lost: the full
+    document travels with the reason.
+
+    ``reason`` is an enumerated code ``<filter>.<reason>`` declared by the filter.
+    """
+
+    doc: Document
+    stage: str
+    filter: str
+    reason: str
+    value: float | None = None
+    threshold: float | None = None
+    duplicate_of: str | None = None
+
+    def to_row(self) -> dict:
+        return {
+            **self.doc.to_row(),
+            "stage": self.stage,
+            "filter": self.filter,
+            "reason": self.reason,
+            "value": _finite_or_none(self.value),
+            "threshold": _finite_or_none(self.threshold),
+            "duplicate_of": self.duplicate_of,
+        }
+
+    @classmethod
+    def from_row(cls, row: dict) -> Rejection:
+        return cls(
+            doc=Document.from_row(row),
+            stage=row["stage"],
+            filter=row["filter"],
+            reason=row["reason"],
+            value=row.get("value"),
+            threshold=row.get("threshold"),
+            duplicate_of=row.get("duplicate_of"),
+        )
+
+
+@dataclass
+class ErrorRecord:
+    """An input record that could not become a Document (bad JSON, bad UTF-8, no text...)."""
+
+    input_file: str
+    line: int | None
+    error_type: str
+    message: str
+    raw: bytes | None = None
+
+    def to_row(self) -> dict:
+        return {
+            "input_file": self.input_file,
+            "line": self.line,
+            "error_type": self.error_type,
+            "message": self.message,
+            "raw": self.raw,
+        }
+
+
+def _finite_or_none(x: float | None) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return x if x == x else None  # NaN -> null
+
+
+def documents_to_table(docs: Iterable[Document]) -> pa.Table:
+    return pa.Table.from_pylist([d.to_row() for d in docs], schema=DOCUMENT_SCHEMA)
+
+
+def rejections_to_table(rejs: Iterable[Rejection]) -> pa.Table:
+    return pa.Table.from_pylist([r.to_row() for r in rejs], schema=REJECTION_SCHEMA)
+
+
+def errors_to_table(errs: Iterable[ErrorRecord]) -> pa.Table:
+    return pa.Table.from_pylist([e.to_row() for e in errs], schema=ERROR_SCHEMA)
+
+
+def table_to_documents(table: pa.Table) -> list[Document]:
+    return [Document.from_row(r) for r in table.to_pylist()]
