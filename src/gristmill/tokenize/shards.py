@@ -1,0 +1,362 @@
+"""Token shards: Arrow IPC files of token ids plus a manifest, the trainer's input.
+
+Layout of a shards directory::
+
+    manifest.json             what is inside (schema below), written last
+    train-00000.arrow         one column ``tokens`` (uint16, or uint32 for vocabularies
+    validation-00000.arrow    over 65536 ids), ONE record batch, uncompressed
+
+Each document's ids are followed by EOS. Uncompressed single-batch files mean a memory-mapped
+read gives the whole shard as one zero-copy numpy array, at any corpus size.
+
+Determinism: a document's split comes from a hash of its id (``val_fraction``); its shard from
+another hash of its id (the number of shards per split is its token total divided by
+``shard_tokens``, rounded up); inside a shard documents are sorted by id. The same documents
+give byte-identical shards and manifest whatever order they arrive in or however many workers
+run. The plain-Python writer here and the Beam transform (``gristmill.pipelines.tokenize``)
+share these functions and produce the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import xxhash
+
+SCHEMA_VERSION = "1"
+MANIFEST = "manifest.json"
+SPLITS = ("train", "validation")
+COLUMN = "tokens"
+SHARD_NAME = re.compile(r"^(train|validation)-(\d{5})\.arrow$")
+DEFAULT_SHARD_TOKENS = 50_000_000
+DEFAULT_VAL_FRACTION = 0.01
+
+
+class ShardError(ValueError):
+    """A shards directory that does not match its manifest (or has none)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Deterministic placement
+
+
+def token_dtype(vocab_size: int) -> np.dtype:
+    """uint16 when every id fits (vocab_size <= 65536), else uint32."""
+    return np.dtype(np.uint16) if vocab_size <= 1 << 16 else np.dtype(np.uint32)
+
+
+def split_of(doc_id: str, val_fraction: float, seed: int = 0) -> str:
+    """"validation" for a ``val_fraction`` share of ids (by a 64-bit hash), else "train"."""
+    if val_fraction <= 0:
+        return "train"
+    h = xxhash.xxh64_intdigest(doc_id.encode("utf-8"), seed=seed)
+    return "validation" if h < val_fraction * 2.0**64 else "train"
+
+
+def num_shards_for(total_tokens: int, shard_tokens: int) -> int:
+    """How many hash buckets a split with ``total_tokens`` tokens is cut into."""
+    return max(1, math.ceil(total_tokens / shard_tokens))
+
+
+def bucket_of(doc_id: str, num_buckets: int, seed: int = 0) -> int:
+    """A document's bucket (shard before renumbering): a hash independent of the split's."""
+    if num_buckets == 1:
+        return 0
+    return xxhash.xxh64_intdigest(b"shard:" + doc_id.encode("utf-8"), seed=seed) % num_buckets
+
+
+def pack(docs: Iterable[tuple[str, Sequence[int] | np.ndarray]], eos_id: int,
+         dtype: np.dtype) -> tuple[np.ndarray, int]:
+    """Concatenate documents sorted by id, EOS after each: (token array, document count)."""
+    docs = sorted(docs, key=lambda d: d[0])
+    total = sum(len(t) + 1 for _, t in docs)
+    out = np.empty(total, dtype=dtype)
+    pos = 0
+    for _, toks in docs:
+        n = len(toks)
+        out[pos:pos + n] = toks
+        out[pos + n] = eos_id
+        pos += n + 1
+    return out, len(docs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_token_file(path: str | Path, tokens: np.ndarray) -> str:
+    """Write ``tokens`` as a one-batch, uncompressed Arrow IPC file (via a temp name, then
+    rename). Returns the file's sha256."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    arr = pa.array(np.ascontiguousarray(tokens))
+    schema = pa.schema([pa.field(COLUMN, arr.type, nullable=False)])
+    try:
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+            writer.write_batch(pa.record_batch([arr], schema=schema))
+        digest = sha256_file(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return digest
+
+
+def shard_file_name(split: str, index: int) -> str:
+    return f"{split}-{index:05d}.arrow"
+
+
+def normalize_tokenizer_info(tokenizer_info: Any) -> dict:
+    """The manifest's tokenizer entry from a Tokenizer (anything with ``info()``) or a dict
+    with at least ``vocab_size`` and ``eos_id``."""
+    info = tokenizer_info.info() if hasattr(tokenizer_info, "info") else dict(tokenizer_info)
+    for key in ("vocab_size", "eos_id"):
+        if not isinstance(info.get(key), int):
+            raise ValueError(f"tokenizer info needs an integer {key!r}, got {info.get(key)!r}")
+    if not 0 <= info["eos_id"] < info["vocab_size"]:
+        raise ValueError(f"eos_id {info['eos_id']} is outside the vocabulary "
+                         f"(vocab_size {info['vocab_size']})")
+    return {"name": info.get("name"), "path": info.get("path"), "sha256": info.get("sha256"),
+            "vocab_size": info["vocab_size"], "eos_id": info["eos_id"]}
+
+
+def build_manifest(tokenizer: dict, shards: list[dict], *, shard_tokens: int,
+                   val_fraction: float, seed: int) -> dict:
+    """The manifest for ``shards`` (records with file, split, documents, tokens, sha256),
+    in (split, file) order, with totals."""
+    shards = sorted(shards, key=lambda s: (SPLITS.index(s["split"]), s["file"]))
+    totals: dict[str, Any] = {"documents": 0, "tokens": 0}
+    for split in SPLITS:
+        docs = sum(s["documents"] for s in shards if s["split"] == split)
+        toks = sum(s["tokens"] for s in shards if s["split"] == split)
+        totals[split] = {"documents": docs, "tokens": toks}
+        totals["documents"] += docs
+        totals["tokens"] += toks
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tokenizer": tokenizer,
+        "dtype": token_dtype(tokenizer["vocab_size"]).name,
+        "column": COLUMN,
+        "eos_after_each_document": True,
+        "shard_tokens": shard_tokens,
+        "val_fraction": val_fraction,
+        "seed": seed,
+        "split_hash": "xxh64(id, seed) < val_fraction * 2^64 -> validation",
+        "shards": shards,
+        "totals": totals,
+    }
+
+
+def write_manifest(out_dir: str | Path, manifest: dict) -> Path:
+    """Write manifest.json (temp name, then rename) and remove ``*.arrow`` shards it does not
+    list, left over from an earlier run into the same directory."""
+    out = Path(out_dir)
+    path = out / MANIFEST
+    tmp = out / f".{MANIFEST}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(tmp, path)
+    listed = {s["file"] for s in manifest["shards"]}
+    for f in out.glob("*.arrow"):
+        if SHARD_NAME.match(f.name) and f.name not in listed:
+            f.unlink()
+    return path
+
+
+def finalize(out_dir: str | Path, pending: list[dict], tokenizer: dict, *, shard_tokens: int,
+             val_fraction: float, seed: int) -> dict:
+    """Rename written shards (records with split, bucket, tmp, documents, tokens, sha256) to
+    contiguous ``<split>-NNNNN.arrow`` names in bucket order, then write the manifest."""
+    out = Path(out_dir)
+    shards = []
+    for split in SPLITS:
+        mine = sorted((p for p in pending if p["split"] == split), key=lambda p: p["bucket"])
+        for i, p in enumerate(mine):
+            name = shard_file_name(split, i)
+            os.replace(p["tmp"], out / name)
+            shards.append({"file": name, "split": split, "documents": p["documents"],
+                           "tokens": p["tokens"], "sha256": p["sha256"]})
+    manifest = build_manifest(tokenizer, shards, shard_tokens=shard_tokens,
+                              val_fraction=val_fraction, seed=seed)
+    write_manifest(out, manifest)
+    return manifest
+
+
+def write_bucket(out_dir: str | Path, split: str, bucket: int,
+                 docs: Iterable[tuple[str, Sequence[int] | np.ndarray]], eos_id: int,
+                 dtype: np.dtype) -> dict:
+    """Pack one bucket's documents into a temp-named shard file; the record for ``finalize``."""
+    tokens, ndocs = pack(docs, eos_id, dtype)
+    tmp = Path(out_dir) / f".{split}-b{bucket:05d}.arrow.tmp-{uuid.uuid4().hex[:8]}"
+    digest = write_token_file(tmp, tokens)
+    return {"split": split, "bucket": bucket, "tmp": str(tmp), "documents": ndocs,
+            "tokens": int(tokens.size), "sha256": digest}
+
+
+def write_shards(docs: Iterable[Sequence[int] | np.ndarray | tuple[str, Sequence[int]]],
+                 out_dir: str | Path, tokenizer_info: Any, *,
+                 shard_tokens: int = DEFAULT_SHARD_TOKENS,
+                 val_fraction: float = DEFAULT_VAL_FRACTION, seed: int = 0,
+                 split: str | None = None) -> dict:
+    """Write token shards and manifest without Beam; returns the manifest.
+
+    ``docs`` yields token id sequences (EOS not included; it is appended here), or
+    ``(doc_id, ids)`` pairs. Bare sequences get ids ``000000000000``, ``000000000001``... so
+    they keep their order. ``split="train"`` (or "validation") puts every document in that split
+    instead of hashing ids. ``tokenizer_info`` is a Tokenizer or a dict with at least
+    ``vocab_size`` and ``eos_id``. Everything is held in memory: for large corpora use the Beam
+    transform, which writes the same bytes.
+    """
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if shard_tokens <= 0:
+        raise ValueError(f"shard_tokens must be positive, got {shard_tokens}")
+    tok = normalize_tokenizer_info(tokenizer_info)
+    dtype = token_dtype(tok["vocab_size"])
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    by_split: dict[str, list[tuple[str, np.ndarray]]] = {s: [] for s in SPLITS}
+    for i, item in enumerate(docs):
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+            doc_id, ids = item
+        else:
+            doc_id, ids = f"{i:012d}", item
+        arr = np.asarray(ids, dtype=np.int64)
+        if arr.ndim != 1:
+            raise ValueError(f"document {doc_id}: token ids must be a flat sequence")
+        if arr.size and (arr.min() < 0 or arr.max() >= tok["vocab_size"]):
+            raise ValueError(f"document {doc_id}: token id outside [0, {tok['vocab_size']})")
+        s = split or split_of(doc_id, val_fraction, seed)
+        by_split[s].append((doc_id, arr))
+
+    pending = []
+    for s, items in by_split.items():
+        if not items:
+            continue
+        n = num_shards_for(sum(a.size + 1 for _, a in items), shard_tokens)
+        buckets: dict[int, list] = {}
+        for doc_id, arr in items:
+            buckets.setdefault(bucket_of(doc_id, n, seed), []).append((doc_id, arr))
+        for b, members in sorted(buckets.items()):
+            pending.append(write_bucket(out, s, b, members, tok["eos_id"], dtype))
+    return finalize(out, pending, tok, shard_tokens=shard_tokens, val_fraction=val_fraction,
+                    seed=seed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_manifest(shards_dir: str | Path) -> dict:
+    path = Path(shards_dir) / MANIFEST
+    if not path.is_file():
+        raise ShardError(f"{path} not found: not a shards directory (run `gristmill tokenize`)")
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ShardError(f"{path} is not valid JSON: {e}") from None
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise ShardError(f"{path}: schema_version {manifest.get('schema_version')!r}, "
+                         f"this gristmill reads {SCHEMA_VERSION!r}")
+    for key in ("tokenizer", "dtype", "shards", "totals"):
+        if key not in manifest:
+            raise ShardError(f"{path}: missing key {key!r}")
+    return manifest
+
+
+def map_token_file(path: str | Path, dtype: np.dtype | None = None) -> np.ndarray:
+    """The ``tokens`` column of one shard as a read-only numpy view of a memory map (no copy,
+    nothing read until touched)."""
+    try:
+        reader = pa.ipc.open_file(pa.memory_map(str(path), "r"))
+        if reader.num_record_batches != 1:
+            raise ShardError(f"{path}: {reader.num_record_batches} record batches, expected 1")
+        batch = reader.get_batch(0)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise ShardError(f"{path}: not a readable Arrow IPC file ({e}); re-run tokenize") from None
+    if batch.num_columns != 1 or batch.schema.names[0] != COLUMN:
+        raise ShardError(f"{path}: expected one column {COLUMN!r}, got {batch.schema.names}")
+    col = batch.column(0)
+    if col.null_count:
+        raise ShardError(f"{path}: {col.null_count} null token ids")
+    arr = col.to_numpy(zero_copy_only=True)
+    if dtype is not None and arr.dtype != dtype:
+        raise ShardError(f"{path}: dtype {arr.dtype}, manifest says {dtype}")
+    return arr
+
+
+@dataclass
+class ShardSet:
+    """An opened shards directory: the manifest and memory-mapped token arrays."""
+
+    root: Path
+    manifest: dict
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.manifest["tokenizer"]["vocab_size"])
+
+    @property
+    def eos_id(self) -> int:
+        return int(self.manifest["tokenizer"]["eos_id"])
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.manifest["dtype"])
+
+    def shards(self, split: str) -> list[dict]:
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        return [s for s in self.manifest["shards"] if s["split"] == split]
+
+    def arrays(self, split: str) -> list[np.ndarray]:
+        """One zero-copy, read-only array per shard of ``split``, in manifest order."""
+        out = []
+        for s in self.shards(split):
+            arr = self._cache.get(s["file"])
+            if arr is None:
+                arr = map_token_file(self.root / s["file"], self.dtype)
+                if arr.size != s["tokens"]:
+                    raise ShardError(f"{self.root / s['file']}: {arr.size} tokens, manifest says "
+                                     f"{s['tokens']}; run `gristmill shards verify {self.root}`")
+                self._cache[s["file"]] = arr
+            out.append(arr)
+        return out
+
+    def num_tokens(self, split: str) -> int:
+        return sum(int(s["tokens"]) for s in self.shards(split))
+
+    def num_documents(self, split: str) -> int:
+        return sum(int(s["documents"]) for s in self.shards(split))
+
+
+def open_shards(shards_dir: str | Path) -> ShardSet:
+    """Open a shards directory written by ``gristmill tokenize``, ``gristmill run`` or
+    ``write_shards``. Arrays are mapped lazily by ``arrays(split)``."""
+    root = Path(shards_dir)
+    manifest = read_manifest(root)
+    expected = token_dtype(int(manifest["tokenizer"]["vocab_size"])).name
+    if manifest["dtype"] != expected:
+        raise ShardError(f"{root / MANIFEST}: dtype {manifest['dtype']} does not match vocab_size "
+                         f"{manifest['tokenizer']['vocab_size']} (expected {expected})")
+    return ShardSet(root=root, manifest=manifest)
