@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 # (module, what it adds) in the order they appear in --help.
@@ -35,11 +36,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _DropBeamImportNoise(logging.Filter):
+    """Beam warns about optional GCP client libraries on import; irrelevant unless used."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "apitools not found" not in record.getMessage()
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for h in logging.getLogger().handlers:
+        h.addFilter(_DropBeamImportNoise())
+
+
 def main(argv: list[str] | None = None) -> int:
+    _setup_logging()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "pass_extra", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        rc = args.func(args)
+        rc = args.func(args, extra) if getattr(args, "pass_extra", False) else args.func(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -194,5 +194,5 @@ def _write_datasheet(path: Path, counts, labels, chars, res) -> None:
         "Resources (for tokenization and language ID):",
     ]
     lines += [f"- `resources/{k}` from {v}" for k, v in res.items()]
-    lines.append(f"- package sha256: " + ", ".join(f"{p.name}=={p.version} {p.sha256[:12]}…" for p in PACKAGES.values()))
+    lines.append("- package sha256: " + ", ".join(f"{p.name}=={p.version} {p.sha256[:12]}…" for p in PACKAGES.values()))
     path.write_text("\n".join(lines) + "\n")

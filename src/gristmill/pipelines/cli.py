@@ -1,9 +1,70 @@
-"""Subcommands of the pipeline area: run (see gristmill.cli)."""
+"""``gristmill run``: the corpus pipeline."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import sys
+
+
+def _print_summary(s: dict, out: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(width=100)
+    t = Table(title=f"gristmill run -> {out}", show_header=True)
+    t.add_column("stage / filter", overflow="fold")
+    t.add_column("reason", overflow="fold")
+    t.add_column("documents", justify="right")
+    t.add_row("input records", "", f"{s['input_records']:,}")
+    for f, reasons in s["by_filter"].items():
+        for r, n in reasons.items():
+            t.add_row(f, r, f"{n:,}")
+    for et, n in s.get("errors_by_type", {}).items():
+        t.add_row("errors", et, f"{n:,}")
+    t.add_row("kept", "", f"{s['kept']:,}", style="bold")
+    t.add_row("rejected", "", f"{s['rejected']:,}")
+    t.add_row("errors", "", f"{s['errors']:,}")
+    con.print(t)
+    if "tokens" in s:
+        con.print(f"tokens: {json.dumps(s['tokens'])}")
+    ok = "yes" if s["balanced"] else "NO"
+    con.print(f"input = kept + rejected + errors: {ok}; {s['timings']['total_s']:.1f} s; summary: {out}/summary.json")
+
+
+def _run(args: argparse.Namespace, extra: list[str]) -> int:
+    from gristmill.config import ConfigError, load_config
+    from gristmill.pipelines.run import run_pipeline
+
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    try:
+        s = run_pipeline(args.input, args.output, cfg, workers=args.workers, runner=args.runner,
+                         overwrite=args.overwrite, extra_args=extra)
+    except (FileExistsError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    _print_summary(s, args.output)
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this area's subcommands to the `gristmill` parser."""
+    p = sub.add_parser(
+        "run",
+        help="run the corpus pipeline (read, normalize, filter, dedup, write[, tokenize])",
+        description="Run the corpus pipeline. Flags it does not know (e.g. --job_endpoint, --project) "
+        "go to Beam's PipelineOptions.",
+    )
+    p.add_argument("--input", nargs="+", required=True, help="files, directories or globs (local or gs://, s3://...)")
+    p.add_argument("--output", required=True, help="run directory (kept/, rejected/, errors/, summary.json)")
+    p.add_argument("--config", default=None, help="pipeline YAML (default: configs/default.yaml)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes for the local runner (default 1)")
+    p.add_argument("--runner", default=None,
+                   help="Beam runner: local FnApiRunner by default; PortableRunner, DataflowRunner, FlinkRunner, SparkRunner")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    p.set_defaults(func=_run, pass_extra=True)

@@ -1,0 +1,201 @@
+"""``gristmill run``: build and run the corpus pipeline, then write ``summary.json``.
+
+Read -> Parse (bad records to errors) -> Normalize -> ApplyFilters -> Deduplicate ->
+Write (kept / rejected / errors Parquet) [-> TokenizeToShards]. The output directory is
+written under ``<output>.partial`` and renamed when complete, so a crashed run never leaves
+a directory that looks finished; a rerun removes the partial one and starts clean.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import platform
+import shutil
+import time
+from importlib import metadata as importlib_metadata
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from gristmill import __version__
+from gristmill.config import PipelineConfig
+from gristmill.filters.base import filter_class
+from gristmill.pipelines import summary as summ
+from gristmill.pipelines.readers import expand_inputs
+from gristmill.pipelines.transforms import (
+    ERRORS,
+    REJECTED,
+    ApplyFilters,
+    Normalize,
+    ParseRecords,
+    ReadCorpus,
+    WriteShards,
+)
+
+log = logging.getLogger("gristmill")
+
+LOCAL_RUNNERS = (None, "", "direct", "DirectRunner", "FnApiRunner", "local")
+
+
+def make_pipeline(runner: str | None, workers: int, extra_args: list[str] | None = None) -> beam.Pipeline:
+    """A Beam pipeline on the chosen runner.
+
+    Local runs use Beam's Python FnApiRunner directly: the default ``DirectRunner`` first
+    tries to download the Prism binary, which fails offline and falls back silently.
+    ``workers > 1`` uses its multi-processing mode (one SDK worker process each).
+    Other runners (PortableRunner, DataflowRunner, FlinkRunner, SparkRunner) take their
+    own flags through ``extra_args``.
+    """
+    args = list(extra_args or [])
+    if runner in LOCAL_RUNNERS:
+        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+        mode = "multi_processing" if workers > 1 else "in_memory"
+        opts = PipelineOptions(args, direct_num_workers=max(1, workers), direct_running_mode=mode)
+        return beam.Pipeline(runner=FnApiRunner(), options=opts)
+    opts = PipelineOptions(args + [f"--runner={runner}"])
+    return beam.Pipeline(options=opts)
+
+
+def _exists(path: str) -> bool:
+    return FileSystems.exists(path)
+
+
+def _remove(path: str) -> None:
+    if "://" in path:
+        FileSystems.delete([path])
+    else:
+        shutil.rmtree(path)
+
+
+def build(p: beam.Pipeline, inputs: list[str], out_dir: str, cfg: PipelineConfig) -> None:
+    files = expand_inputs(inputs)
+    raw = p | "Read" >> ReadCorpus(files, cfg.input)
+    (
+        raw
+        | "CountInput" >> beam.combiners.Count.Globally()
+        | "WriteInputCount" >> beam.Map(
+            lambda n: summ.write_json(FileSystems.join(out_dir, "_stats", "input_records.json"), {"input_records": n})
+        )
+    )
+    parsed = raw | "ParseRecords" >> ParseRecords(cfg.input)
+    normed = parsed["docs"] | "Normalize" >> Normalize(cfg.normalize)
+    specs = [s.model_dump() for s in cfg.filters]
+    filtered = normed["docs"] | "ApplyFilters" >> ApplyFilters(specs)
+    rejected = [normed[REJECTED], filtered[REJECTED]]
+    kept = filtered["docs"]
+    if cfg.dedup is not None and (cfg.dedup.exact is not None or cfg.dedup.minhash is not None):
+        from gristmill.pipelines.dedup import Deduplicate
+
+        dd = kept | "Deduplicate" >> Deduplicate(cfg.dedup)
+        kept = dd["kept"]
+        rejected.append(dd["rejected"])
+    n, comp = cfg.output.num_shards, cfg.output.compression
+    kept | "WriteKept" >> WriteShards("kept", out_dir, n, comp)
+    tuple(rejected) | "MergeRejected" >> beam.Flatten() | "WriteRejected" >> WriteShards("rejected", out_dir, n, comp)
+    parsed[ERRORS] | "WriteErrors" >> WriteShards("errors", out_dir, n, comp)
+    if cfg.tokenize is not None:
+        from gristmill.pipelines.tokenize import TokenizeToShards
+
+        kept | "Tokenize" >> TokenizeToShards(cfg.tokenize, FileSystems.join(out_dir, "shards"))
+
+
+def _versions(cfg: PipelineConfig) -> dict:
+    v = {"gristmill": __version__, "python": platform.python_version()}
+    for pkg in ("apache-beam", "pyarrow", "numpy", "datasketch", "tokenizers", "fasttext-community"):
+        with contextlib.suppress(importlib_metadata.PackageNotFoundError):
+            v[pkg] = importlib_metadata.version(pkg)
+    v["filters"] = {s.name: filter_class(s.name).version for s in cfg.filters}
+    return v
+
+
+def _metrics(result) -> dict[str, int]:
+    try:
+        counters = result.metrics().query()["counters"]
+    except Exception:  # some runners do not report metrics
+        return {}
+    out: dict[str, int] = {}
+    for c in counters:
+        if c.key.metric.namespace == "gristmill":
+            out[c.key.metric.name] = out.get(c.key.metric.name, 0) + int(c.committed or c.attempted or 0)
+    return dict(sorted(out.items()))
+
+
+def run_pipeline(
+    inputs: list[str],
+    output_dir: str,
+    config: PipelineConfig,
+    workers: int = 1,
+    runner: str | None = None,
+    overwrite: bool = False,
+    extra_args: list[str] | None = None,
+) -> dict:
+    """Run the pipeline and return the summary (also written to ``summary.json``)."""
+    t0 = time.perf_counter()
+    out = output_dir.rstrip("/")
+    remote = "://" in out
+    if _exists(out) and not overwrite:
+        raise FileExistsError(f"output directory {out} exists; pass --overwrite to replace it")
+    work = out if remote else out + ".partial"
+    if not remote and os.path.exists(work):
+        log.warning("removing %s left by an interrupted run", work)
+        shutil.rmtree(work)
+    if not remote:
+        os.makedirs(work)
+    p = make_pipeline(runner, workers, extra_args)
+    build(p, inputs, work, config)
+    result = p.run()
+    result.wait_until_finish()
+    t1 = time.perf_counter()
+
+    counts = summ.count_outputs(work)
+    stats_path = FileSystems.join(work, "_stats", "input_records.json")
+    with FileSystems.open(stats_path) as f:
+        import json
+
+        input_records = int(json.loads(f.read())["input_records"])
+    accounted = counts["kept"] + counts["rejected"] + counts["errors"]
+    summary = {
+        "input_records": input_records,
+        "kept": counts["kept"],
+        "rejected": counts["rejected"],
+        "errors": counts["errors"],
+        "balanced": input_records == accounted,
+        "by_filter": counts["by_filter"],
+        "by_stage": counts["by_stage"],
+        "by_source": counts["by_source"],
+        "errors_by_type": counts["errors_by_type"],
+        "funnel": summ.funnel(input_records, counts["errors"], counts["by_stage"]),
+        "metrics": _metrics(result),
+        "inputs": list(inputs),
+        "runner": runner or "FnApiRunner",
+        "workers": workers,
+        "config": config.model_dump(mode="json"),
+        "config_hash": config.digest(),
+        "versions": _versions(config),
+    }
+    manifest_path = FileSystems.join(work, "shards", "manifest.json")
+    if _exists(manifest_path):
+        with FileSystems.open(manifest_path) as f:
+            import json
+
+            summary["tokens"] = json.loads(f.read()).get("totals", {})
+    summary["timings"] = {
+        "pipeline_s": round(t1 - t0, 3),
+        "summary_s": round(time.perf_counter() - t1, 3),
+        "total_s": round(time.perf_counter() - t0, 3),
+    }
+    summ.write_json(FileSystems.join(work, "summary.json"), summary)
+    if not summary["balanced"]:
+        raise RuntimeError(
+            f"record accounting failed: input_records={input_records} but kept+rejected+errors={accounted} "
+            f"(outputs kept in {work})"
+        )
+    if not remote:
+        if os.path.exists(out):
+            shutil.rmtree(out)
+        os.replace(work, out)
+    return summary
