@@ -1,9 +1,159 @@
-"""Subcommands of the tokenize area (see gristmill.cli)."""
+"""Subcommands of the tokenize area: ``tokenize``, ``tokenizer train``, ``shards verify``."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+
+def _print_totals(manifest: dict, where: str) -> None:
+    t = manifest["totals"]
+    tok = manifest["tokenizer"]
+    print(f"{where}: {len(manifest['shards'])} shards, {manifest['dtype']}, tokenizer "
+          f"{tok['name']} (vocab {tok['vocab_size']}, eos {tok['eos_id']})")
+    for split in ("train", "validation"):
+        print(f"  {split:<10} {t[split]['documents']:>10,} documents {t[split]['tokens']:>14,} tokens")
+    print(f"  {'total':<10} {t['documents']:>10,} documents {t['tokens']:>14,} tokens")
+
+
+def _tokenize(args: argparse.Namespace, extra: list[str]) -> int:
+    from gristmill.config import ConfigError, TokenizeConfig, load_config
+
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)
+    try:
+        base = (load_config(args.config).tokenize if args.config else None) or TokenizeConfig()
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    overrides = {k: v for k, v in {
+        "tokenizer": args.tokenizer, "shard_tokens": args.shard_tokens,
+        "val_fraction": args.val_fraction, "seed": args.seed, "batch_size": args.batch_size,
+    }.items() if v is not None}
+    try:
+        cfg = TokenizeConfig.model_validate({**base.model_dump(), **overrides})
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    out = Path(args.output)
+    if out.exists() and any(out.iterdir()):
+        if not args.overwrite:
+            print(f"error: output directory {out} is not empty; pass --overwrite to replace it",
+                  file=sys.stderr)
+            return 2
+        shutil.rmtree(out)
+    from gristmill.pipelines.tokenize import run_tokenize
+
+    try:
+        manifest = run_tokenize(args.input, str(out), cfg, workers=args.workers,
+                                runner=args.runner, extra_args=extra)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    _print_totals(manifest, str(out))
+    return 0
+
+
+def _tokenizer_train(args: argparse.Namespace) -> int:
+    from gristmill.tokenize.bpe import load_tokenizer
+    from gristmill.tokenize.train_bpe import kept_files, train_bpe
+
+    try:
+        files = kept_files(args.input)
+        train_bpe(files, args.vocab_size, args.out, min_frequency=args.min_frequency)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    tok = load_tokenizer(args.out)
+    print(f"wrote {args.out}: byte-level BPE, vocab {tok.vocab_size}, eos {tok.eos_id}, "
+          f"trained on {len(files)} Parquet files")
+    return 0
+
+
+def _shards_verify(args: argparse.Namespace) -> int:
+    from gristmill.tokenize.verify import verify_shards
+
+    report = verify_shards(args.shards_dir)
+    if not report.ok:
+        for p in report.problems:
+            print(f"FAIL {p}", file=sys.stderr)
+        print(f"shards verify: {len(report.problems)} problem(s) in {args.shards_dir}",
+              file=sys.stderr)
+        return 1
+    assert report.manifest is not None
+    _print_totals(report.manifest, str(args.shards_dir))
+    print(f"shards verify: OK ({report.shards_checked} shards, {report.tokens_checked:,} tokens: "
+          f"sha256, dtype, ids < vocab, EOS counts and totals match the manifest)")
+    return 0
+
+
+def _shards_info(args: argparse.Namespace) -> int:
+    from gristmill.tokenize.shards import ShardError, read_manifest
+
+    try:
+        manifest = read_manifest(args.shards_dir)
+    except ShardError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(manifest, indent=2))
+    else:
+        _print_totals(manifest, str(args.shards_dir))
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's subcommands to the `gristmill` parser."""
+    p = sub.add_parser(
+        "tokenize",
+        help="tokenize kept documents into Arrow token shards (Beam pipeline)",
+        description="Encode RUN_DIR/kept Parquet into SHARDS_DIR/<split>-NNNNN.arrow token shards "
+        "and manifest.json. Flags it does not know go to Beam's PipelineOptions.",
+    )
+    p.add_argument("--input", required=True, help="RUN_DIR/kept (directory of Parquet) or a glob")
+    p.add_argument("--output", required=True, help="shards directory to write")
+    p.add_argument("--tokenizer", default=None, help="'gpt2' (default) or a tokenizer.json path")
+    p.add_argument("--config", default=None, help="pipeline YAML whose tokenize: section to use")
+    p.add_argument("--shard-tokens", type=int, default=None, help="target tokens per shard")
+    p.add_argument("--val-fraction", type=float, default=None,
+                   help="share of documents (by id hash) in the validation split")
+    p.add_argument("--seed", type=int, default=None, help="seed of the split/shard hashes")
+    p.add_argument("--batch-size", type=int, default=None, help="documents per encode batch")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (local runner)")
+    p.add_argument("--runner", default=None, help="Beam runner (default: local FnApiRunner)")
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty output directory")
+    p.set_defaults(func=_tokenize, pass_extra=True)
+
+    t = sub.add_parser("tokenizer", help="tokenizer tools (train)",
+                       description="Tokenizer tools.")
+    tsub = t.add_subparsers(dest="tokenizer_command", metavar="COMMAND", required=True)
+    tt = tsub.add_parser(
+        "train", help="train a byte-level BPE tokenizer.json on kept documents",
+        description="Train a byte-level BPE (HF tokenizers) with special tokens <|endoftext|> "
+        "(id 0) and <|pad|>; the file loads in transformers.PreTrainedTokenizerFast and in "
+        "`gristmill tokenize --tokenizer PATH`.",
+    )
+    tt.add_argument("--input", required=True, help="RUN_DIR/kept (directory of Parquet) or a glob")
+    tt.add_argument("--vocab-size", type=int, required=True, help="vocabulary size (>= 258)")
+    tt.add_argument("--out", required=True, help="tokenizer.json to write")
+    tt.add_argument("--min-frequency", type=int, default=2, help="minimum pair count to merge")
+    tt.set_defaults(func=_tokenizer_train)
+
+    s = sub.add_parser("shards", help="token shard tools (verify, info)",
+                       description="Token shard tools.")
+    ssub = s.add_subparsers(dest="shards_command", metavar="COMMAND", required=True)
+    sv = ssub.add_parser(
+        "verify", help="check shards against manifest.json (exit 1 on any mismatch)",
+        description="Check every shard's sha256, dtype, token and document (EOS) counts, that all "
+        "ids are below the vocabulary size, and the manifest totals. Exit 1 on any problem.",
+    )
+    sv.add_argument("shards_dir", help="directory with manifest.json")
+    sv.set_defaults(func=_shards_verify)
+    si = ssub.add_parser("info", help="print a shards directory's totals",
+                         description="Print the manifest totals (or the whole manifest).")
+    si.add_argument("shards_dir", help="directory with manifest.json")
+    si.add_argument("--json", action="store_true", help="print the whole manifest as JSON")
+    si.set_defaults(func=_shards_info)

@@ -1,0 +1,160 @@
+"""Beam side of tokenization: documents -> token shards + manifest.
+
+``TokenizeToShards`` is the last stage of ``gristmill run`` (when the config has a
+``tokenize:`` section) and the whole of ``gristmill tokenize`` (kept Parquet in front).
+The placement rules live in ``gristmill.tokenize.shards`` so that this transform and the
+plain-Python ``write_shards`` write the same bytes for the same documents:
+
+    Encode (batched, tokenizer loaded once per worker in setup)
+      -> split by hash(id); tokens per split (CombinePerKey)
+      -> bucket = hash(id) mod ceil(split tokens / shard_tokens)     (side input)
+      -> GroupByKey(split, bucket) -> pack sorted by id, write a temp-named file
+      -> ToList -> rename to <split>-NNNNN.arrow, write manifest.json (single step)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+import apache_beam as beam
+import numpy as np
+from apache_beam.metrics import Metrics
+from apache_beam.utils import shared
+
+from gristmill.config import TokenizeConfig
+from gristmill.schemas import Document
+from gristmill.tokenize import shards as sh
+
+NAMESPACE = "gristmill"
+_TOKENIZERS = shared.Shared()
+
+
+class _Holder:
+    """Shared.acquire needs a weak-referenceable object; a Tokenizer wrapped in one."""
+
+    def __init__(self, tok) -> None:
+        self.tok = tok
+
+
+class _EncodeFn(beam.DoFn):
+    """A batch of Documents -> (split, (id, token array)) per document."""
+
+    def __init__(self, cfg: TokenizeConfig, dtype: str) -> None:
+        self.cfg = cfg
+        self.dtype = np.dtype(dtype)
+        self.docs = Metrics.counter(NAMESPACE, "tokenize.documents")
+        self.tokens = Metrics.counter(NAMESPACE, "tokenize.tokens")
+
+    def setup(self) -> None:
+        from gristmill.tokenize import load_tokenizer
+
+        spec = self.cfg.tokenizer
+        # One tokenizer per worker process, shared by its threads; never pickled.
+        self.tok = _TOKENIZERS.acquire(lambda: _Holder(load_tokenizer(spec)), tag=spec).tok
+
+    def process(self, batch: list[Document]):
+        ids = self.tok.encode_batch([d.text for d in batch])
+        for doc, toks in zip(batch, ids, strict=True):
+            split = sh.split_of(doc.id, self.cfg.val_fraction, self.cfg.seed)
+            arr = np.asarray(toks, dtype=self.dtype)
+            self.docs.inc()
+            self.tokens.inc(arr.size + 1)
+            yield split, (doc.id, arr)
+
+
+def _assign(item, totals: dict[str, int], shard_tokens: int, seed: int):
+    split, (doc_id, arr) = item
+    n = sh.num_shards_for(totals[split], shard_tokens)
+    return (split, sh.bucket_of(doc_id, n, seed)), (doc_id, arr)
+
+
+class _WriteBucketFn(beam.DoFn):
+    def __init__(self, out_dir: str, eos_id: int, dtype: str) -> None:
+        self.out_dir, self.eos_id, self.dtype = out_dir, eos_id, np.dtype(dtype)
+
+    def process(self, kv: tuple[tuple[str, int], Iterable[tuple[str, np.ndarray]]]):
+        (split, bucket), docs = kv
+        os.makedirs(self.out_dir, exist_ok=True)
+        yield sh.write_bucket(self.out_dir, split, bucket, list(docs), self.eos_id, self.dtype)
+
+
+class TokenizeToShards(beam.PTransform):
+    """PCollection[Document] -> token shards and manifest.json in ``output_dir``.
+
+    Returns a one-element PCollection holding the manifest. ``output_dir`` must be a local
+    (or mounted) path: the trainer memory-maps the shards.
+    """
+
+    def __init__(self, cfg: TokenizeConfig, output_dir: str) -> None:
+        super().__init__()
+        if "://" in output_dir:
+            raise ValueError(f"tokenize output {output_dir!r} must be a local path: shards are "
+                             f"memory-mapped by the trainer; copy them from local disk afterwards")
+        self.cfg = cfg
+        self.output_dir = output_dir
+
+    def expand(self, docs):
+        from gristmill.tokenize import load_tokenizer
+
+        cfg, out = self.cfg, self.output_dir
+        # The driver loads the tokenizer once for the manifest entry and dtype (small, picklable);
+        # workers load their own in setup().
+        info = sh.normalize_tokenizer_info(load_tokenizer(cfg.tokenizer))
+        dtype = sh.token_dtype(info["vocab_size"]).name
+        encoded = (
+            docs
+            | "BatchDocs" >> beam.BatchElements(min_batch_size=1, max_batch_size=cfg.batch_size)
+            | "Encode" >> beam.ParDo(_EncodeFn(cfg, dtype))
+        )
+        totals = (
+            encoded
+            | "TokensOf" >> beam.Map(lambda kv: (kv[0], int(kv[1][1].size) + 1))
+            | "TokensPerSplit" >> beam.CombinePerKey(sum)
+        )
+        pending = (
+            encoded
+            | "AssignShard" >> beam.Map(_assign, totals=beam.pvalue.AsDict(totals),
+                                        shard_tokens=cfg.shard_tokens, seed=cfg.seed)
+            | "GroupShard" >> beam.GroupByKey()
+            | "WriteShard" >> beam.ParDo(_WriteBucketFn(out, info["eos_id"], dtype))
+        )
+
+        def _finalize(records: list[dict]) -> dict:
+            os.makedirs(out, exist_ok=True)
+            return sh.finalize(out, records, info, shard_tokens=cfg.shard_tokens,
+                               val_fraction=cfg.val_fraction, seed=cfg.seed)
+
+        return (
+            pending
+            | "CollectShards" >> beam.combiners.ToList()
+            | "WriteManifest" >> beam.Map(_finalize)
+        )
+
+
+def _row_to_doc(row: dict) -> Document:
+    return Document(id=row["id"], text=row["text"], source=row.get("source") or "")
+
+
+def run_tokenize(input_dir: str, output_dir: str, cfg: TokenizeConfig, workers: int = 1,
+                 runner: str | None = None, extra_args: list[str] | None = None) -> dict:
+    """``gristmill tokenize``: kept Parquet (``RUN_DIR/kept`` or files) -> shards. Returns the
+    manifest."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from gristmill.pipelines.run import make_pipeline
+
+    pattern = input_dir
+    if os.path.isdir(input_dir):
+        pattern = os.path.join(input_dir, "*.parquet")
+    if not FileSystems.match([pattern])[0].metadata_list:
+        raise FileNotFoundError(f"no Parquet files match {pattern} (expected RUN_DIR/kept)")
+    p = make_pipeline(runner, workers, extra_args)
+    (
+        p
+        | "ReadKept" >> beam.io.ReadFromParquet(pattern, columns=["id", "text", "source"])
+        | "ToDocument" >> beam.Map(_row_to_doc)
+        | "Tokenize" >> TokenizeToShards(cfg, output_dir)
+    )
+    p.run().wait_until_finish()
+    return sh.read_manifest(output_dir)
