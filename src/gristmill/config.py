@@ -30,7 +30,7 @@ class InputConfig(_Strict):
     id_field: str = "id"
     source_field: str = "source"
     url_field: str = "url"
-    max_record_bytes: int = Field(64 * 1024 * 1024, gt=0)
+    max_record_bytes: int = Field(16 * 1024 * 1024, gt=0)  # larger records become errors (memory safety)
 
 
 class NormalizeConfig(_Strict):
@@ -56,6 +56,10 @@ class FilterSpec(_Strict):
 class ExactDedupConfig(_Strict):
     """Exact dedup on a hash of the normalized text; the smallest id of a group is kept."""
 
+    # Hash the dedup-normalized text (case, accents, digits, punctuation, spacing folded),
+    # as the issue asks; false hashes the text exactly as it arrives.
+    normalize: bool = True
+
 
 class MinHashDedupConfig(_Strict):
     threshold: float = Field(0.8, gt=0, lt=1)
@@ -65,6 +69,10 @@ class MinHashDedupConfig(_Strict):
     rows: int | None = None
     verify: bool = True
     seed: int = 1
+    # Weight of the false-positive area under the S-curve when bands/rows are derived from
+    # threshold (false negatives weigh 1 - fp_weight). Low by default because verify removes
+    # false positives exactly, while a missed pair is lost; use 0.5 with verify: false.
+    fp_weight: float = Field(0.05, gt=0, lt=1)
 
 
 class DedupConfig(_Strict):

@@ -9,10 +9,12 @@ guarantee ``input_records == kept + rejected + errors``.
 
 from __future__ import annotations
 
+import bz2
 import fnmatch
 import html.parser
 import os
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -124,31 +126,79 @@ def read_file(f: InputFile, fmt: str = "auto", max_record_bytes: int = 16 << 20)
         yield ErrorRecord(f.name, None, "unreadable_file", f"{type(e).__name__}: {e}")
 
 
+class TruncatedInput(EOFError):
+    """A compressed stream ended in the middle of a member/frame."""
+
+
+def _decompressor(kind: str):
+    if kind == "gzip":
+        return zlib.decompressobj(wbits=47)  # gzip or zlib header, auto-detected
+    if kind == "bzip2":
+        return bz2.BZ2Decompressor()
+    if kind == "zstd":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().decompressobj()
+    raise ValueError(kind)
+
+
+def _chunks(path: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    """The decompressed bytes of a file, raising TruncatedInput on a cut-off stream.
+
+    Beam's own ``CompressedFile`` reports a truncated .gz or .zst as a clean end of file,
+    which would silently drop the rest of the file; we decompress with the codecs' own
+    objects and check that the last member/frame really ended. Concatenated members
+    (multi-member gzip, several zstd frames) are read in sequence.
+    """
+    kind = CompressionTypes.detect_compression_type(path)
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+        if kind == CompressionTypes.UNCOMPRESSED:
+            while chunk := fh.read(chunk_size):
+                yield chunk
+            return
+        name = {CompressionTypes.GZIP: "gzip", CompressionTypes.BZIP2: "bzip2", CompressionTypes.ZSTD: "zstd"}.get(kind)
+        if name is None:
+            raise ValueError(f"unsupported compression {kind} for {path}")
+        d = _decompressor(name)
+        started = False
+        while chunk := fh.read(chunk_size):
+            while chunk:
+                started = True
+                out = d.decompress(chunk)
+                if out:
+                    yield out
+                if d.eof:
+                    chunk = d.unused_data
+                    d = _decompressor(name)
+                    started = False
+                else:
+                    chunk = b""
+        if started:
+            raise TruncatedInput(f"{name} stream ends before its end marker (file truncated?)")
+
+
 def _read_jsonl(f: InputFile, max_record_bytes: int) -> Iterator[RawRecord | ErrorRecord]:
-    fh = FileSystems.open(f.path, compression_type=CompressionTypes.AUTO)
     lineno = 0
-    pending: bytes | None = None  # a line is emitted only once the next read succeeds
+    buf = b""
     try:
-        while True:
-            try:
-                line = fh.readline()
-            except Exception as e:  # truncated .gz / .zst, corrupt stream
-                start = lineno + (1 if pending is not None else 0)
-                yield ErrorRecord(
-                    f.name, start or 1, "truncated_or_corrupt_file",
-                    f"{type(e).__name__}: {e} (reading stopped at line {start or 1}; earlier lines were kept)",
-                    pending,
-                )
-                return
-            if pending is not None:
+        for chunk in _chunks(f.path):
+            buf += chunk
+            if b"\n" not in chunk:
+                continue
+            *complete, buf = buf.split(b"\n")
+            for line in complete:
                 lineno += 1
-                if pending.strip():
-                    yield _check_size(RawRecord(f.name, lineno, "jsonl", pending), max_record_bytes)
-            if not line:
-                return
-            pending = line
-    finally:
-        fh.close()
+                if line.strip():
+                    yield _check_size(RawRecord(f.name, lineno, "jsonl", line), max_record_bytes)
+    except (TruncatedInput, OSError, EOFError, zlib.error, ValueError) as e:
+        yield ErrorRecord(
+            f.name, lineno + 1, "truncated_or_corrupt_file",
+            f"{type(e).__name__}: {e} (reading stopped at line {lineno + 1}; the {lineno} lines before it were read)",
+            buf or None,
+        )
+        return
+    if buf.strip():
+        yield _check_size(RawRecord(f.name, lineno + 1, "jsonl", buf), max_record_bytes)
 
 
 def _check_size(rec: RawRecord, max_record_bytes: int) -> RawRecord | ErrorRecord:
@@ -172,8 +222,11 @@ def _read_parquet(f: InputFile) -> Iterator[RawRecord]:
 
 
 def _read_whole(f: InputFile, kind: str, max_record_bytes: int) -> Iterator[RawRecord | ErrorRecord]:
-    with FileSystems.open(f.path, compression_type=CompressionTypes.AUTO) as fh:
-        data = fh.read(max_record_bytes + 1)
+    data = b""
+    for chunk in _chunks(f.path):
+        data += chunk
+        if len(data) > max_record_bytes:
+            break
     yield _check_size(RawRecord(f.name, None, kind, data), max_record_bytes)
 
 

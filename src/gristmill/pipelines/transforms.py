@@ -7,6 +7,7 @@ outputs apart from crashes (errors). The per-document logic lives in plain Pytho
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable
 
@@ -35,6 +36,11 @@ NAMESPACE = "gristmill"
 ERRORS = "errors"
 REJECTED = "rejected"
 ORIGIN = "_origin"
+
+
+def copy_doc(doc: Document) -> Document:
+    """A copy whose mutable fields can be changed without touching the input element."""
+    return dataclasses.replace(doc, metadata=dict(doc.metadata), scores=dict(doc.scores))
 
 
 class ReadCorpus(beam.PTransform):
@@ -81,13 +87,14 @@ def _first_of_id(kv: tuple[str, Iterable[Document]]):
     doc_id, docs = kv
     docs = sorted(docs, key=lambda d: (d.metadata[ORIGIN], d.text))
     first, *dups = docs
+    first_origin = first.metadata[ORIGIN]
     yield first
     for d in dups:
         file, line = d.metadata[ORIGIN].rsplit("#", 1)
         yield beam.pvalue.TaggedOutput(
             ERRORS,
             ErrorRecord(file, int(line) or None, "duplicate_id",
-                        f"id {doc_id!r} already used by an earlier record ({first.metadata[ORIGIN]})",
+                        f"id {doc_id!r} already used by an earlier record ({first_origin})",
                         d.text.encode("utf-8", "surrogatepass")),
         )
 
@@ -117,6 +124,8 @@ class _NormalizeFn(beam.DoFn):
         self.empty = Metrics.counter(NAMESPACE, "normalize.empty_text")
 
     def process(self, doc: Document):
+        # Beam elements must not be mutated in place: work on a copy.
+        doc = copy_doc(doc)
         doc.metadata.pop(ORIGIN, None)
         if self.cfg is not None:
             doc.text = normalize_text(doc.text, nfc=self.cfg.nfc, strip_controls=self.cfg.strip_controls)
@@ -162,7 +171,7 @@ class _FilterFn(beam.DoFn):
         self._chain = self._shared.acquire(build, tag=self.digest)
 
     def process(self, doc: Document):
-        doc, rej = self._chain(doc)
+        doc, rej = self._chain(copy_doc(doc))
         if rej is None:
             self.kept.inc()
             yield doc
