@@ -1,0 +1,355 @@
+"""The training loop: single process or DDP under torchrun, exact resume, metrics and checkpoints.
+
+One optimizer step = ``grad_accum`` micro-steps per process. Under DDP the gradient all-reduce is
+skipped (``no_sync``) on all but the last micro-step, so accumulation costs no extra
+communication. Mixed precision is autocast (bf16, or fp16 with a GradScaler); the loss is
+computed in fp32.
+
+Everything that decides what happens at step ``s`` is a function of the checkpoint: weights and
+optimizer moments, the LR (a function of ``s``), the data (micro-batch counter ``s * grad_accum``)
+and the RNG states. So a run resumed from step ``s`` computes the same losses as one that never
+stopped (tested on CPU, where kernels are deterministic).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from gristmill.train import checkpoint as ck
+from gristmill.train.config import TrainConfig
+from gristmill.train.data import TokenWindows, WindowSampler, validation_ids
+from gristmill.train.model import GPT, GPTConfig
+from gristmill.train.optim import lr_at, make_optimizer
+from gristmill.train.perf import peak_flops, resolve_dtype
+
+DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+# Settings that may differ between a run and its resumption without changing the loss curve.
+RESUME_FREE_KEYS = {"progress", "log_every", "eval_every", "ckpt_every", "compile"}
+
+
+class ResumeMismatch(ValueError):
+    """``--resume`` with settings that would not continue the same run."""
+
+
+@dataclass
+class Dist:
+    rank: int = 0
+    local_rank: int = 0
+    world_size: int = 1
+    initialized_here: bool = False
+
+    @property
+    def master(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed() -> tuple[Dist, torch.device]:
+    """Read torchrun's environment; NCCL on GPUs, gloo on CPU."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Dist(), torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    if torch.cuda.is_available():
+        device = torch.device("cuda", local)
+        torch.cuda.set_device(device)
+        backend = "nccl"
+    else:
+        device, backend = torch.device("cpu"), "gloo"
+    created = not dist.is_initialized()
+    if created:
+        dist.init_process_group(backend=backend, rank=rank, world_size=world)
+    return Dist(rank, local, world, created), device
+
+
+def open_data(data: Any) -> Any:
+    """A shards reader from a SHARDS_DIR path (or an already-open reader, as tests pass)."""
+    if isinstance(data, (str, Path)):
+        from gristmill.tokenize.shards import open_shards
+
+        return open_shards(data)
+    return data
+
+
+def data_fingerprint(shards: Any) -> dict:
+    """What a resume must find unchanged: per-split token counts and the vocabulary."""
+    return {
+        "train_tokens": int(shards.num_tokens("train")),
+        "validation_tokens": int(shards.num_tokens("validation")),
+        "vocab_size": int(shards.vocab_size),
+    }
+
+
+def _tokenizer_meta(shards: Any) -> dict:
+    manifest = getattr(shards, "manifest", None) or {}
+    tok = manifest.get("tokenizer") if isinstance(manifest, dict) else None
+    return dict(tok) if isinstance(tok, dict) else {}
+
+
+class MetricsLog:
+    """``RUN_DIR/metrics.jsonl``: one JSON object per logged step, rewritten on resume."""
+
+    def __init__(self, path: Path, resume_step: int | None):
+        self.path = path
+        kept: list[str] = []
+        if resume_step is not None and path.exists():
+            # Steps after the checkpoint are about to be recomputed: drop them so the file is the
+            # run's one true curve.
+            for line in path.read_text().splitlines():
+                if line.strip() and json.loads(line)["step"] <= resume_step:
+                    kept.append(line)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(k + "\n" for k in kept))
+        os.replace(tmp, path)
+        self.f = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def write(self, record: dict) -> None:
+        self.f.write(json.dumps(record) + "\n")
+        self.f.flush()
+
+    def close(self) -> None:
+        self.f.close()
+
+
+@torch.no_grad()
+def evaluate(model: GPT, windows: TokenWindows, ids: Any, batch_size: int, device: torch.device,
+             autocast: Any, d: Dist) -> float:
+    """Mean loss over the fixed validation windows (each rank does every W-th, then all-reduce)."""
+    was_training = model.training
+    model.eval()
+    mine = ids[d.rank :: d.world_size]
+    total = torch.zeros(2, dtype=torch.float64, device=device)  # (sum of losses, windows)
+    for i in range(0, len(mine), batch_size):
+        w = torch.from_numpy(windows.gather(mine[i : i + batch_size])).to(device)
+        with autocast:
+            _, loss = model(w[:, :-1], w[:, 1:])
+        total[0] += loss.double() * len(w)
+        total[1] += len(w)
+    if d.world_size > 1:
+        dist.all_reduce(total)
+    model.train(was_training)
+    return float(total[0] / total[1])
+
+
+def _check_resume(ckpt: dict, mcfg: GPTConfig, tcfg: TrainConfig, fp: dict, d: Dist) -> None:
+    diffs = []
+    for name, now in (("model", mcfg.to_dict()), ("train", tcfg.to_dict())):
+        for key, then in ckpt["config"][name].items():
+            if key not in RESUME_FREE_KEYS and now.get(key) != then:
+                diffs.append(f"{key}: checkpoint {then!r}, now {now.get(key)!r}")
+    if ckpt["data"]["fingerprint"] != fp:
+        diffs.append(f"data: checkpoint {ckpt['data']['fingerprint']}, now {fp}")
+    if ckpt["data"]["world_size"] != d.world_size:
+        diffs.append(f"world_size: checkpoint {ckpt['data']['world_size']}, now {d.world_size}")
+    if diffs:
+        raise ResumeMismatch(
+            "--resume would not continue the same run:\n  " + "\n  ".join(diffs)
+            + "\nrun with the checkpoint's settings, or start a new run with a new --out"
+        )
+
+
+def train(
+    data: Any,
+    out_dir: str | Path,
+    mcfg: GPTConfig,
+    tcfg: TrainConfig,
+    resume: bool = False,
+    stop_after: int | None = None,
+) -> dict:
+    """Train and return a summary. ``stop_after`` ends the process's loop after that step without
+    a final checkpoint, as a kill would (used by the resume tests)."""
+    d, device = setup_distributed()
+    try:
+        return _train(d, device, data, Path(out_dir), mcfg, tcfg, resume, stop_after)
+    finally:
+        if d.initialized_here:
+            dist.destroy_process_group()
+
+
+def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
+           tcfg: TrainConfig, resume: bool, stop_after: int | None) -> dict:
+    shards = open_data(data)
+    fp = data_fingerprint(shards)
+    if shards.vocab_size > mcfg.vocab_size or mcfg.vocab_size == GPTConfig.vocab_size:
+        # The data decides the vocabulary unless the user set a larger one explicitly.
+        mcfg = GPTConfig(**{**mcfg.to_dict(), "vocab_size": int(shards.vocab_size)})
+    last_path = ck.ckpt_dir(out) / "last.pt"
+    ckpt = None
+    if resume and last_path.exists():
+        ckpt = ck.load(last_path, map_location=device)
+        _check_resume(ckpt, mcfg, tcfg, fp, d)
+    elif last_path.exists() and not resume:
+        raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or use a new --out")
+
+    dtype = resolve_dtype(tcfg.dtype, device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    autocast = (
+        torch.autocast(device.type, dtype=DTYPES[dtype]) if dtype != "fp32"
+        else contextlib.nullcontext()
+    )
+
+    torch.manual_seed(tcfg.seed)  # the same init on every rank (DDP also broadcasts rank 0's)
+    model = GPT(mcfg).to(device)
+    optimizer = make_optimizer(model, tcfg, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == "fp16")
+    torch.manual_seed(tcfg.seed + d.rank)  # dropout differs per rank
+    step, best_val = 0, math.inf
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        if ckpt["scaler"]:
+            scaler.load_state_dict(ckpt["scaler"])
+        step, best_val = int(ckpt["step"]), float(ckpt["best_val_loss"])
+        ck.set_rng_state(ckpt["rng"][d.rank])
+        del ckpt
+
+    train_windows = TokenWindows(shards.arrays("train"), mcfg.block_size, "train")
+    val_windows = TokenWindows(shards.arrays("validation"), mcfg.block_size, "validation")
+    sampler = WindowSampler(train_windows, tcfg.batch_size, tcfg.seed, d.rank, d.world_size)
+    val_ids = validation_ids(val_windows, tcfg.eval_batches * tcfg.batch_size)
+
+    fwd_model: Any = torch.compile(model) if tcfg.compile else model
+    if d.world_size > 1:
+        fwd_model = DDP(fwd_model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    tokens_per_step = tcfg.batch_size * tcfg.grad_accum * d.world_size * mcfg.block_size
+    flops_per_token = model.flops_per_token()
+    peak = peak_flops(device, dtype)
+    meta = {"tokenizer": _tokenizer_meta(shards), "eos_id": int(getattr(shards, "eos_id", -1))}
+    log = None
+    if d.master:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(
+            {"model": mcfg.to_dict(), "train": tcfg.to_dict(), "dtype": dtype,
+             "world_size": d.world_size, "device": str(device), "data": fp, **meta}, indent=2))
+        log = MetricsLog(out / "metrics.jsonl", step if step > 0 else None)
+
+    def save_last(at: int) -> None:
+        rngs: list[Any] = [ck.rng_state()]
+        if d.world_size > 1:
+            rngs = [None] * d.world_size
+            dist.all_gather_object(rngs, ck.rng_state())
+        if not d.master:
+            return
+        ck.atomic_save({
+            "format": ck.FORMAT_VERSION, "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scaler": scaler.state_dict() if scaler.is_enabled() else {},
+            "step": at, "best_val_loss": best_val, "rng": rngs,
+            "config": {"model": mcfg.to_dict(), "train": tcfg.to_dict()},
+            "data": {"micro_batches": at * tcfg.grad_accum * d.world_size,
+                     "world_size": d.world_size, "fingerprint": fp},
+            **meta,
+        }, last_path)
+
+    def save_best(at: int, val: float) -> None:
+        if d.master:
+            ck.atomic_save({
+                "format": ck.FORMAT_VERSION, "model": model.state_dict(), "step": at,
+                "val_loss": val, "config": {"model": mcfg.to_dict(), "train": tcfg.to_dict()},
+                **meta,
+            }, ck.ckpt_dir(out) / "best.pt")
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=tcfg.max_steps, initial=step, disable=not (d.master and tcfg.progress),
+               unit="step", dynamic_ncols=True)
+    summary: dict[str, Any] = {"start_step": step}
+    data_time = compute_time = 0.0
+    # Throughput is measured over the steps since the last log, minus eval and checkpoint time.
+    interval_t0, interval_steps, paused = time.perf_counter(), 0, 0.0
+    record: dict[str, Any] = {}
+    fwd_model.train()
+    while step < tcfg.max_steps:
+        lr = lr_at(step, tcfg)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        t_step = time.perf_counter()
+        step_loss = torch.zeros((), device=device)
+        for micro in range(tcfg.grad_accum):
+            t0 = time.perf_counter()
+            x, y = sampler.get(step * tcfg.grad_accum + micro)
+            if device.type == "cuda":
+                x = x.pin_memory().to(device, non_blocking=True)
+                y = y.pin_memory().to(device, non_blocking=True)
+            data_time += time.perf_counter() - t0
+            last_micro = micro == tcfg.grad_accum - 1
+            sync = contextlib.nullcontext() if last_micro or d.world_size == 1 else fwd_model.no_sync()
+            with sync:
+                with autocast:
+                    _, loss = fwd_model(x, y)
+                loss = loss / tcfg.grad_accum
+                scaler.scale(loss).backward()
+            step_loss += loss.detach()
+        grad_norm = None
+        if tcfg.grad_clip > 0:
+            scaler.unscale_(optimizer)
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        interval_steps += 1
+        compute_time += time.perf_counter() - t_step
+
+        is_last = step == tcfg.max_steps
+        is_eval = bool(tcfg.eval_every and step % tcfg.eval_every == 0) or is_last
+        if step % tcfg.log_every == 0 or is_eval:
+            # The loss of this step (mean over micro-steps and ranks): logging a running mean
+            # would make a resumed run's first record differ from an uninterrupted run's.
+            if d.world_size > 1:
+                dist.all_reduce(step_loss, op=dist.ReduceOp.AVG)
+            train_loss = float(step_loss)
+            dt = max(time.perf_counter() - interval_t0 - paused, 1e-9)
+            tps = tokens_per_step * interval_steps / dt
+            flops = tps * flops_per_token
+            record = {"step": step, "loss": train_loss, "lr": lr, "tokens_per_s": tps,
+                      "gflops_per_s": flops / 1e9,
+                      "epoch": sampler.epoch_of(step * tcfg.grad_accum)}
+            if grad_norm is not None:
+                record["grad_norm"] = float(grad_norm)
+            if peak is not None:
+                record["mfu"] = flops / (peak * d.world_size)
+            speed = f"MFU {record['mfu']:.1%}" if peak else f"{flops / 1e9:.1f} GFLOP/s"
+            bar.set_postfix_str(f"loss {train_loss:.4f} lr {lr:.2e} {tps:,.0f} tok/s {speed}")
+            interval_t0, interval_steps, paused = time.perf_counter(), 0, 0.0
+            t_pause = time.perf_counter()
+            if is_eval:
+                val = evaluate(model, val_windows, val_ids, tcfg.batch_size, device, autocast, d)
+                record.update(val_loss=val, val_perplexity=math.exp(min(val, 50.0)))
+                summary["val_loss"] = val
+                if val < best_val:
+                    best_val = val
+                    save_best(step, val)
+                if d.master and tcfg.progress:
+                    bar.write(f"step {step}: val loss {val:.4f} (ppl {record['val_perplexity']:.2f})")
+            if log is not None:
+                log.write(record)
+            paused += time.perf_counter() - t_pause
+        if (tcfg.ckpt_every and step % tcfg.ckpt_every == 0) or is_last:
+            t_pause = time.perf_counter()
+            save_last(step)
+            paused += time.perf_counter() - t_pause
+        bar.update(1)
+        if stop_after is not None and step >= stop_after:
+            break
+    bar.close()
+    if log is not None:
+        log.close()
+    summary.update(step=step, best_val_loss=best_val, dtype=dtype, device=str(device),
+                   tokens_per_step=tokens_per_step, flops_per_token=flops_per_token,
+                   data_time_s=data_time, step_time_s=compute_time,
+                   num_params=model.num_params(), last=record)
+    return summary
