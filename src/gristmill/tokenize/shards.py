@@ -245,6 +245,9 @@ def write_shards(docs: Iterable[Sequence[int] | np.ndarray | tuple[str, Sequence
             raise ValueError(f"document {doc_id}: token ids must be a flat sequence")
         if arr.size and (arr.min() < 0 or arr.max() >= tok["vocab_size"]):
             raise ValueError(f"document {doc_id}: token id outside [0, {tok['vocab_size']})")
+        if arr.size and bool((arr == tok["eos_id"]).any()):
+            raise ValueError(f"document {doc_id}: contains the EOS id {tok['eos_id']}; EOS "
+                             f"separates documents and is appended by the writer")
         s = split or split_of(doc_id, val_fraction, seed)
         by_split[s].append((doc_id, arr))
 
