@@ -7,7 +7,6 @@ outputs apart from crashes (errors). The per-document logic lives in plain Pytho
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Iterable
 
@@ -40,7 +39,7 @@ ORIGIN = "_origin"
 
 def copy_doc(doc: Document) -> Document:
     """A copy whose mutable fields can be changed without touching the input element."""
-    return dataclasses.replace(doc, metadata=dict(doc.metadata), scores=dict(doc.scores))
+    return Document(doc.id, doc.text, doc.source, doc.url, dict(doc.metadata), dict(doc.scores))
 
 
 class ReadCorpus(beam.PTransform):
