@@ -1,9 +1,103 @@
-"""Subcommands of the report area (see gristmill.cli)."""
+"""Subcommands of the report area: ``gristmill report`` and ``gristmill inspect``."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+
+def _report(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from gristmill.report.run import RunDir, RunDirError
+
+    con = Console(width=args.width, markup=False)  # ids and reasons may hold [brackets]
+    try:
+        if args.compare:
+            from gristmill.report.compare import compare_runs, print_compare
+
+            a, b = (RunDir.open(p) for p in args.compare)
+            print_compare(compare_runs(a, b), con)
+            return 0
+        if not args.run_dir:
+            print("error: give RUN_DIR, or --compare RUN_A RUN_B", file=sys.stderr)
+            return 2
+        from gristmill.report.stats import compute_stats
+        from gristmill.report.terminal import print_report
+
+        st = compute_stats(RunDir.open(args.run_dir))
+        if args.html:
+            from gristmill.report.html import write_html
+
+            path = write_html(st, args.html)
+            con.print(f"HTML report: {path}")
+        if not args.quiet:
+            print_report(st, con)
+    except RunDirError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from gristmill.report.run import RunDir, RunDirError
+    from gristmill.report.samples import representatives, sample_rejected
+    from gristmill.report.terminal import inspect_renderables
+
+    con = Console(width=args.width, markup=False)  # ids and reasons may hold [brackets]
+    try:
+        run = RunDir.open(args.run_dir)
+    except RunDirError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    rows, counts = sample_rejected(run, args.filter, args.reason, args.n, args.seed)
+    if not counts:
+        names = sorted((run.summary.get("by_filter") or {}).keys())
+        print(f"error: no documents rejected by filter {args.filter!r} in {run.path}; "
+              f"filters that rejected documents: {', '.join(names) or 'none'}", file=sys.stderr)
+        return 2
+    if not rows:
+        print(f"error: filter {args.filter!r} rejected nothing with reason {args.reason!r}; "
+              f"its reasons: {', '.join(f'{r} ({n})' for r, n in counts.items())}",
+              file=sys.stderr)
+        return 2
+    con.print(f"{args.filter}: " + ", ".join(f"{r} {n:,}" for r, n in counts.items())
+              + f"; showing {len(rows)} (seed {args.seed})")
+    for panel in inspect_renderables(rows, representatives(run, rows), args.chars):
+        con.print(panel)
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's subcommands to the `gristmill` parser."""
+    p = sub.add_parser(
+        "report",
+        help="what a run did: funnel, reasons, sources, duplicates, scores, errors",
+        description="Summarise a run directory in the terminal (80 columns), optionally also as "
+        "one self-contained HTML file with plots and what-if curves; or compare two runs.",
+    )
+    p.add_argument("run_dir", nargs="?", help="run directory written by `gristmill run`")
+    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
+    p.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"),
+                   help="compare two runs: counts per stage and reason, documents whose fate changed")
+    p.add_argument("--width", type=int, default=80, help="terminal width (default 80)")
+    p.add_argument("--quiet", action="store_true", help="with --html, skip the terminal tables")
+    p.set_defaults(func=_report)
+
+    q = sub.add_parser(
+        "inspect",
+        help="sample rejected documents of a filter, offending part highlighted",
+        description="Show a seeded random sample of documents a filter (or dedup stage) removed, "
+        "with reason, value and threshold; repeated lines/n-grams, special characters, removed "
+        "C4 lines and the matched duplicate are highlighted.",
+    )
+    q.add_argument("run_dir", help="run directory written by `gristmill run`")
+    q.add_argument("--filter", required=True, help="filter name, e.g. word_count or minhash")
+    q.add_argument("--reason", help="reason code, with or without the '<filter>.' prefix")
+    q.add_argument("-n", type=int, default=5, help="documents to show (default 5)")
+    q.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    q.add_argument("--chars", type=int, default=1200, help="characters of text shown per document")
+    q.add_argument("--width", type=int, default=80, help="terminal width (default 80)")
+    q.set_defaults(func=_inspect)

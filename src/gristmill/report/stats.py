@@ -1,0 +1,331 @@
+"""One streaming pass over a run's outputs that gathers everything the reports show.
+
+Kept and rejected documents are read in record batches of a few columns; per batch we compute
+text lengths, flatten the ``scores`` and ``metadata`` maps, and fold counts into small
+dictionaries. What grows with the run is only what the plots need: for every score key one
+float (the score), one int (characters) and one small int (the document's fate) per document
+that has that score, about 20 bytes per score per document. Texts are never held, except a
+few sampled rejected documents per reason and their duplicates' representatives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gristmill.report.run import RunDir, fetch_by_ids, map_entries, text_lengths
+
+SAMPLES_PER_REASON = 3
+SAMPLE_SEED = 0
+KEPT = 0  # fate code of a kept document; rejected documents get 1 + index into reasons
+
+
+@dataclass
+class ScoreSeries:
+    """Every stored value of one score key, with the characters and fate of its document."""
+
+    key: str
+    values: np.ndarray
+    chars: np.ndarray
+    fate: np.ndarray
+
+    @property
+    def filter(self) -> str:
+        return self.key.split(".", 1)[0]
+
+
+@dataclass
+class ReasonStats:
+    reason: str
+    filter: str
+    stage: str
+    docs: int = 0
+    chars: int = 0
+    thresholds: Counter = field(default_factory=Counter)
+
+
+@dataclass
+class RunStats:
+    """Aggregates of one run; numbers only, plus a few sampled rows."""
+
+    run: RunDir
+    input_records: int = 0
+    kept_docs: int = 0
+    kept_chars: int = 0
+    rejected_docs: int = 0
+    rejected_chars: int = 0
+    errors: int = 0
+    reasons: list[str] = field(default_factory=list)
+    by_reason: dict[str, ReasonStats] = field(default_factory=dict)
+    by_source: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # (filter, representative id) -> number of documents removed as its duplicates
+    clusters: dict[tuple[str, str], int] = field(default_factory=dict)
+    dup_similarity: dict[str, list[np.ndarray]] = field(default_factory=lambda: defaultdict(list))
+    scores: dict[str, ScoreSeries] = field(default_factory=dict)
+    # (reason, score key) -> rejections whose value equals that score of the document
+    value_matches: Counter = field(default_factory=Counter)
+    # (reason, score key) -> sign(value - threshold) counts: +1 "above", -1 "below", 0 "equal"
+    value_sides: dict[tuple[str, str], Counter] = field(default_factory=lambda: defaultdict(Counter))
+    errors_by_type: Counter = field(default_factory=Counter)
+    error_examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    metadata_sums: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    annotated: Counter = field(default_factory=Counter)
+    samples: dict[str, list[dict]] = field(default_factory=dict)
+    representatives: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def input_chars(self) -> int:
+        return self.kept_chars + self.rejected_chars
+
+    def fate_name(self, code: int) -> str:
+        return "kept" if code == KEPT else self.reasons[code - 1]
+
+    def filter_order(self) -> list[str]:
+        """Filters in pipeline order: configured filters, then the other stages (dedup) by
+        the order a pipeline runs them, then anything else by name."""
+        configured = [s["name"] for s in self.run.filter_specs]
+        seen = {r.filter for r in self.by_reason.values()}
+        stage_rank = {"normalize": 0, "filters": 1, "dedup": 2}
+        dedup_rank = {"exact_dedup": 0, "exact": 0, "minhash": 1}
+        stage_of = {r.filter: r.stage for r in self.by_reason.values()}
+        rest = sorted(
+            seen - set(configured),
+            key=lambda f: (stage_rank.get(stage_of[f], 3), dedup_rank.get(f, 9), f),
+        )
+        return [f for f in configured] + rest
+
+    def by_filter(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for f in self.filter_order():
+            rs = [r for r in self.by_reason.values() if r.filter == f]
+            out[f] = {
+                "stage": rs[0].stage if rs else "filters",
+                "docs": sum(r.docs for r in rs),
+                "chars": sum(r.chars for r in rs),
+                "reasons": sorted(rs, key=lambda r: (-r.docs, r.reason)),
+            }
+        return out
+
+    def funnel(self) -> list[tuple[str, int]]:
+        """(step, documents left) from input records to kept, in pipeline order."""
+        steps = [("input records", self.input_records)]
+        left = self.input_records - self.errors
+        steps.append(("parsed (minus errors)", left))
+        for f, info in self.by_filter().items():
+            left -= info["docs"]
+            steps.append((f"after {f}", left))
+        steps.append(("kept", self.kept_docs))
+        return steps
+
+
+class _Reservoir:
+    """Uniform sample of k rows per reason over a stream (priority sampling, seeded)."""
+
+    def __init__(self, k: int, seed: int) -> None:
+        self.k = k
+        self.rng = np.random.default_rng(seed)
+        self.held: dict[int, list[tuple[float, dict]]] = defaultdict(list)
+
+    def offer(self, batch: pa.RecordBatch, fate: np.ndarray) -> None:
+        u = self.rng.random(batch.num_rows)
+        for code in np.unique(fate):
+            idx = np.flatnonzero(fate == code)
+            if len(idx) > self.k:
+                idx = idx[np.argpartition(u[idx], self.k)[: self.k]]
+            held = self.held[int(code)]
+            worst = max((p for p, _ in held), default=2.0)
+            if len(held) >= self.k:
+                idx = idx[u[idx] < worst]
+            if len(idx) == 0:
+                continue
+            rows = batch.take(pa.array(idx)).to_pylist()
+            held.extend(zip(u[idx].tolist(), rows, strict=True))
+            held.sort(key=lambda pr: pr[0])
+            del held[self.k :]
+
+    def rows(self, code: int) -> list[dict]:
+        return [r for _, r in sorted(self.held.get(code, []), key=lambda pr: pr[1]["id"])]
+
+
+def compute_stats(run: RunDir, samples_per_reason: int = SAMPLES_PER_REASON) -> RunStats:
+    """Read the run once (rejected, then kept, then errors) and aggregate."""
+    st = RunStats(run=run)
+    reason_index: dict[str, int] = {}
+    score_parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = defaultdict(list)
+    sources: dict[str, dict[str, Any]] = {}
+    reservoir = _Reservoir(samples_per_reason, SAMPLE_SEED)
+
+    def source_row(name: str) -> dict[str, Any]:
+        if name not in sources:
+            sources[name] = {"input": 0, "kept": 0, "rejected": 0, "input_chars": 0,
+                             "kept_chars": 0, "by_filter": Counter()}
+        return sources[name]
+
+    def fold_common(batch: pa.RecordBatch, fate: np.ndarray, lengths: np.ndarray) -> None:
+        # scores: flatten the map, group entries by key
+        parents, keys, items = map_entries(batch.column("scores"))
+        if len(keys):
+            enc = pc.dictionary_encode(keys).combine_chunks() if isinstance(keys, pa.ChunkedArray) \
+                else pc.dictionary_encode(keys)
+            codes = enc.indices.to_numpy()
+            names = enc.dictionary.to_pylist()
+            vals = pc.fill_null(items, np.nan).to_numpy(zero_copy_only=False)
+            order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+            for i, name in enumerate(names):
+                sel = order[bounds[i] : bounds[i + 1]]
+                p = parents[sel]
+                score_parts[name].append((vals[sel], lengths[p], fate[p]))
+        # metadata: C4-style line cleaners' counts and annotate-mode verdicts
+        parents, keys, items = map_entries(batch.column("metadata"))
+        if len(keys):
+            c4 = pc.starts_with(keys, "c4.")
+            if pc.any(c4).as_py():
+                for k, v in zip(keys.filter(c4).to_pylist(), items.filter(c4).to_pylist(),
+                                strict=True):
+                    # non-numeric facts (e.g. removed line text) are shown per document instead
+                    with contextlib.suppress(TypeError, ValueError):
+                        st.metadata_sums[k] += float(v)
+            ann = pc.starts_with(keys, "annotate.")
+            if pc.any(ann).as_py():
+                st.annotated.update(v for v in items.filter(ann).to_pylist() if v)
+        # per source
+        src = pc.fill_null(batch.column("source"), "").to_pylist()
+        for s, n, c, f in _group(src, lengths, fate):
+            row = source_row(s)
+            row["input"] += n
+            row["input_chars"] += c
+            if f == KEPT:
+                row["kept"] += n
+                row["kept_chars"] += c
+            else:
+                row["rejected"] += n
+                row["by_filter"][st.by_reason[st.reasons[f - 1]].filter] += n
+
+    # rejected ----------------------------------------------------------------------------
+    cols = ["id", "text", "source", "metadata", "scores", "stage", "filter", "reason", "value",
+            "threshold", "duplicate_of"]
+    for batch in run.iter_batches("rejected", cols):
+        n = batch.num_rows
+        lengths = text_lengths(batch.column("text"))
+        reasons = pc.fill_null(batch.column("reason"), "").to_pylist()
+        filters = batch.column("filter").to_pylist()
+        stages = batch.column("stage").to_pylist()
+        thresholds = batch.column("threshold").to_pylist()
+        fate = np.empty(n, dtype=np.int32)
+        for i, r in enumerate(reasons):
+            code = reason_index.get(r)
+            if code is None:
+                st.reasons.append(r)
+                code = reason_index[r] = len(st.reasons)
+                st.by_reason[r] = ReasonStats(r, filters[i] or r.split(".")[0], stages[i] or "")
+            fate[i] = code
+        for r_code, cnt in zip(*np.unique(fate, return_counts=True), strict=True):
+            rs = st.by_reason[st.reasons[r_code - 1]]
+            rs.docs += int(cnt)
+            rs.chars += int(lengths[fate == r_code].sum())
+        for r, t in zip(reasons, thresholds, strict=True):
+            if t is not None:
+                st.by_reason[r].thresholds[t] += 1
+        st.rejected_docs += n
+        st.rejected_chars += int(lengths.sum())
+        fold_common(batch, fate, lengths)
+        _match_values(st, batch, fate)
+        dup = batch.column("duplicate_of")
+        has_dup = pc.is_valid(dup)
+        if pc.any(has_dup).as_py():
+            sub = batch.filter(has_dup)
+            for f, rep in zip(sub.column("filter").to_pylist(), sub.column("duplicate_of").to_pylist(),
+                              strict=True):
+                st.clusters[(f, rep)] = st.clusters.get((f, rep), 0) + 1
+            sim = pc.fill_null(sub.column("value"), np.nan).to_numpy(zero_copy_only=False)
+            for f in set(sub.column("filter").to_pylist()):
+                mask = np.array(sub.column("filter").to_pylist()) == f
+                st.dup_similarity[f].append(sim[mask])
+        reservoir.offer(batch, fate)
+
+    for r, code in reason_index.items():
+        st.samples[r] = reservoir.rows(code)
+    wanted_reps = {s["duplicate_of"] for rows in st.samples.values() for s in rows
+                   if s.get("duplicate_of")}
+
+    # kept -----------------------------------------------------------------------------------
+    for batch in run.iter_batches("kept", ["id", "text", "source", "metadata", "scores"]):
+        lengths = text_lengths(batch.column("text"))
+        fate = np.zeros(batch.num_rows, dtype=np.int32)
+        st.kept_docs += batch.num_rows
+        st.kept_chars += int(lengths.sum())
+        fold_common(batch, fate, lengths)
+        if wanted_reps:
+            mask = pc.is_in(batch.column("id"), value_set=pa.array(sorted(wanted_reps)))
+            if pc.any(mask).as_py():
+                for row in batch.filter(mask).to_pylist():
+                    st.representatives[row["id"]] = {**row, "fate": "kept"}
+    missing = wanted_reps - set(st.representatives)
+    for rid, row in fetch_by_ids(run, "rejected", missing).items():
+        st.representatives[rid] = {**row, "fate": row["reason"]}
+
+    # errors ---------------------------------------------------------------------------------
+    for batch in run.iter_batches("errors", ["input_file", "line", "error_type", "message"]):
+        for f, line, t, msg in zip(*(batch.column(c).to_pylist() for c in
+                                     ("input_file", "line", "error_type", "message")), strict=True):
+            st.errors += 1
+            st.errors_by_type[t] += 1
+            if len(st.error_examples[t]) < 3:
+                st.error_examples[t].append(f"{f}:{line}: {msg}")
+
+    for key, parts in sorted(score_parts.items()):
+        st.scores[key] = ScoreSeries(
+            key=key,
+            values=np.concatenate([p[0] for p in parts]).astype(np.float64),
+            chars=np.concatenate([p[1] for p in parts]).astype(np.int64),
+            fate=np.concatenate([p[2] for p in parts]).astype(np.int32),
+        )
+    st.by_source = dict(sorted(sources.items()))
+    summary_input = run.summary.get("input_records")
+    st.input_records = int(summary_input) if summary_input is not None else \
+        st.kept_docs + st.rejected_docs + st.errors
+    return st
+
+
+def _group(src: list[str], lengths: np.ndarray, fate: np.ndarray):
+    """Yield (source, docs, chars, fate) for each distinct (source, fate) pair of a batch."""
+    names, sidx = np.unique(np.array(src, dtype=object), return_inverse=True)
+    combo = sidx.astype(np.int64) * (int(fate.max(initial=0)) + 1) + fate
+    keys, inv = np.unique(combo, return_inverse=True)
+    counts = np.bincount(inv)
+    chars = np.bincount(inv, weights=lengths)
+    width = int(fate.max(initial=0)) + 1
+    for k, n, c in zip(keys, counts, chars, strict=True):
+        yield str(names[k // width]), int(n), int(c), int(k % width)
+
+
+def _match_values(st: RunStats, batch: pa.RecordBatch, fate: np.ndarray) -> None:
+    """Find which score key a rejection's ``value`` is: the key whose score on that document
+    equals the value (relative tolerance 1e-9). Counted per (reason, key) and, with the
+    threshold, on which side of it the value fell. See whatif.rules for how it is used."""
+    value = pc.fill_null(batch.column("value"), np.nan).to_numpy(zero_copy_only=False)
+    thr = pc.fill_null(batch.column("threshold"), np.nan).to_numpy(zero_copy_only=False)
+    parents, keys, items = map_entries(batch.column("scores"))
+    if not len(keys):
+        return
+    vals = pc.fill_null(items, np.nan).to_numpy(zero_copy_only=False)
+    v = value[parents]
+    hit = np.isclose(vals, v, rtol=1e-9, atol=0.0) & ~np.isnan(v)
+    if not hit.any():
+        return
+    idx = np.flatnonzero(hit)
+    key_list = keys.take(pa.array(idx)).to_pylist()
+    for j, k in zip(idx, key_list, strict=True):
+        p = parents[j]
+        reason = st.reasons[fate[p] - 1]
+        st.value_matches[(reason, k)] += 1
+        t = thr[p]
+        if not np.isnan(t):
+            st.value_sides[(reason, k)][int(np.sign(value[p] - t))] += 1

@@ -1,0 +1,204 @@
+"""The terminal report and ``inspect``: rich tables that fit an 80-column terminal."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from gristmill.report import highlight, whatif
+from gristmill.report.stats import RunStats
+
+WIDTH = 80
+
+
+def pct(n: float, d: float) -> str:
+    return f"{100.0 * n / d:.1f}%" if d else "-"
+
+
+def num(x: float) -> str:
+    """Compact number: integers with separators, floats with 4 significant digits."""
+    if float(x).is_integer() and abs(x) < 1e15:
+        return f"{int(x):,}"
+    return f"{x:.4g}"
+
+
+def _table(title: str, *cols: str, right_from: int = 1) -> Table:
+    t = Table(title=title, title_justify="left", title_style="bold", expand=False,
+              pad_edge=False, show_edge=False)
+    for i, c in enumerate(cols):
+        t.add_column(c, justify="right" if i >= right_from else "left",
+                     overflow="fold", no_wrap=i >= right_from)
+    return t
+
+
+def report_renderables(st: RunStats) -> list:
+    run = st.run
+    out: list = []
+    head = Text()
+    head.append(f"gristmill report: {run.path}\n", style="bold")
+    h = run.summary.get("config_hash")
+    head.append(f"config {h[:12] if h else '?'}  ")
+    head.append(f"input {st.input_records:,}  kept {st.kept_docs:,}  rejected "
+                f"{st.rejected_docs:,}  errors {st.errors:,}")
+    if run.tokens is not None:
+        head.append(f"  tokens {run.tokens:,}")
+    out.append(head)
+
+    t = _table("Funnel", "step", "documents", "% input", "characters")
+    chars = st.input_chars
+    for step, n in st.funnel():
+        if step.startswith("after "):
+            chars -= st.by_filter()[step[6:]]["chars"]
+        t.add_row(step, f"{n:,}", pct(n, st.input_records),
+                  f"{chars:,}" if step not in ("input records",) else f"{st.input_chars:,}")
+    if run.tokens is not None:
+        t.add_row("tokens (shards)", f"{run.tokens:,}", "", "")
+    out.append(t)
+
+    t = _table("Removed, by filter and reason", "reason", "docs", "% docs", "chars", "% chars")
+    for f, info in st.by_filter().items():
+        t.add_row(Text(f"{f} ({info['stage']})", style="bold"), f"{info['docs']:,}",
+                  pct(info["docs"], st.input_records), f"{info['chars']:,}",
+                  pct(info["chars"], st.input_chars))
+        for rs in info["reasons"]:
+            t.add_row("  " + rs.reason.split(".", 1)[-1], f"{rs.docs:,}",
+                      pct(rs.docs, st.input_records), f"{rs.chars:,}", pct(rs.chars, st.input_chars))
+    out.append(t)
+
+    if st.annotated:
+        t = _table("Annotate-mode filters (would have removed)", "reason", "docs")
+        for r, n in sorted(st.annotated.items()):
+            t.add_row(r, f"{n:,}")
+        out.append(t)
+    if st.metadata_sums:
+        t = _table("Line cleaning (C4): removed inside kept texts", "metadata key", "total")
+        for k, v in sorted(st.metadata_sums.items()):
+            t.add_row(k, num(v))
+        out.append(t)
+
+    t = _table("By source", "source", "input", "kept", "% kept", "rejected", "top filter")
+    for s, row in st.by_source.items():
+        top = row["by_filter"].most_common(1)
+        t.add_row(s or "(none)", f"{row['input']:,}", f"{row['kept']:,}",
+                  pct(row["kept"], row["input"]), f"{row['rejected']:,}",
+                  f"{top[0][0]} {top[0][1]:,}" if top else "")
+    out.append(t)
+
+    dd = dedup_table(st)
+    if dd:
+        t = _table("Duplicates", "stage", "removed", "clusters", "mean size", "max size",
+                   "mean sim")
+        for row in dd:
+            t.add_row(row["filter"], f"{row['removed']:,}", f"{row['clusters']:,}",
+                      f"{row['mean_size']:.2f}", f"{row['max_size']:,}", row["mean_sim"])
+        out.append(t)
+
+    if st.scores:
+        t = _table("Scores (all documents that reached the filter)", "score", "n", "mean",
+                   "p5", "p50", "p95")
+        for key, series in st.scores.items():
+            s = whatif.summary(series)
+            if s["n"]:
+                t.add_row(key, f"{s['n']:,}", num(s["mean"]), num(s["p5"]), num(s["p50"]),
+                          num(s["p95"]))
+        out.append(t)
+
+    rules = whatif.rules(st)
+    if rules:
+        t = _table("Rules (each alone, over documents that reached it)", "rule", "docs",
+                   "% docs", "% chars")
+        for rule in rules:
+            c = whatif.whatif(st.scores[rule.key], rule, points=2)
+            t.add_row(rule.describe().replace("removed if ", ""), f"{c.docs_at_current:,}",
+                      pct(c.docs_at_current, c.docs),
+                      pct(c.chars_at_current, float(st.scores[rule.key].chars.sum())))
+        out.append(t)
+
+    if st.errors_by_type:
+        t = Table(title="Errors by type", title_justify="left", title_style="bold",
+                  pad_edge=False, show_edge=False)
+        t.add_column("type", no_wrap=True)
+        t.add_column("count", justify="right", no_wrap=True)
+        t.add_column("first example", no_wrap=True, overflow="ellipsis", max_width=48)
+        for et, n in st.errors_by_type.most_common():
+            ex = st.error_examples[et][0] if st.error_examples[et] else ""
+            t.add_row(et, f"{n:,}", ex)
+        out.append(t)
+    return out
+
+
+def dedup_table(st: RunStats) -> list[dict]:
+    """Per dedup stage: documents removed, clusters (a representative and its duplicates),
+    cluster sizes counting the representative, and the mean similarity of removed docs."""
+    import numpy as np
+
+    rows = []
+    for f in st.filter_order():
+        sizes = [n + 1 for (ff, _), n in st.clusters.items() if ff == f]
+        if not sizes:
+            continue
+        sims = np.concatenate(st.dup_similarity.get(f) or [np.array([])])
+        sims = sims[~np.isnan(sims)]
+        rows.append({
+            "filter": f,
+            "removed": sum(sizes) - len(sizes),
+            "clusters": len(sizes),
+            "mean_size": sum(sizes) / len(sizes),
+            "max_size": max(sizes),
+            "mean_sim": f"{sims.mean():.3f}" if len(sims) else "-",
+            "largest": sorted(((n + 1, rep) for (ff, rep), n in st.clusters.items() if ff == f),
+                              key=lambda x: (-x[0], x[1]))[:10],
+        })
+    return rows
+
+
+def print_report(st: RunStats, console: Console | None = None) -> None:
+    con = console or Console(width=WIDTH)
+    for r in report_renderables(st):
+        con.print(r)
+        con.print()
+
+
+def styled(text: str, spans: list[tuple[int, int]], style: str = "bold black on yellow") -> Text:
+    t = Text(text)
+    for a, b in spans:
+        t.stylize(style, a, b)
+    return t
+
+
+def inspect_renderables(rows: list[dict], reps: dict[str, dict], limit_chars: int = 1200) -> list:
+    """One panel per sampled rejected document: reason, value vs threshold, the text with its
+    offending part highlighted, and for duplicates the matched document."""
+    out: list = []
+    for row in rows:
+        rep = reps.get(row.get("duplicate_of") or "")
+        rep_text = rep["text"] if rep else None
+        spans, label = highlight.spans_for(row["reason"], row["text"], rep_text)
+        piece, shifted, cut = highlight.clip(row["text"], spans, limit_chars)
+        head = Text()
+        head.append(f"{row['reason']}", style="bold red")
+        if row.get("value") is not None:
+            head.append(f"  value {num(row['value'])}")
+        if row.get("threshold") is not None:
+            head.append(f"  threshold {num(row['threshold'])}")
+        head.append(f"  {len(row['text']):,} chars  source {row.get('source') or '-'}")
+        parts: list = [head]
+        if label:
+            parts.append(Text(f"highlighted: {label} ({len(spans)} spans)", style="italic"))
+        parts.append(styled(piece + (" [...]" if cut else ""), shifted))
+        removed = highlight.removed_c4_lines(dict(row.get("metadata") or []))
+        if removed:
+            parts.append(Text("lines removed by C4:", style="italic"))
+            parts.append(Text("\n".join(removed[:20]), style="strike dim"))
+        if row.get("duplicate_of"):
+            parts.append(Text(f"duplicate of {row['duplicate_of']}"
+                              + (f" ({rep['fate']})" if rep else " (not found in this run)"),
+                              style="bold"))
+            if rep:
+                rep_spans = highlight.differing_words(rep["text"], row["text"])
+                rp, rs, rcut = highlight.clip(rep["text"], rep_spans, limit_chars)
+                parts.append(styled(rp + (" [...]" if rcut else ""), rs, "bold black on cyan"))
+        out.append(Panel(Group(*parts), title=row["id"], title_align="left", width=WIDTH))
+    return out

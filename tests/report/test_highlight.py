@@ -1,0 +1,55 @@
+"""Highlight finders on real demo text."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from gristmill.report import highlight
+
+
+def _lit(demo_dir, n=3):
+    with open(demo_dir / "corpus" / "literature.jsonl", encoding="utf-8") as f:
+        return [json.loads(next(f))["text"] for _ in range(n)]
+
+
+def test_repeated_lines_marks_every_copy(demo_dir):
+    text = _lit(demo_dir, 1)[0]
+    first = next(ln for ln in text.split("\n") if ln.strip())
+    doubled = text + "\n" + first
+    spans = highlight.repeated_lines(doubled)
+    marked = [doubled[a:b].strip() for a, b in spans]
+    assert marked.count(first.strip()) == 2
+
+
+def test_top_ngram_and_special_characters(demo_dir):
+    text = _lit(demo_dir, 1)[0][:400] + " the quick fox, the quick fox, the quick fox"
+    spans = highlight.top_ngram(text, 3)
+    assert [text[a:b].lower() for a, b in spans].count("the quick fox") == 3
+    sc = highlight.special_characters("ab $$ c!")
+    assert sc == [(3, 5), (7, 8)]
+    span_list, label = highlight.spans_for("gopher_repetition.top_3gram_char_frac", text)
+    assert label == "most repeated 3-gram" and span_list == spans
+
+
+def test_differing_words_finds_a_dropped_line(demo_dir):
+    text = _lit(demo_dir, 1)[0]
+    lines = text.split("\n")
+    i = next(k for k, ln in enumerate(lines) if len(ln.split()) >= 4 and k > 2)
+    near = "\n".join(lines[:i] + lines[i + 1 :])
+    spans = highlight.differing_words(text, near)
+    assert len(spans) == 1
+    words = re.compile(r"\w+")
+    assert words.findall(text[spans[0][0] : spans[0][1]]) == words.findall(lines[i])
+    assert highlight.differing_words(near, text) == []  # nothing extra in the near copy
+
+
+def test_clip_keeps_the_span_visible():
+    text = "x" * 5000 + "HERE" + "y" * 5000
+    piece, spans, cut = highlight.clip(text, [(5000, 5004)], 1000)
+    assert cut and len(piece) == 1000 and piece[spans[0][0] : spans[0][1]] == "HERE"
+
+
+def test_removed_c4_lines_only_text_values():
+    meta = {"c4.lines_removed": "3", "c4.removed": "Click here to accept cookies\nLorem", "lang": "en"}
+    assert highlight.removed_c4_lines(meta) == ["Click here to accept cookies", "Lorem"]
