@@ -54,7 +54,7 @@ def ngram_scores(
     dup: dict[int, int] = dict.fromkeys(dup_ns, 0)
     # A word's id is the position of its last occurrence: unique per word, below n_words,
     # and built by dict/zip/map in C rather than a Python loop.
-    last = dict(zip(words, range(n_words)))
+    last = dict(zip(words, range(n_words), strict=True))
     if len(last) == n_words:  # no word repeats, so no n-gram repeats either
         return top, dup
     n_vocab = n_words
