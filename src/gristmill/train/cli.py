@@ -1,9 +1,117 @@
-"""Subcommands of the train area (see gristmill.cli)."""
+"""Subcommands of the train area: ``train``, ``sample``, ``export-hf`` (see gristmill.cli).
+
+Multi-GPU: ``torchrun --nproc_per_node=N -m gristmill.cli train ...`` (DDP is switched on by
+torchrun's environment; nothing else changes).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+from gristmill.train.config import add_override_flags
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's subcommands to the `gristmill` parser."""
+    from gristmill.train.model import PRESETS
+
+    p = sub.add_parser(
+        "train",
+        help="train a GPT on token shards",
+        description="Train a GPT on SHARDS_DIR (from `gristmill tokenize`). Writes RUN_DIR/"
+        "metrics.jsonl, RUN_DIR/config.json and RUN_DIR/ckpt/{last,best}.pt. Settings: "
+        "--preset, then --config YAML (flat mapping of the keys below, optionally preset:), "
+        "then the flags below. Under torchrun, trains with DDP.",
+    )
+    p.add_argument("--data", required=True, metavar="SHARDS_DIR", help="token shards directory")
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory to write")
+    p.add_argument("--preset", choices=list(PRESETS), default=None,
+                   help="model shape to start from (default: tiny)")
+    p.add_argument("--config", metavar="YAML", help="flat YAML mapping of config keys")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from RUN_DIR/ckpt/last.pt if it exists (else start fresh)")
+    add_override_flags(p)
+    p.set_defaults(func=_cmd_train)
+
+    s = sub.add_parser("sample", help="generate text from a trained checkpoint",
+                       description="Sample continuations of --prompt from a run's best "
+                       "checkpoint (or last, or a .pt file).")
+    s.add_argument("--ckpt", required=True, metavar="RUN_DIR|FILE", help="run directory or .pt")
+    s.add_argument("--prompt", default="", help="text to continue (empty: start of a document)")
+    s.add_argument("--max-new-tokens", type=int, default=100)
+    s.add_argument("--temperature", type=float, default=0.8, help="0 = greedy")
+    s.add_argument("--top-k", type=int, default=200, help="sample among the k likeliest (0: all)")
+    s.add_argument("--num-samples", type=int, default=1)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--no-cache", action="store_true", help="recompute the prefix every token")
+    s.add_argument("--which", choices=["best", "last"], default="best",
+                   help="checkpoint of a run directory to use first")
+    s.add_argument("--tokenizer", default=None, help="gpt2|PATH (default: the run's)")
+    s.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: best available)")
+    s.set_defaults(func=_cmd_sample)
+
+    e = sub.add_parser("export-hf", help="export a checkpoint as a Hugging Face GPT-2 model",
+                       description="Write model.safetensors, config.json and the tokenizer so "
+                       "transformers.GPT2LMHeadModel.from_pretrained(DIR) loads the model.")
+    e.add_argument("--ckpt", required=True, metavar="RUN_DIR|FILE", help="run directory or .pt")
+    e.add_argument("--out", required=True, metavar="DIR", help="directory to write")
+    e.add_argument("--which", choices=["best", "last"], default="best")
+    e.add_argument("--tokenizer", default=None, help="gpt2|PATH (default: the run's)")
+    e.set_defaults(func=_cmd_export)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from gristmill.train.config import ConfigError, configs_from_args
+    from gristmill.train.data import NotEnoughTokens
+    from gristmill.train.trainer import ResumeMismatch, train
+
+    try:
+        mcfg, tcfg = configs_from_args(args)
+        summary = train(args.data, args.out, mcfg, tcfg, resume=args.resume)
+    except (ConfigError, NotEnoughTokens, ResumeMismatch, FileExistsError, FileNotFoundError) as e:
+        print(f"gristmill train: {e}", file=sys.stderr)
+        return 2
+    if "val_loss" in summary:
+        print(f"step {summary['step']}: val loss {summary['val_loss']:.4f} "
+              f"(best {summary['best_val_loss']:.4f}); run in {args.out}")
+    return 0
+
+
+def _device(name: str | None) -> str:
+    import torch
+
+    return name or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from gristmill.train.sample import generate_text, load_model, load_run_tokenizer
+
+    try:
+        model, ckpt = load_model(args.ckpt, _device(args.device), prefer=args.which)
+        tok = load_run_tokenizer(ckpt, args.tokenizer)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"gristmill sample: {e}", file=sys.stderr)
+        return 2
+    texts = generate_text(model, tok, args.prompt, args.max_new_tokens, args.temperature,
+                          args.top_k or None, args.seed, args.num_samples, not args.no_cache)
+    for i, text in enumerate(texts):
+        if args.num_samples > 1:
+            print(f"--- sample {i + 1}")
+        print(text)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from gristmill.train.export_hf import export_hf
+    from gristmill.train.sample import load_model, load_run_tokenizer
+
+    try:
+        model, ckpt = load_model(args.ckpt, "cpu", prefer=args.which)
+        tok = load_run_tokenizer(ckpt, args.tokenizer)
+        out = export_hf(model, tok, args.out)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"gristmill export-hf: {e}", file=sys.stderr)
+        return 2
+    print(f"exported {ckpt['path']} (step {ckpt['step']}) to {out}")
+    return 0

@@ -17,6 +17,7 @@ import contextlib
 import json
 import math
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,6 +236,10 @@ def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
             {"model": mcfg.to_dict(), "train": tcfg.to_dict(), "dtype": dtype,
              "world_size": d.world_size, "device": str(device), "data": fp, **meta}, indent=2))
         log = MetricsLog(out / "metrics.jsonl", step if step > 0 else None)
+        tok_path = meta["tokenizer"].get("path")
+        if tok_path and Path(tok_path).is_file():
+            # A trained tokenizer travels with the run, so `sample` and `export-hf` find it.
+            shutil.copyfile(tok_path, out / "tokenizer.json")
 
     def save_last(at: int) -> None:
         rngs: list[Any] = [ck.rng_state()]
