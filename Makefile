@@ -26,6 +26,7 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/gristmill data demo $(DEMO)
 	$(BIN)/gristmill run --input $(DEMO)/corpus --output $(RUN) --overwrite
+	$(BIN)/gristmill report $(RUN) --html $(RUN)/report.html
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pipeline_overhead.py
