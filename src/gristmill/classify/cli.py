@@ -1,0 +1,120 @@
+"""``gristmill classifier train|eval``: fastText classifiers as one workflow.
+
+Registered from ``gristmill.filters.cli`` (the filters area owns the ``classifier`` command).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("classifier", help="train and evaluate fastText classifiers (toxicity, spam, ...)",
+                       description="Train and evaluate fastText classifiers for the `fasttext` filter.")
+    csub = p.add_subparsers(dest="classifier_command", metavar="ACTION", required=True)
+
+    t = csub.add_parser(
+        "train", help="train a classifier on a leak-free split; writes model, metrics JSON, card",
+        description="Group near-duplicates, split train/valid/test by group, train fastText, pick the "
+                    "decision threshold on the validation split, and write MODEL.bin with "
+                    "MODEL.metrics.json and MODEL.card.md beside it.")
+    _data_args(t)
+    t.add_argument("--out", required=True, help="model path, e.g. models/toxicity.bin")
+    t.add_argument("--positive", help="the label to detect (default: the rarer of two labels)")
+    t.add_argument("--name", help="model name for the card (default: the file stem)")
+    t.add_argument("--description", default="", help="what the labels mean, for the model card")
+    from gristmill.classify.train import TrainConfig
+
+    d = TrainConfig()
+    t.add_argument("--epoch", type=int, default=d.epoch, help=f"passes over the data (default {d.epoch})")
+    t.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr})")
+    t.add_argument("--dim", type=int, default=d.dim, help=f"vector size (default {d.dim})")
+    t.add_argument("--word-ngrams", type=int, default=d.word_ngrams,
+                   help=f"word n-gram length; 1 = no bigrams (default {d.word_ngrams})")
+    t.add_argument("--minn", type=int, default=d.minn, help="min character n-gram (0 = off)")
+    t.add_argument("--maxn", type=int, default=d.maxn, help="max character n-gram (0 = off)")
+    t.add_argument("--bucket", type=int, default=d.bucket, help=f"hashed n-gram rows (default {d.bucket})")
+    t.add_argument("--seed", type=int, default=d.seed, help=f"training seed (default {d.seed})")
+    t.add_argument("--threads", type=int, default=d.threads,
+                   help="training threads; 1 (default) makes training reproducible")
+    t.add_argument("--autotune", action="store_true",
+                   help="search hyperparameters against the validation split (not reproducible)")
+    t.add_argument("--autotune-duration", type=int, default=d.autotune_duration,
+                   help=f"autotune budget in seconds (default {d.autotune_duration})")
+    t.add_argument("--quantize", action="store_true", help="also write a quantized MODEL.ftz")
+    t.add_argument("--valid-fraction", type=float, default=d.valid_fraction, help="validation share")
+    t.add_argument("--test-fraction", type=float, default=d.test_fraction, help="test share")
+    t.add_argument("--split-seed", type=int, default=d.split_seed, help="seed of the group split")
+    t.add_argument("--dedup-threshold", type=float, default=d.dedup_threshold,
+                   help="word 3-gram Jaccard at which two texts are one near-duplicate group")
+    t.add_argument("--conflicts", choices=("majority", "drop"), default=d.conflicts,
+                   help="a group with mixed labels: majority label for all (ties dropped), or drop it")
+    t.set_defaults(func=_train)
+
+    e = csub.add_parser(
+        "eval", help="print a model's metrics JSON on labelled data",
+        description="Score MODEL on labelled data and print metrics JSON (precision, recall, f1, "
+                    "roc_auc, pr_auc for the positive label, per-label metrics, confusion matrix).")
+    e.add_argument("--model", required=True, help="a fastText .bin or .ftz")
+    _data_args(e)
+    e.add_argument("--positive", help="the label to detect (default: the one the model was trained for)")
+    e.add_argument("--threshold", type=float,
+                   help="decision threshold (default: the model's chosen threshold, else 0.5)")
+    e.add_argument("--output", help="also write the JSON to this file")
+    e.set_defaults(func=_eval)
+
+
+def _data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", nargs="+", required=True, help="JSONL or fastText-format files")
+    p.add_argument("--text-field", default="text", help="JSONL field with the text (default text)")
+    p.add_argument("--label-field", default="label", help="JSONL field with the label (default label)")
+    p.add_argument("--format", default="auto", choices=("auto", "jsonl", "fasttext"),
+                   help="input format (auto: jsonl for *.jsonl/*.json, else fastText)")
+
+
+def _train(args: argparse.Namespace) -> int:
+    from gristmill.classify.data import DataError
+    from gristmill.classify.train import TrainConfig, train_classifier
+
+    cfg = TrainConfig(
+        epoch=args.epoch, lr=args.lr, dim=args.dim, word_ngrams=args.word_ngrams, minn=args.minn,
+        maxn=args.maxn, bucket=args.bucket, seed=args.seed, threads=args.threads,
+        autotune=args.autotune, autotune_duration=args.autotune_duration, quantize=args.quantize,
+        valid_fraction=args.valid_fraction, test_fraction=args.test_fraction,
+        split_seed=args.split_seed, dedup_threshold=args.dedup_threshold, conflicts=args.conflicts,
+    )
+    try:
+        res = train_classifier(args.data, args.out, cfg, args.text_field, args.label_field,
+                               args.format, args.positive, args.name, args.description)
+    except (DataError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    m = res.metrics
+    t = m["test"]
+    print(f"wrote {res.model_path}" + (f" and {res.quantized_path}" if res.quantized_path else ""))
+    print(f"test split ({m['split']['sizes']['test']} docs): positive={m['positive']} "
+          f"threshold={m['threshold']} precision={t['precision']:.3f} recall={t['recall']:.3f} "
+          f"f1={t['f1']:.3f}")
+    print(f"metrics: {res.metrics_path}\ncard: {res.card_path}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from gristmill.classify.data import DataError
+    from gristmill.classify.evaluate import evaluate_model
+    from gristmill.classify.model import ModelLoadError
+
+    try:
+        out = evaluate_model(args.model, args.data, args.positive, args.threshold,
+                             args.text_field, args.label_field, args.format)
+    except (DataError, ModelLoadError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    text = json.dumps(out, indent=2, sort_keys=True)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    print(text)
+    return 0

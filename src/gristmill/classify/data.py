@@ -1,0 +1,98 @@
+"""Labelled examples for classifier training and evaluation, from JSONL or fastText files.
+
+Formats:
+- ``jsonl``: one JSON object per line; the text and the label are named fields.
+- ``fasttext``: ``__label__<name> text...`` per line (fastText's own training format); the
+  first label is used (these classifiers are single-label).
+``auto`` picks ``jsonl`` for ``*.jsonl``/``*.json`` and ``fasttext`` otherwise.
+A malformed line is an error naming the file, the line and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+LABEL_PREFIX = "__label__"
+
+
+class DataError(ValueError):
+    """Bad classifier input; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    text: str
+    label: str
+
+
+def _check_label(label: str, where: str) -> str:
+    if not label or any(c.isspace() for c in label):
+        raise DataError(f"{where}: label {label!r} is empty or contains whitespace (fastText labels cannot)")
+    return label
+
+
+def detect_format(path: str | Path) -> str:
+    name = str(path).lower()
+    return "jsonl" if name.endswith((".jsonl", ".json", ".ndjson")) else "fasttext"
+
+
+def read_examples(
+    paths: list[str | Path],
+    text_field: str = "text",
+    label_field: str = "label",
+    fmt: str = "auto",
+    id_field: str = "id",
+) -> list[Example]:
+    """All examples of ``paths`` in file order; ids default to ``<file>:<line>``."""
+    out: list[Example] = []
+    for p in paths:
+        path = Path(p)
+        if not path.is_file():
+            raise DataError(f"classifier data file not found: {path}")
+        f_fmt = detect_format(path) if fmt == "auto" else fmt
+        if f_fmt not in ("jsonl", "fasttext"):
+            raise DataError(f"unknown format {fmt!r}; use auto, jsonl or fasttext")
+        with open(path, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                where = f"{path}:{lineno}"
+                if f_fmt == "jsonl":
+                    out.append(_from_json(line, where, text_field, label_field, id_field))
+                else:
+                    out.append(_from_fasttext(line, where))
+    if not out:
+        raise DataError(f"no examples in {', '.join(map(str, paths))}")
+    return out
+
+
+def _from_json(line: str, where: str, text_field: str, label_field: str, id_field: str) -> Example:
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise DataError(f"{where}: not valid JSON ({e.msg})") from None
+    if not isinstance(rec, dict):
+        raise DataError(f"{where}: expected a JSON object, got {type(rec).__name__}")
+    for fld in (text_field, label_field):
+        if fld not in rec:
+            raise DataError(f"{where}: no field {fld!r} (fields: {', '.join(sorted(rec))}); "
+                            f"choose it with --text-field / --label-field")
+    text, label = rec[text_field], rec[label_field]
+    if not isinstance(text, str):
+        raise DataError(f"{where}: field {text_field!r} is {type(text).__name__}, not a string")
+    label = str(label)
+    if label.startswith(LABEL_PREFIX):
+        label = label[len(LABEL_PREFIX):]
+    return Example(str(rec.get(id_field, where)), text, _check_label(label, where))
+
+
+def _from_fasttext(line: str, where: str) -> Example:
+    tokens = line.split()
+    labels = [t for t in tokens if t.startswith(LABEL_PREFIX)]
+    if not labels:
+        raise DataError(f"{where}: no {LABEL_PREFIX}<name> token (fastText format)")
+    text = " ".join(t for t in tokens if not t.startswith(LABEL_PREFIX))
+    return Example(where, text, _check_label(labels[0][len(LABEL_PREFIX):], where))

@@ -1,0 +1,52 @@
+"""Score a saved fastText model on labelled data (``gristmill classifier eval``).
+
+The decision threshold and positive label default to those in the model's metrics JSON, so
+evaluating a model on new data uses the decision rule it ships with.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gristmill.classify.data import read_examples
+from gristmill.classify.metrics import evaluate_scores
+from gristmill.classify.model import load_model, predict_probs
+from gristmill.classify.preprocess import preprocess
+from gristmill.classify.train import sidecar_paths
+
+
+def shipped_decision(model_path: str | Path) -> tuple[str | None, float | None]:
+    """(positive label, threshold) recorded when the model was trained, if any."""
+    metrics_path, _ = sidecar_paths(Path(model_path).with_suffix(".bin"))
+    if not metrics_path.is_file():
+        return None, None
+    m = json.loads(metrics_path.read_text())
+    if Path(model_path).suffix == ".ftz" and "quantized" in m:
+        return m.get("positive"), m["quantized"].get("threshold")
+    return m.get("positive"), m.get("threshold")
+
+
+def evaluate_model(
+    model_path: str | Path,
+    data: list[str | Path],
+    positive: str | None = None,
+    threshold: float | None = None,
+    text_field: str = "text",
+    label_field: str = "label",
+    fmt: str = "auto",
+) -> dict:
+    """Metrics JSON (see ``metrics.evaluate_scores``) of the model on ``data``."""
+    model = load_model(model_path)
+    ship_pos, ship_thr = shipped_decision(model_path)
+    if positive is None:
+        positive = ship_pos
+    if threshold is None:
+        threshold = ship_thr if positive == ship_pos and ship_thr is not None else 0.5
+    examples = read_examples(list(data), text_field, label_field, fmt)
+    labels, probs = predict_probs(model, [e.text for e in examples], preprocess)
+    out = evaluate_scores(labels, [e.label for e in examples], probs, positive,
+                          threshold if positive is not None else None)
+    out["model"] = str(model_path)
+    out["data"] = [str(p) for p in data]
+    return out

@@ -1,0 +1,137 @@
+"""Classifier metrics: per-label precision/recall/F1, ROC-AUC, PR-AUC, confusion matrix.
+
+Written with numpy rather than pulling in scikit-learn for five formulas. Conventions match
+scikit-learn's: ROC-AUC is the Mann-Whitney probability that a random positive outscores a
+random negative (ties count one half); PR-AUC is average precision (the step-wise sum of
+precision at each recall increase, no interpolation); a ratio with a zero denominator is 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _div(a: float, b: float) -> float:
+    return float(a) / float(b) if b else 0.0
+
+
+def roc_auc(y: np.ndarray, s: np.ndarray) -> float | None:
+    """ROC-AUC of scores ``s`` for boolean truth ``y``; None when only one class is present."""
+    y = np.asarray(y, dtype=bool)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s), dtype=float)
+    sorted_s = np.asarray(s)[order]
+    # average ranks over ties
+    _, first, counts = np.unique(sorted_s, return_index=True, return_counts=True)
+    avg = first + (counts + 1) / 2.0
+    ranks[order] = np.repeat(avg, counts)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def average_precision(y: np.ndarray, s: np.ndarray) -> float | None:
+    """PR-AUC as average precision; None without positives."""
+    y = np.asarray(y, dtype=bool)
+    n_pos = int(y.sum())
+    if n_pos == 0:
+        return None
+    order = np.argsort(-np.asarray(s), kind="mergesort")
+    s_sorted, y_sorted = np.asarray(s)[order], y[order]
+    tp = np.cumsum(y_sorted)
+    fp = np.cumsum(~y_sorted)
+    # evaluate only at the last index of each run of tied scores
+    last = np.r_[np.diff(s_sorted) != 0, True]
+    tp, fp = tp[last], fp[last]
+    precision = tp / (tp + fp)
+    recall = tp / n_pos
+    d_recall = np.diff(np.r_[0.0, recall])
+    return float((d_recall * precision).sum())
+
+
+def binary_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    y, pred = np.asarray(y, dtype=bool), np.asarray(pred, dtype=bool)
+    tp = int((y & pred).sum())
+    p = _div(tp, pred.sum())
+    r = _div(tp, y.sum())
+    return {"precision": p, "recall": r, "f1": _div(2 * p * r, p + r), "support": int(y.sum())}
+
+
+def best_f1_threshold(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
+    """The score threshold (predict positive when ``s >= t``) with the highest F1, and that F1.
+
+    Candidates are the observed scores; among equal F1 the highest threshold wins (fewer
+    removals for the same quality). Returns (0.5, 0.0) when there are no positives.
+    """
+    y, s = np.asarray(y, dtype=bool), np.asarray(s, dtype=float)
+    n_pos = int(y.sum())
+    if n_pos == 0 or len(s) == 0:
+        return 0.5, 0.0
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted, y_sorted = s[order], y[order]
+    tp = np.cumsum(y_sorted)
+    k = np.arange(1, len(s) + 1)
+    last = np.r_[np.diff(s_sorted) != 0, True]
+    f1 = 2 * tp / (k + n_pos)
+    f1 = np.where(last, f1, -1.0)
+    best = float(f1.max())
+    i = int(np.flatnonzero(f1 == best)[0])
+    return float(s_sorted[i]), best
+
+
+def evaluate_scores(
+    labels: list[str],
+    y_true: list[str],
+    probs: np.ndarray,
+    positive: str | None = None,
+    threshold: float | None = None,
+) -> dict:
+    """Metrics of a probability matrix ``probs`` (rows: examples, columns: ``labels``).
+
+    Predicted label: ``positive`` when its probability is >= ``threshold`` (binary decision
+    with a tuned threshold), else the most probable other label; without ``positive``, the
+    arg-max. Per-label metrics are one-vs-rest; the top-level ``precision``/``recall``/``f1``
+    /``roc_auc``/``pr_auc`` are the positive label's (or macro averages without one).
+    """
+    probs = np.asarray(probs, dtype=float)
+    idx = {lab: j for j, lab in enumerate(labels)}
+    truth = np.array([idx.get(t, -1) for t in y_true])
+    pred = probs.argmax(axis=1) if len(probs) else np.zeros(0, dtype=int)
+    if positive is not None:
+        if positive not in idx:
+            raise ValueError(f"positive label {positive!r} is not a model label ({', '.join(labels)})")
+        if threshold is None:
+            threshold = 0.5
+        pj = idx[positive]
+        others = probs.copy()
+        others[:, pj] = -1.0
+        alt = others.argmax(axis=1) if len(labels) > 1 else np.full(len(probs), pj)
+        pred = np.where(probs[:, pj] >= threshold, pj, alt)
+    per_label = {}
+    for lab, j in idx.items():
+        y = truth == j
+        sc = binary_scores(y, pred == j)
+        sc["roc_auc"] = roc_auc(y, probs[:, j])
+        sc["pr_auc"] = average_precision(y, probs[:, j])
+        per_label[lab] = sc
+    cm = np.zeros((len(labels), len(labels)), dtype=int)
+    for t, p in zip(truth, pred, strict=True):
+        if t >= 0:
+            cm[t, p] += 1
+    out: dict = {"n": len(y_true), "positive": positive, "threshold": threshold,
+                 "accuracy": _div(int((truth == pred).sum()), len(y_true))}
+    if positive is not None:
+        top = per_label[positive]
+    else:
+        keys = ("precision", "recall", "f1", "roc_auc", "pr_auc")
+        top = {k: float(np.mean([v[k] for v in per_label.values() if v[k] is not None] or [0.0]))
+               for k in keys}
+    out.update({k: top[k] for k in ("precision", "recall", "f1", "roc_auc", "pr_auc")})
+    out["labels"] = per_label
+    out["confusion_matrix"] = {"labels": list(labels), "rows": "true", "columns": "predicted",
+                               "matrix": cm.tolist()}
+    unknown = sorted({t for t in y_true if t not in idx})
+    if unknown:
+        out["unknown_labels"] = unknown  # true labels the model cannot predict
+    return out

@@ -1,0 +1,86 @@
+"""Load fastText models once per process, with clear errors; predict label probabilities.
+
+fastText models are large C++ objects that cannot be pickled, so they are loaded in each
+worker process (never shipped with a filter) and cached here by resolved path, file size
+and modification time: every filter (and every Beam DoFn instance) in a process that names
+the same file shares one model, and a retrained file is picked up.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+LABEL_PREFIX = "__label__"
+
+_CACHE: dict[tuple[str, int, int], Any] = {}
+_LOCK = threading.Lock()
+
+
+class ModelLoadError(RuntimeError):
+    """A fastText model file is missing, unreadable or not a fastText model."""
+
+
+def load_model(path: str | os.PathLike) -> Any:
+    """The ``fasttext`` model at ``path``, loaded at most once per process per file version."""
+    import fasttext  # imported lazily: only processes that classify pay for it
+
+    p = Path(path).expanduser().resolve()
+    if not p.is_file():
+        raise ModelLoadError(
+            f"fastText model not found: {p} (train one with `gristmill classifier train "
+            f"--data FILE --out {path}`, or fix the path)"
+        )
+    st = p.stat()
+    key = (str(p), st.st_size, st.st_mtime_ns)
+    with _LOCK:
+        model = _CACHE.get(key)
+        if model is None:
+            try:
+                model = fasttext.load_model(str(p))
+                labels = model.get_labels()
+            except Exception as e:  # ValueError (bad format), MemoryError (truncated file)
+                raise ModelLoadError(
+                    f"cannot load fastText model {p}: {type(e).__name__}: {e}. The file is corrupt, "
+                    f"truncated or not a fastText .bin/.ftz; re-train or re-download it"
+                ) from None
+            if not labels:
+                raise ModelLoadError(f"{p} is a fastText model without labels (not a classifier)")
+            _CACHE[key] = model
+    return model
+
+
+def model_labels(model: Any) -> list[str]:
+    """The model's labels without fastText's ``__label__`` prefix, in the model's order."""
+    return [strip_prefix(x) for x in model.get_labels()]
+
+
+def strip_prefix(label: str) -> str:
+    return label[len(LABEL_PREFIX):] if label.startswith(LABEL_PREFIX) else label
+
+
+def predict_probs(
+    model: Any, texts: Sequence[str], prep: Callable[[str], str] | None = None
+) -> tuple[list[str], np.ndarray]:
+    """(labels, probabilities): one row per text, one column per model label.
+
+    ``prep`` must be the transformation the model was trained with (``preprocess`` for
+    gristmill models); ``None`` means the texts are already prepared.
+    """
+    labels = model_labels(model)
+    col = {lab: j for j, lab in enumerate(labels)}
+    probs = np.zeros((len(texts), len(labels)), dtype=float)
+    if not texts:
+        return labels, probs
+    lines = [prep(t) if prep else t for t in texts]
+    lines = [ln.replace("\n", " ") for ln in lines]  # predict() refuses newlines
+    pred_labels, pred_probs = model.predict(lines, k=-1, threshold=0.0)
+    for i, (labs, ps) in enumerate(zip(pred_labels, pred_probs, strict=True)):
+        for lab, p in zip(labs, ps, strict=True):
+            probs[i, col[strip_prefix(lab)]] = min(float(p), 1.0)  # fastText may give 1.00001
+    return labels, probs

@@ -1,0 +1,119 @@
+"""``fasttext``: drop documents a fastText classifier puts in an unwanted class.
+
+Works with models from ``gristmill classifier train`` (toxicity, spam) and with any other
+fastText ``.bin``/``.ftz`` classifier (for example DataTrove/Dolma-style Jigsaw or quality
+models), named by path and labels; set ``preprocess: single_line`` for models trained on raw
+text rather than on gristmill's preprocessing.
+
+The probability of each label in ``remove`` goes to ``doc.scores`` (kept or not), under
+``<filter name>.<label>``, so thresholds can be re-tuned from a run's output. ``tag`` names the
+instance (``fasttext_toxicity``, ``fasttext_spam``) so two fasttext filters in one chain have
+distinct filter names, reason codes and score keys.
+
+Long documents: a classifier trained on short texts sees a whole book as one bag of words;
+``paragraphs: mean`` or ``max`` scores each paragraph (``text_units.paragraphs``) and
+aggregates, ``max`` flagging a document with any bad paragraph.
+
+The model is loaded in ``setup()`` through a per-process cache (``classify.model``) and is
+never pickled with the filter, so Beam ships only the path to each worker.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from gristmill.classify.model import ModelLoadError, load_model, model_labels, predict_probs
+from gristmill.classify.preprocess import PREPROCESSORS
+from gristmill.filters.base import Filter, Verdict, register
+from gristmill.filters.text_units import paragraphs
+from gristmill.schemas import Document
+
+_TAG = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+@register
+class FastTextFilter(Filter):
+    """Reject a document when P(label) >= ``threshold`` for any label in ``remove``."""
+
+    name = "fasttext"
+    version = "1"
+    reasons = ("above_threshold",)
+
+    def __init__(
+        self,
+        model: str,
+        remove: list[str] | str = "offensive",
+        threshold: float = 0.5,
+        tag: str | None = None,
+        paragraphs: str | None = None,
+        preprocess: str = "gristmill",
+    ) -> None:
+        if isinstance(remove, str):
+            remove = [remove]
+        remove = [r.removeprefix("__label__") for r in remove]
+        if not remove:
+            raise ValueError("fasttext: remove must name at least one label")
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"fasttext: threshold must be in [0, 1], got {threshold}")
+        if paragraphs not in (None, "mean", "max"):
+            raise ValueError(f"fasttext: paragraphs must be null, 'mean' or 'max', got {paragraphs!r}")
+        if preprocess not in PREPROCESSORS:
+            raise ValueError(f"fasttext: preprocess must be one of {sorted(PREPROCESSORS)}, got {preprocess!r}")
+        if tag is not None and not _TAG.match(tag):
+            raise ValueError(f"fasttext: tag must be letters, digits or _, got {tag!r}")
+        self.model = str(model)
+        self.remove = remove
+        self.threshold = float(threshold)
+        self.tag = tag
+        self.paragraphs = paragraphs
+        self.preprocess = preprocess
+        # Instance name shadows the ClassVar: reason codes and score keys use it.
+        self.name = f"fasttext_{tag}" if tag else "fasttext"  # type: ignore[misc]
+        self._model: Any = None
+        self._cols: list[int] = []
+
+    def setup(self) -> None:
+        """Load the model (once per process) and check it predicts the labels to remove."""
+        if self._model is not None:
+            return
+        try:
+            model = load_model(self.model)
+        except ModelLoadError as e:
+            raise ModelLoadError(f"filter {self.name!r}: {e}") from None
+        labels = model_labels(model)
+        missing = [r for r in self.remove if r not in labels]
+        if missing:
+            raise ValueError(f"filter {self.name!r}: model {self.model} has no label(s) {missing}; "
+                             f"its labels are {labels}")
+        self._cols = [labels.index(r) for r in self.remove]
+        self._model = model
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_model"] = None  # a fastText model cannot be pickled; reloaded by setup()
+        return state
+
+    def params(self) -> dict[str, Any]:
+        return {k: v for k, v in super().params().items() if k != "name"}
+
+    def score(self, text: str) -> np.ndarray:
+        """P(label) for each label in ``remove``, aggregated over paragraphs when asked."""
+        if self._model is None:
+            self.setup()
+        units = paragraphs(text) if self.paragraphs else [text]
+        if not units:
+            units = [text]
+        _, probs = predict_probs(self._model, units, PREPROCESSORS[self.preprocess])
+        sel = probs[:, self._cols]
+        return sel.max(axis=0) if self.paragraphs == "max" else sel.mean(axis=0)
+
+    def __call__(self, doc: Document) -> Verdict:
+        p = self.score(doc.text)
+        scores = {f"{self.name}.{lab}": float(x) for lab, x in zip(self.remove, p, strict=True)}
+        worst = float(p.max())
+        if worst >= self.threshold:
+            return self.reject("above_threshold", worst, self.threshold, scores)
+        return Verdict(keep=True, scores=scores)

