@@ -142,6 +142,41 @@ def evaluate(model: GPT, windows: TokenWindows, ids: Any, batch_size: int, devic
     return float(total[0] / total[1])
 
 
+def train_step(fwd_model: Any, model: GPT, optimizer: torch.optim.Optimizer,
+               scaler: torch.amp.GradScaler, batch: Any, grad_accum: int, autocast: Any,
+               grad_clip: float) -> tuple[torch.Tensor, torch.Tensor | None, float]:
+    """One optimizer step over ``grad_accum`` micro-batches ``batch(0..grad_accum-1)``.
+
+    ``fwd_model`` is what runs forward (the model, compiled and/or DDP-wrapped); ``model`` is the
+    bare module whose parameters are clipped. Under DDP every micro-step but the last runs in
+    ``no_sync``, so gradients are all-reduced once per optimizer step. Returns (the step's mean
+    loss as a tensor, without a device sync; the pre-clip grad norm; seconds spent getting data).
+    """
+    is_ddp = isinstance(fwd_model, DDP)
+    step_loss = torch.zeros((), device=model.lm_head.weight.device)
+    data_time = 0.0
+    for micro in range(grad_accum):
+        t0 = time.perf_counter()
+        x, y = batch(micro)
+        data_time += time.perf_counter() - t0
+        last_micro = micro == grad_accum - 1
+        sync = fwd_model.no_sync() if is_ddp and not last_micro else contextlib.nullcontext()
+        with sync:
+            with autocast:
+                _, loss = fwd_model(x, y)
+            loss = loss / grad_accum
+            scaler.scale(loss).backward()
+        step_loss += loss.detach()
+    grad_norm = None
+    if grad_clip > 0:
+        scaler.unscale_(optimizer)
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    return step_loss, grad_norm, data_time
+
+
 def _check_resume(ckpt: dict, mcfg: GPTConfig, tcfg: TrainConfig, fp: dict, d: Dist) -> None:
     diffs = []
     for name, now in (("model", mcfg.to_dict()), ("train", tcfg.to_dict())):
@@ -282,29 +317,17 @@ def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
         for group in optimizer.param_groups:
             group["lr"] = lr
         t_step = time.perf_counter()
-        step_loss = torch.zeros((), device=device)
-        for micro in range(tcfg.grad_accum):
-            t0 = time.perf_counter()
-            x, y = sampler.get(step * tcfg.grad_accum + micro)
+
+        def batch(micro: int, _step: int = step) -> tuple[torch.Tensor, torch.Tensor]:
+            x, y = sampler.get(_step * tcfg.grad_accum + micro)
             if device.type == "cuda":
                 x = x.pin_memory().to(device, non_blocking=True)
                 y = y.pin_memory().to(device, non_blocking=True)
-            data_time += time.perf_counter() - t0
-            last_micro = micro == tcfg.grad_accum - 1
-            sync = contextlib.nullcontext() if last_micro or d.world_size == 1 else fwd_model.no_sync()
-            with sync:
-                with autocast:
-                    _, loss = fwd_model(x, y)
-                loss = loss / tcfg.grad_accum
-                scaler.scale(loss).backward()
-            step_loss += loss.detach()
-        grad_norm = None
-        if tcfg.grad_clip > 0:
-            scaler.unscale_(optimizer)
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip)
-        scaler.step(optimizer)
-        scaler.update()
-        optimizer.zero_grad(set_to_none=True)
+            return x, y
+
+        step_loss, grad_norm, dt_data = train_step(fwd_model, model, optimizer, scaler, batch,
+                                                   tcfg.grad_accum, autocast, tcfg.grad_clip)
+        data_time += dt_data
         step += 1
         interval_steps += 1
         compute_time += time.perf_counter() - t_step
