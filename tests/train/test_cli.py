@@ -105,3 +105,40 @@ def test_export_without_biases_and_with_padded_vocab(demo_tokenizer, tmp_path):
         got = hf(ids).logits
     assert got.shape[-1] == 512
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_sigkilled_training_resumes_to_the_uninterrupted_curve(demo_shards, tmp_path):
+    """A real `gristmill train` process is SIGKILLed mid-run; `--resume` then finishes it, and
+    the whole metrics.jsonl equals that of a run that was never interrupted."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = ["train", "--data", str(demo_shards), *SMALL_ARGS, "--max-steps", "100",
+            "--ckpt-every", "7", "--eval-every", "50", "--log-every", "1"]
+    killed = tmp_path / "killed"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "gristmill.cli", *args, "--out", str(killed)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    metrics = killed / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if metrics.exists() and sum(1 for _ in metrics.open()) >= 30:
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "training finished before it could be killed"
+    step_at_kill = ck.load(killed / "ckpt" / "last.pt")["step"]
+    assert 0 < step_at_kill < 100
+
+    assert main([*args, "--out", str(killed), "--resume"]) == 0
+    assert main([*args, "--out", str(tmp_path / "whole")]) == 0
+    curves = [[json.loads(line) for line in (run / "metrics.jsonl").open()]
+              for run in (killed, tmp_path / "whole")]
+    strip = [[{k: v for k, v in r.items() if k not in ("tokens_per_s", "gflops_per_s")}
+              for r in c] for c in curves]
+    assert len(strip[0]) == 100 and strip[0] == strip[1]
