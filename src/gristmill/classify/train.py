@@ -85,16 +85,15 @@ def _atomic_write_text(path: Path, text: str) -> None:
 def _fit(train_file: Path, valid_file: Path, cfg: TrainConfig, positive: str | None):
     import fasttext
 
-    common = {"input": str(train_file), "thread": cfg.threads, "seed": cfg.seed, "verbose": 0,
-              "loss": cfg.loss}
-    if cfg.autotune:
+    common = {"input": str(train_file), "thread": cfg.threads, "seed": cfg.seed, "verbose": 0}
+    if cfg.autotune:  # autotune chooses the loss too
         metric = f"f1:{LABEL_PREFIX}{positive}" if positive else "f1"
         return fasttext.train_supervised(
             **common, autotuneValidationFile=str(valid_file), autotuneDuration=cfg.autotune_duration,
             autotuneMetric=metric, **({"autotuneModelSize": "2M"} if cfg.quantize else {}),
         )
     return fasttext.train_supervised(
-        **common, epoch=cfg.epoch, lr=cfg.lr, dim=cfg.dim, wordNgrams=cfg.word_ngrams,
+        **common, loss=cfg.loss, epoch=cfg.epoch, lr=cfg.lr, dim=cfg.dim, wordNgrams=cfg.word_ngrams,
         minn=cfg.minn, maxn=cfg.maxn, minCount=cfg.min_count, bucket=cfg.bucket,
     )
 
