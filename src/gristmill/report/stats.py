@@ -196,8 +196,7 @@ def compute_stats(run: RunDir, samples_per_reason: int = SAMPLES_PER_REASON) -> 
             if pc.any(ann).as_py():
                 st.annotated.update(v for v in items.filter(ann).to_pylist() if v)
         # per source
-        src = pc.fill_null(batch.column("source"), "").to_pylist()
-        for s, n, c, f in _group(src, lengths, fate):
+        for s, n, c, f in _group(batch.column("source"), lengths, fate):
             row = source_row(s)
             row["input"] += n
             row["input_chars"] += c
@@ -214,25 +213,32 @@ def compute_stats(run: RunDir, samples_per_reason: int = SAMPLES_PER_REASON) -> 
     for batch in run.iter_batches("rejected", cols):
         n = batch.num_rows
         lengths = text_lengths(batch.column("text"))
-        reasons = pc.fill_null(batch.column("reason"), "").to_pylist()
-        filters = batch.column("filter").to_pylist()
-        stages = batch.column("stage").to_pylist()
-        thresholds = batch.column("threshold").to_pylist()
-        fate = np.empty(n, dtype=np.int32)
-        for i, r in enumerate(reasons):
+        enc = pc.dictionary_encode(pc.fill_null(batch.column("reason"), ""))
+        idx = enc.indices.to_numpy()
+        lut = np.empty(len(enc.dictionary), dtype=np.int32)
+        for j, r in enumerate(enc.dictionary.to_pylist()):
             code = reason_index.get(r)
             if code is None:
+                first = int(np.argmax(idx == j))
                 st.reasons.append(r)
                 code = reason_index[r] = len(st.reasons)
-                st.by_reason[r] = ReasonStats(r, filters[i] or r.split(".")[0], stages[i] or "")
-            fate[i] = code
-        for r_code, cnt in zip(*np.unique(fate, return_counts=True), strict=True):
-            rs = st.by_reason[st.reasons[r_code - 1]]
-            rs.docs += int(cnt)
-            rs.chars += int(lengths[fate == r_code].sum())
-        for r, t in zip(reasons, thresholds, strict=True):
-            if t is not None:
-                st.by_reason[r].thresholds[t] += 1
+                st.by_reason[r] = ReasonStats(r, batch.column("filter")[first].as_py() or
+                                              r.split(".")[0], batch.column("stage")[first].as_py() or "")
+            lut[j] = code
+        fate = lut[idx] if n else np.empty(0, dtype=np.int32)
+        docs = np.bincount(fate, minlength=len(st.reasons) + 1)
+        chars = np.bincount(fate, weights=lengths, minlength=len(st.reasons) + 1)
+        for code in np.flatnonzero(docs):
+            rs = st.by_reason[st.reasons[code - 1]]
+            rs.docs += int(docs[code])
+            rs.chars += int(chars[code])
+        thr = pc.fill_null(batch.column("threshold"), np.nan).to_numpy(zero_copy_only=False)
+        has_t = ~np.isnan(thr)
+        if has_t.any():
+            pairs, counts = np.unique(np.stack([fate[has_t].astype(np.float64), thr[has_t]]),
+                                      axis=1, return_counts=True)
+            for (code, t), c in zip(pairs.T, counts, strict=True):
+                st.by_reason[st.reasons[int(code) - 1]].thresholds[float(t)] += int(c)
         st.rejected_docs += n
         st.rejected_chars += int(lengths.sum())
         fold_common(batch, fate, lengths)
@@ -241,13 +247,14 @@ def compute_stats(run: RunDir, samples_per_reason: int = SAMPLES_PER_REASON) -> 
         has_dup = pc.is_valid(dup)
         if pc.any(has_dup).as_py():
             sub = batch.filter(has_dup)
-            for f, rep in zip(sub.column("filter").to_pylist(), sub.column("duplicate_of").to_pylist(),
-                              strict=True):
-                st.clusters[(f, rep)] = st.clusters.get((f, rep), 0) + 1
-            sim = pc.fill_null(sub.column("value"), np.nan).to_numpy(zero_copy_only=False)
-            for f in set(sub.column("filter").to_pylist()):
-                mask = np.array(sub.column("filter").to_pylist()) == f
-                st.dup_similarity[f].append(sim[mask])
+            g = pa.table({"f": sub.column("filter"), "rep": sub.column("duplicate_of"),
+                          "sim": pc.fill_null(sub.column("value"), np.nan)})
+            for row in g.group_by(["f", "rep"]).aggregate([("rep", "count")]).to_pylist():
+                key = (row["f"], row["rep"])
+                st.clusters[key] = st.clusters.get(key, 0) + row["rep_count"]
+            for f in pc.unique(g.column("f")).to_pylist():
+                sims = g.filter(pc.equal(g.column("f"), f)).column("sim")
+                st.dup_similarity[f].append(sims.to_numpy())
         reservoir.offer(batch, fate)
 
     for r, code in reason_index.items():
@@ -294,16 +301,17 @@ def compute_stats(run: RunDir, samples_per_reason: int = SAMPLES_PER_REASON) -> 
     return st
 
 
-def _group(src: list[str], lengths: np.ndarray, fate: np.ndarray):
+def _group(source: pa.Array, lengths: np.ndarray, fate: np.ndarray):
     """Yield (source, docs, chars, fate) for each distinct (source, fate) pair of a batch."""
-    names, sidx = np.unique(np.array(src, dtype=object), return_inverse=True)
-    combo = sidx.astype(np.int64) * (int(fate.max(initial=0)) + 1) + fate
+    enc = pc.dictionary_encode(pc.fill_null(source, ""))
+    names = enc.dictionary.to_pylist()
+    width = int(fate.max(initial=0)) + 1
+    combo = enc.indices.to_numpy().astype(np.int64) * width + fate
     keys, inv = np.unique(combo, return_inverse=True)
     counts = np.bincount(inv)
     chars = np.bincount(inv, weights=lengths)
-    width = int(fate.max(initial=0)) + 1
     for k, n, c in zip(keys, counts, chars, strict=True):
-        yield str(names[k // width]), int(n), int(c), int(k % width)
+        yield names[k // width], int(n), int(c), int(k % width)
 
 
 def _match_values(st: RunStats, batch: pa.RecordBatch, fate: np.ndarray) -> None:
@@ -321,11 +329,15 @@ def _match_values(st: RunStats, batch: pa.RecordBatch, fate: np.ndarray) -> None
     if not hit.any():
         return
     idx = np.flatnonzero(hit)
-    key_list = keys.take(pa.array(idx)).to_pylist()
-    for j, k in zip(idx, key_list, strict=True):
-        p = parents[j]
-        reason = st.reasons[fate[p] - 1]
-        st.value_matches[(reason, k)] += 1
-        t = thr[p]
-        if not np.isnan(t):
-            st.value_sides[(reason, k)][int(np.sign(value[p] - t))] += 1
+    enc = pc.dictionary_encode(keys.take(pa.array(idx)))
+    names = enc.dictionary.to_pylist()
+    p = parents[idx]
+    t = thr[p]
+    side = np.where(np.isnan(t), 9, np.sign(value[p] - np.nan_to_num(t))).astype(np.int64)
+    combo = np.stack([fate[p].astype(np.int64), enc.indices.to_numpy().astype(np.int64), side])
+    groups, counts = np.unique(combo, axis=1, return_counts=True)
+    for (code, k, sd), c in zip(groups.T, counts, strict=True):
+        pair = (st.reasons[code - 1], names[k])
+        st.value_matches[pair] += int(c)
+        if sd != 9:
+            st.value_sides[pair][int(sd)] += int(c)
