@@ -38,7 +38,7 @@ class _Holder:
 
 
 class _EncodeFn(beam.DoFn):
-    """A batch of Documents -> (split, (id, token array)) per document."""
+    """A batch of Documents -> (split, (id, token bytes)) per document."""
 
     def __init__(self, cfg: TokenizeConfig, dtype: str) -> None:
         self.cfg = cfg
@@ -60,20 +60,21 @@ class _EncodeFn(beam.DoFn):
             arr = np.asarray(toks, dtype=self.dtype)
             self.docs.inc()
             self.tokens.inc(arr.size + 1)
-            yield split, (doc.id, arr)
+            # Raw little-endian bytes: Beam's coders ship bytes natively, arrays via pickle.
+            yield split, (doc.id, arr.tobytes())
 
 
 def _assign(item, totals: dict[str, int], shard_tokens: int, seed: int):
-    split, (doc_id, arr) = item
+    split, (doc_id, toks) = item
     n = sh.num_shards_for(totals[split], shard_tokens)
-    return (split, sh.bucket_of(doc_id, n, seed)), (doc_id, arr)
+    return (split, sh.bucket_of(doc_id, n, seed)), (doc_id, toks)
 
 
 class _WriteBucketFn(beam.DoFn):
     def __init__(self, out_dir: str, eos_id: int, dtype: str) -> None:
         self.out_dir, self.eos_id, self.dtype = out_dir, eos_id, np.dtype(dtype)
 
-    def process(self, kv: tuple[tuple[str, int], Iterable[tuple[str, np.ndarray]]]):
+    def process(self, kv: tuple[tuple[str, int], Iterable[tuple[str, bytes]]]):
         (split, bucket), docs = kv
         os.makedirs(self.out_dir, exist_ok=True)
         yield sh.write_bucket(self.out_dir, split, bucket, list(docs), self.eos_id, self.dtype)
@@ -109,7 +110,8 @@ class TokenizeToShards(beam.PTransform):
         )
         totals = (
             encoded
-            | "TokensOf" >> beam.Map(lambda kv: (kv[0], int(kv[1][1].size) + 1))
+            | "TokensOf" >> beam.Map(lambda kv, k: (kv[0], len(kv[1][1]) // k + 1),
+                                     np.dtype(dtype).itemsize)
             | "TokensPerSplit" >> beam.CombinePerKey(sum)
         )
         pending = (
@@ -133,7 +135,7 @@ class TokenizeToShards(beam.PTransform):
 
 
 def _row_to_doc(row: dict) -> Document:
-    return Document(id=row["id"], text=row["text"], source=row.get("source") or "")
+    return Document(id=row["id"], text=row["text"])
 
 
 def run_tokenize(input_dir: str, output_dir: str, cfg: TokenizeConfig, workers: int = 1,
@@ -152,7 +154,7 @@ def run_tokenize(input_dir: str, output_dir: str, cfg: TokenizeConfig, workers: 
     p = make_pipeline(runner, workers, extra_args)
     (
         p
-        | "ReadKept" >> beam.io.ReadFromParquet(pattern, columns=["id", "text", "source"])
+        | "ReadKept" >> beam.io.ReadFromParquet(pattern, columns=["id", "text"])
         | "ToDocument" >> beam.Map(_row_to_doc)
         | "Tokenize" >> TokenizeToShards(cfg, output_dir)
     )

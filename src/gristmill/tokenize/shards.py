@@ -76,10 +76,12 @@ def bucket_of(doc_id: str, num_buckets: int, seed: int = 0) -> int:
     return xxhash.xxh64_intdigest(b"shard:" + doc_id.encode("utf-8"), seed=seed) % num_buckets
 
 
-def pack(docs: Iterable[tuple[str, Sequence[int] | np.ndarray]], eos_id: int,
+def pack(docs: Iterable[tuple[str, Sequence[int] | np.ndarray | bytes]], eos_id: int,
          dtype: np.dtype) -> tuple[np.ndarray, int]:
-    """Concatenate documents sorted by id, EOS after each: (token array, document count)."""
-    docs = sorted(docs, key=lambda d: d[0])
+    """Concatenate documents sorted by id, EOS after each: (token array, document count).
+    Token ids may come as raw ``dtype`` bytes (how the Beam transform ships them)."""
+    docs = sorted(((i, np.frombuffer(t, dtype=dtype) if isinstance(t, bytes) else t)
+                   for i, t in docs), key=lambda d: d[0])
     total = sum(len(t) + 1 for _, t in docs)
     out = np.empty(total, dtype=dtype)
     pos = 0
@@ -201,7 +203,7 @@ def finalize(out_dir: str | Path, pending: list[dict], tokenizer: dict, *, shard
 
 
 def write_bucket(out_dir: str | Path, split: str, bucket: int,
-                 docs: Iterable[tuple[str, Sequence[int] | np.ndarray]], eos_id: int,
+                 docs: Iterable[tuple[str, Sequence[int] | np.ndarray | bytes]], eos_id: int,
                  dtype: np.dtype) -> dict:
     """Pack one bucket's documents into a temp-named shard file; the record for ``finalize``."""
     tokens, ndocs = pack(docs, eos_id, dtype)
