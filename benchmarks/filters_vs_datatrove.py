@@ -23,19 +23,28 @@ What it does, in one process pinned to one core (``--core``):
 3. Times both tools' four-family chains (each document stops at its first failing family).
 4. Reports keep/drop agreement family by family, and for disagreements which rule fired in
    each tool, so each can be traced to a documented definition difference
-   (docs/filters.md). Results go to stdout and, with ``--json``, to a file.
+   (docs/filters.md); once against DataTrove as shipped (spaCy words and sentences) and once
+   against DataTrove handed gristmill's word/sentence definitions (a ``WordTokenizer``
+   subclass), which isolates the differences in the rules themselves. Results go to stdout
+   and, with ``--json``, to a file.
 """
 
 from __future__ import annotations
 
-import argparse
-import collections
-import json
 import os
 import sys
-import tempfile
-import time
-from pathlib import Path
+
+# Run as a script, this folder is sys.path[0], where a sibling module named like a standard
+# library one (benchmarks/tokenize.py) would shadow it; gristmill comes from the install.
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here]
+
+import argparse  # noqa: E402
+import collections  # noqa: E402
+import json  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
@@ -81,22 +90,53 @@ def load_docs(demo: Path, limit: int) -> list[tuple[str, str]]:
     return docs
 
 
-def datatrove_filters() -> dict:
+def datatrove_filters(words_like_gristmill: bool = False) -> dict:
+    """DataTrove's four filters with gristmill's pinned thresholds where it has the knob.
+
+    ``words_like_gristmill``: hand DataTrove a word tokenizer that uses gristmill's word and
+    sentence definitions (``text_units``) instead of spaCy's, so that the agreement left is
+    due to the rules themselves, not to what a word is.
+    """
     from datatrove.pipeline.filters import (
         C4QualityFilter,
         FineWebQualityFilter,
         GopherQualityFilter,
         GopherRepetitionFilter,
     )
+    from datatrove.utils.word_tokenizers import WordTokenizer, simple_span_tokenize
 
+    from gristmill.filters.text_units import sentences
+
+    class GristmillUnits(WordTokenizer):
+        def word_tokenize(self, text: str) -> list[str]:
+            return text.split()
+
+        def sent_tokenize(self, text: str) -> list[str]:
+            return sentences(text)
+
+        def span_tokenize(self, text: str) -> list[tuple[int, int]]:
+            return list(simple_span_tokenize(text, sentences(text) or [text]))
+
+    lang = {"language": GristmillUnits()} if words_like_gristmill else {}
     return {
-        "gopher_quality": GopherQualityFilter(),
-        "gopher_repetition": GopherRepetitionFilter(),
+        "gopher_quality": GopherQualityFilter(**lang),
+        "gopher_repetition": GopherRepetitionFilter(**lang),
         # gristmill's (the C4 reference's) numbers; DataTrove's defaults are 3 and 5.
-        "c4": C4QualityFilter(min_words_per_line=5, min_num_sentences=3),
+        "c4": C4QualityFilter(min_words_per_line=5, min_num_sentences=3, **lang),
         # the paper's 0.1 (DataTrove: 0.01); DataTrove's extra newline/word rule switched off
-        "fineweb_quality": FineWebQualityFilter(char_duplicates_ratio=0.1, new_line_ratio=1e9),
+        "fineweb_quality": FineWebQualityFilter(char_duplicates_ratio=0.1, new_line_ratio=1e9, **lang),
     }
+
+
+def single_top_ngram(text: str, n: int, spacy_words: bool) -> bool:
+    """True when DataTrove's "top n-gram" of ``text`` occurs only once (spaCy's words, or
+    gristmill's)."""
+    from datatrove.pipeline.filters.gopher_repetition_filter import get_n_grams
+    from datatrove.utils.text import split_into_words
+
+    words = split_into_words(text, "en") if spacy_words else text.split()
+    grams = get_n_grams(words, n)
+    return bool(grams) and collections.Counter(grams).most_common(1)[0][1] == 1
 
 
 def dt_decide(f, doc_id: str, text: str) -> str | None:
@@ -148,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             dt_decide(dt[name], i, t)
             gm_decide(gm[name], i, t)
 
-    decisions = {name: {"dt": [], "gm": []} for name in FAMILIES}
+    dt_aligned = datatrove_filters(words_like_gristmill=True)
+    decisions = {name: {"dt": [], "gm": [], "dt_aligned": []} for name in FAMILIES}
     cpu = collections.defaultdict(float)
     wall = collections.defaultdict(float)
     for b in range(0, n, args.block):
@@ -160,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                 cpu[(tool, name)] += time.process_time() - c0
                 wall[(tool, name)] += time.perf_counter() - w0
                 decisions[name][tool].extend(out)
+            decisions[name]["dt_aligned"].extend(dt_decide(dt_aligned[name], i, t) for i, t in block)
         print(f"  families: {min(b + args.block, n)}/{n}", end="\r", file=sys.stderr, flush=True)
     print(file=sys.stderr)
 
@@ -197,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         "datatrove_version": datatrove.__version__ if hasattr(datatrove, "__version__") else "0.10.1",
         "throughput": {},
         "agreement": {},
+        "agreement_aligned_words": {},
     }
     print(f"\n{'stage':20s} {'DataTrove docs/s':>17s} {'gristmill docs/s':>17s} {'ratio':>7s}   (CPU time; wall in JSON)")
     for name in [*FAMILIES, "chain"]:
@@ -210,29 +253,46 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(f"{name:20s} {d_rate:17.1f} {g_rate:17.1f} {g_rate / d_rate:6.1f}x")
 
-    print(f"\n{'family':20s} {'agree':>7s} {'both drop':>9s} {'both keep':>9s} {'only DT drops':>13s} {'only gm drops':>13s}")
-    for name in FAMILIES:
-        d, g = decisions[name]["dt"], decisions[name]["gm"]
-        both_drop = sum(1 for a, b in zip(d, g, strict=True) if a and b)
-        both_keep = sum(1 for a, b in zip(d, g, strict=True) if not a and not b)
-        only_dt = collections.Counter(a for a, b in zip(d, g, strict=True) if a and not b)
-        only_gm = collections.Counter(b for a, b in zip(d, g, strict=True) if b and not a)
-        agree = (both_drop + both_keep) / n
-        results["agreement"][name] = {
-            "agree_frac": round(agree, 4),
-            "both_drop": both_drop,
-            "both_keep": both_keep,
-            "only_datatrove_drops": dict(only_dt.most_common()),
-            "only_gristmill_drops": dict(only_gm.most_common()),
-            "datatrove_drops": dict(collections.Counter(x for x in d if x).most_common()),
-            "gristmill_drops": dict(collections.Counter(x for x in g if x).most_common()),
-        }
-        print(
-            f"{name:20s} {agree:7.2%} {both_drop:9d} {both_keep:9d} "
-            f"{sum(only_dt.values()):13d} {sum(only_gm.values()):13d}"
-        )
-        print(f"    only DataTrove drops, by its reason: {dict(only_dt.most_common())}")
-        print(f"    only gristmill drops, by its reason: {dict(only_gm.most_common())}")
+    for variant, label in (("dt", "DataTrove (its spaCy words)"), ("dt_aligned", "DataTrove given gristmill's words and sentences")):
+        print(f"\nAgreement with {label}")
+        print(f"{'family':20s} {'agree':>7s} {'both drop':>9s} {'both keep':>9s} {'only DT drops':>13s} {'only gm drops':>13s}")
+        for name in FAMILIES:
+            d, g = decisions[name][variant], decisions[name]["gm"]
+            pairs = list(zip(d, g, strict=True))
+            both_drop = sum(1 for a, b in pairs if a and b)
+            both_keep = sum(1 for a, b in pairs if not a and not b)
+            only_dt = collections.Counter(a for a, b in pairs if a and not b)
+            only_gm = collections.Counter(b for a, b in pairs if b and not a)
+            agree = (both_drop + both_keep) / n
+            entry = {
+                "agree_frac": round(agree, 4),
+                "both_drop": both_drop,
+                "both_keep": both_keep,
+                "only_datatrove_drops": dict(only_dt.most_common()),
+                "only_gristmill_drops": dict(only_gm.most_common()),
+                "datatrove_drops": dict(collections.Counter(x for x in d if x).most_common()),
+                "gristmill_drops": dict(collections.Counter(x for x in g if x).most_common()),
+            }
+            if name == "gopher_repetition":
+                # DataTrove's top n-gram need not repeat: how many of its top_n drops are that?
+                single = sum(
+                    1
+                    for (i, t), (a, b) in zip(docs, pairs, strict=True)
+                    if a
+                    and not b
+                    and a.startswith("top_")
+                    and single_top_ngram(t, int(a[4]), variant == "dt")
+                )
+                entry["only_datatrove_top_ngram_occurring_once"] = single
+            results["agreement" if variant == "dt" else "agreement_aligned_words"][name] = entry
+            print(
+                f"{name:20s} {agree:7.2%} {both_drop:9d} {both_keep:9d} "
+                f"{sum(only_dt.values()):13d} {sum(only_gm.values()):13d}"
+            )
+            print(f"    only DataTrove drops, by its reason: {dict(only_dt.most_common())}")
+            print(f"    only gristmill drops, by its reason: {dict(only_gm.most_common())}")
+            if "only_datatrove_top_ngram_occurring_once" in entry:
+                print(f"    of DataTrove's top-n-gram drops, its top n-gram occurs once: {entry['only_datatrove_top_ngram_occurring_once']}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0
