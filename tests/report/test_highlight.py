@@ -50,6 +50,27 @@ def test_clip_keeps_the_span_visible():
     assert cut and len(piece) == 1000 and piece[spans[0][0] : spans[0][1]] == "HERE"
 
 
-def test_removed_c4_lines_only_text_values():
-    meta = {"c4.lines_removed": "3", "c4.removed": "Click here to accept cookies\nLorem", "lang": "en"}
-    assert highlight.removed_c4_lines(meta) == ["Click here to accept cookies", "Lorem"]
+def test_c4_lines_match_the_filter_count(demo_dir):
+    """The lines marked for C4 are as many as the c4 filter itself says it removes."""
+    from gristmill.filters import create
+    from gristmill.schemas import Document
+
+    text = _lit(demo_dir, 1)[0]
+    v = create("c4")(Document(id="x", text=text))
+    spans = highlight.c4_removed_lines(text)
+    blank = sum(1 for ln in text.splitlines() if not ln.strip())
+    assert spans and len(spans) + blank == int(v.info["c4.lines_removed"])
+    marked, label = highlight.spans_for("c4.too_few_sentences", text)
+    assert marked == spans and label == "lines C4 removes"
+
+
+def test_reason_specific_finders():
+    t = "• one\n• two\nplain line here.\n# tag # tag\nwait...\n123 456 word"
+    assert highlight.spans_for("gopher_quality.too_many_bullet_lines", t)[0] == [(0, 5), (6, 11)]
+    spans, _ = highlight.spans_for("gopher_quality.too_many_hashes", t)
+    assert [t[a:b] for a, b in spans] == ["#", "#"]
+    spans, _ = highlight.spans_for("gopher_quality.too_few_alpha_words", t)
+    assert [t[a:b] for a, b in spans] == ["•", "•", "#", "#", "123", "456"]
+    spans, label = highlight.spans_for("gopher_repetition.dup_5gram_char_frac", "a b c d e x a b c d e")
+    assert label == "repeated 5-grams" and len(spans) == 2
+    assert highlight.spans_for("word_count.too_few_words", t) == ([], "")

@@ -65,7 +65,8 @@ def _inspect(args: argparse.Namespace) -> int:
         return 2
     con.print(f"{args.filter}: " + ", ".join(f"{r} {n:,}" for r, n in counts.items())
               + f"; showing {len(rows)} (seed {args.seed})")
-    for panel in inspect_renderables(rows, representatives(run, rows), args.chars):
+    c4_params = next((s.get("params") or {} for s in run.filter_specs if s["name"] == "c4"), None)
+    for panel in inspect_renderables(rows, representatives(run, rows), args.chars, c4_params):
         con.print(panel)
     return 0
 

@@ -1,11 +1,13 @@
 """Find the part of a rejected document that explains its rejection.
 
 Each function returns character spans ``(start, end)`` into the text; the terminal and HTML
-renderers style them. Which finder applies is decided from the reason code (``*line*`` →
-repeated lines, ``*para*`` → repeated paragraphs, ``*gram*`` → the most repeated word n-gram,
-``special_characters.*`` → the special characters, a ``duplicate_of`` → the words that
-differ from the matched document). Reasons with nothing to point at (too few words, a
-classifier's probability) get no spans: the value and threshold say it all.
+renderers style them. Which finder applies is decided from the reason code (``dup_line*`` →
+repeated lines, ``dup_para*`` → repeated paragraphs, ``top_Ngram*`` → the most repeated word
+n-gram, ``dup_Ngram*`` → every repeated n-gram, ``special_characters.*`` → the special
+characters, a ``duplicate_of`` → the words that
+differ from the matched document, ``c4.*`` → the lines C4's cleaner drops, and the like for
+each Gopher/FineWeb rule). Reasons with nothing to point at (too few words, a classifier's
+probability) get no spans: the value and threshold say it all.
 """
 
 from __future__ import annotations
@@ -74,21 +76,98 @@ def differing_words(text: str, other: str) -> list[Span]:
     return _merge(spans)
 
 
-def spans_for(reason: str, text: str, duplicate_text: str | None = None) -> tuple[list[Span], str]:
+def repeated_ngrams(text: str, n: int) -> list[Span]:
+    """Every occurrence of every word n-gram (case-folded) that occurs more than once."""
+    words = list(_WORD.finditer(text))
+    grams = [tuple(w.group().lower() for w in words[i : i + n]) for i in range(len(words) - n + 1)]
+    counts = Counter(grams)
+    return _merge([(words[i].start(), words[i + n - 1].end())
+                   for i, g in enumerate(grams) if counts[g] > 1])
+
+
+def lines_matching(text: str, pred) -> list[Span]:
+    """Spans of the lines (stripped of their newline) for which ``pred(line)`` holds."""
+    spans, pos = [], 0
+    for ln in text.split("\n"):
+        if pred(ln):
+            spans.append((pos, pos + len(ln)))
+        pos += len(ln) + 1
+    return spans
+
+
+def no_letter_words(text: str) -> list[Span]:
+    return [m.span() for m in re.finditer(r"\S+", text) if not any(c.isalpha() for c in m.group())]
+
+
+def pattern(text: str, regex: str) -> list[Span]:
+    return _merge([m.span() for m in re.finditer(regex, text)])
+
+
+def c4_removed_lines(text: str, params: dict | None = None) -> list[Span]:
+    """Lines the C4 line cleaner drops, found by running the registered ``c4`` filter (with
+    the run's params) on each line alone: a line it removes scores ``lines_removed_frac`` 1.
+    C4 records only counts, so this replays its line rules on the few documents shown."""
+    from gristmill.filters import available, create
+    from gristmill.schemas import Document
+
+    if "c4" not in available():
+        return []
+    f = create("c4", **(params or {}))
+    f.setup()
+
+    def dropped(line: str) -> bool:
+        if not line.strip():
+            return False
+        v = f(Document(id="line", text=line))
+        return v.scores.get("c4.lines_removed_frac", 0.0) >= 1.0
+
+    return lines_matching(text, dropped)
+
+
+_END_PUNCT = (".", "!", "?", '"', "'", "\u201d")
+# reason (without the filter prefix) -> (finder, label); first match wins
+_BY_REASON = [
+    ("dup_line", lambda t: repeated_lines(t), "repeated lines"),
+    ("dup_para", lambda t: repeated_paragraphs(t), "repeated paragraphs"),
+    ("too_many_bullet_lines", lambda t: lines_matching(t, lambda ln: ln.lstrip()[:1] in "•‣◦⁃∙▪●-*"
+                                                      and bool(ln.strip())), "bullet lines"),
+    ("too_many_ellipsis_lines", lambda t: lines_matching(t, lambda ln: ln.rstrip().endswith(
+        ("...", "…"))), "lines ending in an ellipsis"),
+    ("too_many_ellipses", lambda t: pattern(t, r"\.\.\.|…"), "ellipses"),
+    ("too_many_hashes", lambda t: pattern(t, r"#"), "# characters"),
+    ("too_few_alpha_words", lambda t: no_letter_words(t), "words without a letter"),
+    ("too_few_punct_lines", lambda t: lines_matching(t, lambda ln: bool(ln.strip()) and not
+                                                     ln.rstrip().endswith(_END_PUNCT)),
+     "lines without final punctuation"),
+    ("too_many_short_lines", lambda t: lines_matching(t, lambda ln: 0 < len(ln.strip()) < 30),
+     "lines under 30 characters"),
+    ("special_char", lambda t: special_characters(t), "special characters"),
+    ("lorem_ipsum", lambda t: pattern(t, r"(?i)lorem ipsum"), "lorem ipsum"),
+    ("curly_bracket", lambda t: pattern(t, r"\{"), "curly brackets"),
+]
+
+
+def spans_for(
+    reason: str, text: str, duplicate_text: str | None = None, c4_params: dict | None = None
+) -> tuple[list[Span], str]:
     """The spans to highlight for a rejection and a label saying what they are."""
     r = reason.lower()
+    short = r.split(".", 1)[-1]
     if duplicate_text is not None:
         return differing_words(text, duplicate_text), "words not in the matched document"
+    m = re.search(r"(top|dup)_(\d+)gram", short)
+    if m:
+        n = int(m.group(2))
+        if m.group(1) == "top":
+            return top_ngram(text, n), f"most repeated {n}-gram"
+        return repeated_ngrams(text, n), f"repeated {n}-grams"
+    for needle, finder, label in _BY_REASON:
+        if needle in short:
+            return finder(text), label
     if r.startswith("special_characters"):
         return special_characters(text), "special characters"
-    if "gram" in r:
-        m = re.search(r"(\d+)[_-]?gram", r)
-        n = int(m.group(1)) if m else 2
-        return top_ngram(text, n), f"most repeated {n}-gram"
-    if "para" in r:
-        return repeated_paragraphs(text), "repeated paragraphs"
-    if "line" in r or "dup" in r:
-        return repeated_lines(text), "repeated lines"
+    if r.startswith("c4."):
+        return c4_removed_lines(text, c4_params), "lines C4 removes"
     return [], ""
 
 
@@ -112,21 +191,3 @@ def clip(text: str, spans: list[Span], limit: int) -> tuple[str, list[Span], boo
     piece = text[start:end]
     shifted = [(max(a, start) - start, min(b, end) - start) for a, b in spans if b > start and a < end]
     return piece, shifted, True
-
-
-def removed_c4_lines(metadata: dict[str, str]) -> list[str]:
-    """Lines a C4-style cleaner removed, when the cleaner recorded them in metadata
-    (non-numeric ``c4.*`` values); counts are summarised elsewhere."""
-    out = []
-    for k, v in sorted(metadata.items()):
-        if k.startswith("c4.") and v and not _is_number(v):
-            out.extend(ln for ln in v.split("\n") if ln.strip())
-    return out
-
-
-def _is_number(s: str) -> bool:
-    try:
-        float(s)
-    except ValueError:
-        return False
-    return True

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from gristmill.report import highlight, plots, whatif
 from gristmill.report.stats import RunStats
-from gristmill.report.terminal import dedup_table, num, pct
+from gristmill.report.terminal import c4_counts, dedup_table, num, pct
 
 SAMPLE_CHARS = 1500
 
@@ -93,9 +93,9 @@ def marked(text: str, spans: list[tuple[int, int]], cls: str = "") -> str:
     return "".join(out)
 
 
-def _doc_block(row: dict, rep: dict | None) -> str:
+def _doc_block(row: dict, rep: dict | None, c4_params: dict | None = None) -> str:
     rep_text = rep["text"] if rep else None
-    spans, label = highlight.spans_for(row["reason"], row["text"], rep_text)
+    spans, label = highlight.spans_for(row["reason"], row["text"], rep_text, c4_params)
     piece, shifted, cut = highlight.clip(row["text"], spans, SAMPLE_CHARS)
     meta = [f"<b>{esc(row['id'])}</b>", esc(row.get("source") or "-"), esc(row["reason"])]
     if row.get("value") is not None:
@@ -107,10 +107,9 @@ def _doc_block(row: dict, rep: dict | None) -> str:
         meta.append(f"marked: {esc(label)} ({len(spans)})")
     body = f'<div class="meta">{" · ".join(meta)}</div><pre>{marked(piece, shifted)}'
     body += " [...]</pre>" if cut else "</pre>"
-    removed = highlight.removed_c4_lines(dict(row.get("metadata") or []))
-    if removed:
-        body += '<div class="meta">lines removed by C4:</div><pre>'
-        body += "\n".join(f"<del>{esc(ln)}</del>" for ln in removed[:30]) + "</pre>"
+    c4 = c4_counts(row)
+    if c4:
+        body += f'<div class="meta">{esc(c4)}</div>'
     return body
 
 
@@ -131,6 +130,7 @@ def render(st: RunStats) -> str:
     run = st.run
     by_filter = st.by_filter()
     modes = {s["name"]: s.get("mode", "filter") for s in run.filter_specs}
+    c4_params = next((s.get("params") or {} for s in run.filter_specs if s["name"] == "c4"), None)
     parts: list[str] = []
     h = run.summary.get("config_hash") or "?"
     parts.append(f"<h1>gristmill report: {esc(run.path.name)}</h1>")
@@ -216,7 +216,7 @@ def render(st: RunStats) -> str:
         if not rows_ or rows_[0].get("duplicate_of"):
             continue  # duplicates are shown side by side below
         parts.append(f'<h3 class="reason">{esc(reason)} ({st.by_reason[reason].docs:,} docs)</h3>')
-        parts += [_doc_block(r, None) for r in rows_]
+        parts += [_doc_block(r, None, c4_params) for r in rows_]
     parts.append("</section>")
 
     # dedup

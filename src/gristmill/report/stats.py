@@ -2,9 +2,10 @@
 
 Kept and rejected documents are read in record batches of a few columns; per batch we compute
 text lengths, flatten the ``scores`` and ``metadata`` maps, and fold counts into small
-dictionaries. What grows with the run is only what the plots need: for every score key one
-float (the score), one int (characters) and one small int (the document's fate) per document
-that has that score, about 20 bytes per score per document. Texts are never held, except a
+dictionaries. What grows with the run is only what the plots need: for every score key the
+score (float64), the characters (int32) and the fate (int32) of each document that has that
+score, 16 bytes per score per document (the scores must stay float64: a what-if at the
+configured threshold must reproduce the filter's own comparisons exactly). Texts are never held, except a
 few sampled rejected documents per reason and their duplicates' representatives.
 """
 
@@ -157,7 +158,21 @@ def compute_stats(run: RunDir, samples_per_reason: int = SAMPLES_PER_REASON) -> 
     """Read the run once (rejected, then kept, then errors) and aggregate."""
     st = RunStats(run=run)
     reason_index: dict[str, int] = {}
-    score_parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = defaultdict(list)
+    # Per score key, columns preallocated to the run's row count (np.empty touches no memory
+    # until written) and filled batch by batch: no list of parts to concatenate at the end,
+    # which would double the peak.
+    capacity = run.num_rows("kept") + run.num_rows("rejected")
+    score_cols: dict[str, list] = {}
+
+    def score_append(name: str, vals: np.ndarray, chars: np.ndarray, fate: np.ndarray) -> None:
+        col = score_cols.get(name)
+        if col is None:
+            col = score_cols[name] = [np.empty(capacity, np.float64), np.empty(capacity, np.int32),
+                                      np.empty(capacity, np.int32), 0]
+        n, k = col[3], len(vals)
+        col[0][n : n + k], col[1][n : n + k], col[2][n : n + k] = vals, chars, fate
+        col[3] = n + k
+
     sources: dict[str, dict[str, Any]] = {}
     reservoir = _Reservoir(samples_per_reason, SAMPLE_SEED)
 
@@ -181,7 +196,7 @@ def compute_stats(run: RunDir, samples_per_reason: int = SAMPLES_PER_REASON) -> 
             for i, name in enumerate(names):
                 sel = order[bounds[i] : bounds[i + 1]]
                 p = parents[sel]
-                score_parts[name].append((vals[sel], lengths[p], fate[p]))
+                score_append(name, vals[sel], lengths[p], fate[p])
         # metadata: C4-style line cleaners' counts and annotate-mode verdicts
         parents, keys, items = map_entries(batch.column("metadata"))
         if len(keys):
@@ -287,13 +302,8 @@ def compute_stats(run: RunDir, samples_per_reason: int = SAMPLES_PER_REASON) -> 
             if len(st.error_examples[t]) < 3:
                 st.error_examples[t].append(f"{f}:{line}: {msg}")
 
-    for key, parts in sorted(score_parts.items()):
-        st.scores[key] = ScoreSeries(
-            key=key,
-            values=np.concatenate([p[0] for p in parts]).astype(np.float64),
-            chars=np.concatenate([p[1] for p in parts]).astype(np.int64),
-            fate=np.concatenate([p[2] for p in parts]).astype(np.int32),
-        )
+    for key, (values, chars, fates, n) in sorted(score_cols.items()):
+        st.scores[key] = ScoreSeries(key=key, values=values[:n], chars=chars[:n], fate=fates[:n])
     st.by_source = dict(sorted(sources.items()))
     summary_input = run.summary.get("input_records")
     st.input_records = int(summary_input) if summary_input is not None else \

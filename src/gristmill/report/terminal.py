@@ -168,14 +168,22 @@ def styled(text: str, spans: list[tuple[int, int]], style: str = "bold black on 
     return t
 
 
-def inspect_renderables(rows: list[dict], reps: dict[str, dict], limit_chars: int = 1200) -> list:
+def c4_counts(row: dict) -> str:
+    """What C4's cleaner recorded about a document (it stores counts, not the lines)."""
+    meta = dict(row.get("metadata") or [])
+    items = [f"{k[3:]} {v}" for k, v in sorted(meta.items()) if k.startswith("c4.") and v != "0"]
+    return ("C4 cleaner: " + ", ".join(items)) if items else ""
+
+
+def inspect_renderables(rows: list[dict], reps: dict[str, dict], limit_chars: int = 1200,
+                        c4_params: dict | None = None) -> list:
     """One panel per sampled rejected document: reason, value vs threshold, the text with its
     offending part highlighted, and for duplicates the matched document."""
     out: list = []
     for row in rows:
         rep = reps.get(row.get("duplicate_of") or "")
         rep_text = rep["text"] if rep else None
-        spans, label = highlight.spans_for(row["reason"], row["text"], rep_text)
+        spans, label = highlight.spans_for(row["reason"], row["text"], rep_text, c4_params)
         piece, shifted, cut = highlight.clip(row["text"], spans, limit_chars)
         head = Text()
         head.append(f"{row['reason']}", style="bold red")
@@ -188,10 +196,9 @@ def inspect_renderables(rows: list[dict], reps: dict[str, dict], limit_chars: in
         if label:
             parts.append(Text(f"highlighted: {label} ({len(spans)} spans)", style="italic"))
         parts.append(styled(piece + (" [...]" if cut else ""), shifted))
-        removed = highlight.removed_c4_lines(dict(row.get("metadata") or []))
-        if removed:
-            parts.append(Text("lines removed by C4:", style="italic"))
-            parts.append(Text("\n".join(removed[:20]), style="strike dim"))
+        c4 = c4_counts(row)
+        if c4:
+            parts.append(Text(c4, style="italic"))
         if row.get("duplicate_of"):
             parts.append(Text(f"duplicate of {row['duplicate_of']}"
                               + (f" ({rep['fate']})" if rep else " (not found in this run)"),
