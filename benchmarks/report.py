@@ -74,8 +74,8 @@ print(json.dumps({{"s": s, "rss_mb": int(hwm.split()[1]) / 1024}}))
 """
 
 
-def base_run(work: Path, sample: int) -> Path:
-    """A real pipeline run over ``sample`` demo documents per source."""
+def base_run(work: Path, mix: tuple[int, int, int]) -> Path:
+    """A real pipeline run over a demo sample: ``mix`` fortunes, SMS, literature documents."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "report"))
     from report_runs import make_run
 
@@ -84,7 +84,7 @@ def base_run(work: Path, sample: int) -> Path:
     demo = work / "demo"
     if not (demo / "corpus").exists():
         build_demo(demo)
-    return make_run(demo, work / "base", scale=sample)
+    return make_run(demo, work / "base", mix=mix)
 
 
 def replicate(base: Path, dest: Path, docs: int) -> dict:
@@ -135,14 +135,16 @@ def measure(run: Path, step: str, out: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=1_000_000)
-    ap.add_argument("--sample", type=int, default=4, help="demo sample size (x ~650 documents)")
+    ap.add_argument("--mix", type=int, nargs=3, default=[1000, 1000, 600],
+                    metavar=("FORTUNES", "SMS", "LITERATURE"),
+                    help="demo documents of each kind in the base run (default: ~1.7 KB mean)")
     ap.add_argument("--work", default=None, help="work directory (default: a temp dir, removed)")
     ap.add_argument("--write", default=None, help="append the result table to this file")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.work or tmp)
         t = time.perf_counter()
-        base = base_run(work, args.sample)
+        base = base_run(work, tuple(args.mix))
         print(f"base run: {time.perf_counter() - t:.1f} s", flush=True)
         results = {}
         for docs in (args.docs // 10, args.docs):

@@ -48,12 +48,13 @@ def _read(path: Path, limit: int) -> list[dict]:
     return out
 
 
-def make_input(demo_dir: Path, dest: Path, scale: int = 1) -> Path:
+def make_input(demo_dir: Path, dest: Path, mix: tuple[int, int, int] = (300, 300, 40)) -> Path:
+    """``mix``: how many fortunes, SMS messages and literature documents to take."""
     corpus = Path(demo_dir) / "corpus"
     rows = (
-        _read(corpus / "fortunes.jsonl", 300 * scale)
-        + _read(corpus / "sms_spam.jsonl", 300 * scale)
-        + _read(corpus / "literature.jsonl", 40 * scale)
+        _read(corpus / "fortunes.jsonl", mix[0])
+        + _read(corpus / "sms_spam.jsonl", mix[1])
+        + _read(corpus / "literature.jsonl", mix[2])
     )
     for r in rows[:5]:  # exact copies under new ids
         rows.append({**r, "id": f"{r['id']}-copy"})
@@ -70,13 +71,16 @@ def make_input(demo_dir: Path, dest: Path, scale: int = 1) -> Path:
     return path
 
 
-def make_run(demo_dir: Path, dest: Path, filters: list[dict] | None = None, scale: int = 1) -> Path:
+def make_run(
+    demo_dir: Path, dest: Path, filters: list[dict] | None = None,
+    mix: tuple[int, int, int] = (300, 300, 40),
+) -> Path:
     specs = [f for f in (filters or FILTERS) if f["name"] in available()]
     cfg: dict = {"filters": specs, "output": {"num_shards": 2}}
     has_dedup = _pipeline_has_dedup()
     if has_dedup:
         cfg["dedup"] = {"exact": {}, "minhash": {"threshold": 0.8}}
-    inp = make_input(demo_dir, dest / "input", scale)
+    inp = make_input(demo_dir, dest / "input", mix)
     run_dir = dest / "run"
     run_pipeline([str(inp)], str(run_dir), parse_config(cfg), overwrite=True)
     if not has_dedup:

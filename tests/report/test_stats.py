@@ -129,3 +129,17 @@ def test_not_a_run_dir(tmp_path):
         RunDir.open(tmp_path)
     with pytest.raises(RunDirError, match="not found"):
         RunDir.open(tmp_path / "nope")
+
+
+@pytest.mark.parametrize("side", ["above", "below"])
+@pytest.mark.parametrize("inclusive", [False, True])
+def test_whatif_every_comparison(stats, side, inclusive):
+    """The binned what-if equals brute force for all four comparisons, thresholds on data."""
+    series = stats.scores["word_count.words"]
+    rule = whatif.Rule("word_count", None, series.key, side, 30.0, inclusive, "test")
+    curve = whatif.whatif(series, rule)
+    v, c = series.values, series.chars.astype(float)
+    for t, df, cf in zip(curve.thresholds, curve.docs_frac, curve.chars_frac, strict=True):
+        gone = rule.removes(v, t)
+        assert df == pytest.approx(gone.mean()) and cf == pytest.approx(c[gone].sum() / c.sum())
+    assert curve.docs_at_current == int(rule.removes(v).sum())

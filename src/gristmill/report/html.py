@@ -183,9 +183,11 @@ def render(st: RunStats) -> str:
                  "and characters the rule alone would remove at threshold t, from stored scores "
                  "(no re-run).</p>")
     all_rules = whatif.rules(st)
+    curves = {rule: whatif.whatif(st.scores[rule.key], rule) for rule in all_rules}
+    summaries = {key: whatif.summary(series) for key, series in st.scores.items()}
     rrows = []
     for rule in all_rules:
-        c = whatif.whatif(st.scores[rule.key], rule, points=2)
+        c = curves[rule]
         rrows.append([rule.filter, rule.reason or "(from params)", rule.describe(), c.docs,
                       c.docs_at_current, _pctcell(c.docs_at_current, c.docs),
                       _pctcell(c.chars_at_current, float(st.scores[rule.key].chars.sum())),
@@ -194,19 +196,19 @@ def render(st: RunStats) -> str:
         parts.append(table(["filter", "reason", "rule", "docs reaching", "removed alone",
                             "% docs", "% chars", "rule from"], rrows))
     srows = []
-    for key, series in st.scores.items():
-        s = whatif.summary(series)
+    for key in st.scores:
+        s = summaries[key]
         if s["n"]:
             srows.append([key, s["n"], s["mean"], s["min"], s["p5"], s["p50"], s["p95"], s["max"]])
     parts.append(table(["score", "n", "mean", "min", "p5", "p50", "p95", "max"], srows))
     parts.append('<div class="figs">')
     for key, series in st.scores.items():
-        s = whatif.summary(series)
+        s = summaries[key]
         if s["n"] == 0 or s["min"] == s["max"]:
             continue  # a constant score (e.g. exact duplicates' similarity 1) has no shape
         krules = [r for r in all_rules if r.key == key]
         parts.append(f'<figure class="score"><img alt="scores of {esc(key)}" '
-                     f'src="{plots.score_figure(series, st, krules)}"></figure>')
+                     f'src="{plots.score_figure(series, st, krules, curves)}"></figure>')
     parts.append("</div></section>")
 
     # samples per reason

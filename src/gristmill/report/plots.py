@@ -60,7 +60,8 @@ def funnel_figure(st: RunStats) -> str:
     return to_data_uri(fig)
 
 
-def score_figure(series: ScoreSeries, st: RunStats, rules: list[whatif.Rule]) -> str:
+def score_figure(series: ScoreSeries, st: RunStats, rules: list[whatif.Rule],
+                 curves: dict[whatif.Rule, whatif.Curve] | None = None) -> str:
     """Left: histogram of the score (kept / rejected by this filter / removed elsewhere,
     stacked) with every rule's threshold marked. Right: the rules' what-if curves."""
     ncols = 2 if rules else 1
@@ -86,7 +87,7 @@ def score_figure(series: ScoreSeries, st: RunStats, rules: list[whatif.Rule]) ->
     if rules:
         ax2 = axes[0][1]
         for i, rule in enumerate(rules):
-            c = whatif.whatif(series, rule)
+            c = (curves or {}).get(rule) or whatif.whatif(series, rule)
             color = RULE_COLORS[i % 4]
             ax2.plot(c.thresholds, 100 * c.docs_frac, color=color, label=f"docs, {rule.side} t")
             ax2.plot(c.thresholds, 100 * c.chars_frac, color=color, linestyle=":",

@@ -11,7 +11,6 @@ few sampled rejected documents per reason and their duplicates' representatives.
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -202,11 +201,7 @@ def compute_stats(run: RunDir, samples_per_reason: int = SAMPLES_PER_REASON) -> 
         if len(keys):
             c4 = pc.starts_with(keys, "c4.")
             if pc.any(c4).as_py():
-                for k, v in zip(keys.filter(c4).to_pylist(), items.filter(c4).to_pylist(),
-                                strict=True):
-                    # non-numeric facts (e.g. removed line text) are shown per document instead
-                    with contextlib.suppress(TypeError, ValueError):
-                        st.metadata_sums[k] += float(v)
+                _sum_numeric(st.metadata_sums, keys.filter(c4), items.filter(c4))
             ann = pc.starts_with(keys, "annotate.")
             if pc.any(ann).as_py():
                 st.annotated.update(v for v in items.filter(ann).to_pylist() if v)
@@ -248,12 +243,14 @@ def compute_stats(run: RunDir, samples_per_reason: int = SAMPLES_PER_REASON) -> 
             rs.docs += int(docs[code])
             rs.chars += int(chars[code])
         thr = pc.fill_null(batch.column("threshold"), np.nan).to_numpy(zero_copy_only=False)
-        has_t = ~np.isnan(thr)
-        if has_t.any():
-            pairs, counts = np.unique(np.stack([fate[has_t].astype(np.float64), thr[has_t]]),
-                                      axis=1, return_counts=True)
-            for (code, t), c in zip(pairs.T, counts, strict=True):
-                st.by_reason[st.reasons[int(code) - 1]].thresholds[float(t)] += int(c)
+        for code in np.flatnonzero(docs):
+            t = thr[fate == code]
+            t = t[~np.isnan(t)]
+            if len(t):
+                vals, counts = np.unique(t, return_counts=True)
+                th = st.by_reason[st.reasons[code - 1]].thresholds
+                for v, c in zip(vals.tolist(), counts.tolist(), strict=True):
+                    th[v] += c
         st.rejected_docs += n
         st.rejected_chars += int(lengths.sum())
         fold_common(batch, fate, lengths)
@@ -343,11 +340,41 @@ def _match_values(st: RunStats, batch: pa.RecordBatch, fate: np.ndarray) -> None
     names = enc.dictionary.to_pylist()
     p = parents[idx]
     t = thr[p]
-    side = np.where(np.isnan(t), 9, np.sign(value[p] - np.nan_to_num(t))).astype(np.int64)
-    combo = np.stack([fate[p].astype(np.int64), enc.indices.to_numpy().astype(np.int64), side])
-    groups, counts = np.unique(combo, axis=1, return_counts=True)
-    for (code, k, sd), c in zip(groups.T, counts, strict=True):
-        pair = (st.reasons[code - 1], names[k])
-        st.value_matches[pair] += int(c)
-        if sd != 9:
-            st.value_sides[pair][int(sd)] += int(c)
+    # side: 0 below, 1 equal, 2 above the threshold, 3 no threshold
+    side = np.where(np.isnan(t), 3, np.sign(value[p] - np.nan_to_num(t)) + 1).astype(np.int64)
+    nkeys = len(names)
+    # one int64 per hit: (reason code, key code, side) packed, so np.unique sorts 1-D ints
+    combo = (fate[p].astype(np.int64) * nkeys + enc.indices.to_numpy()) * 4 + side
+    groups, counts = np.unique(combo, return_counts=True)
+    for g, c in zip(groups.tolist(), counts.tolist(), strict=True):
+        sd, rest = g % 4, g // 4
+        pair = (st.reasons[rest // nkeys - 1], names[rest % nkeys])
+        st.value_matches[pair] += c
+        if sd != 3:
+            st.value_sides[pair][sd - 1] += c
+
+
+def _sum_numeric(sums: dict[str, float], keys: pa.Array, values: pa.Array) -> None:
+    """Add numeric metadata values per key (C4's counts are stored as strings); values that
+    are not numbers (free-text facts) are skipped."""
+    try:
+        nums = pc.cast(values, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        ok = [(k, float(v)) for k, v in zip(keys.to_pylist(), values.to_pylist(), strict=True)
+              if v is not None and _is_number(v)]
+        for k, v in ok:
+            sums[k] += v
+        return
+    enc = pc.dictionary_encode(keys)
+    totals = np.bincount(enc.indices.to_numpy(), weights=pc.fill_null(nums, 0.0).to_numpy(
+        zero_copy_only=False), minlength=len(enc.dictionary))
+    for k, v in zip(enc.dictionary.to_pylist(), totals.tolist(), strict=True):
+        sums[k] += v
+
+
+def _is_number(v: str) -> bool:
+    try:
+        float(v)
+    except ValueError:
+        return False
+    return True

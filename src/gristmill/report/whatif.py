@@ -6,7 +6,8 @@ stored anywhere is which score a rule compares with which threshold, so we recov
 
 1. From rejections (preferred). A rejection carries its ``reason``, ``value`` and
    ``threshold``. The score key of the rule is the key whose score on that same document
-   equals ``value``; across all rejections of a reason, the key matched most often wins.
+   equals ``value``; across all rejections of a reason, a key named like the reason wins,
+   then a key of the same filter, then the key matched most often.
    The side comes from ``value`` against ``threshold``: above means the rule removes scores
    above the threshold, below the reverse; any rejection exactly at the threshold means the
    comparison includes equality. The threshold is the most common one of the reason.
@@ -67,7 +68,11 @@ def rules(st: RunStats) -> list[Rule]:
         matches = {k: n for (r, k), n in st.value_matches.items() if r == reason}
         if not matches or not rs.thresholds:
             continue
-        key = max(sorted(matches), key=lambda k: matches[k])
+        # Prefer the key named like the reason, then keys of the same filter, then the most
+        # matches: a value of 0 also equals every other score that happens to be 0.
+        short = reason.split(".", 1)[-1]
+        key = max(sorted(matches), key=lambda k: (k.split(".", 1)[-1] == short,
+                                                  k.split(".", 1)[0] == rs.filter, matches[k]))
         sides: Counter = st.value_sides.get((reason, key), Counter())
         if sides[1] == 0 and sides[-1] == 0:
             continue
@@ -117,14 +122,18 @@ def whatif(series: ScoreSeries, rule: Rule, points: int = 200) -> Curve:
         empty = np.array([])
         return Curve(rule, empty, empty, empty, 0, 0, 0)
     grid = np.unique(np.concatenate([np.quantile(v, np.linspace(0, 1, points)), [rule.threshold]]))
-    order = np.argsort(v, kind="stable")
-    sv, cum_c = v[order], np.concatenate([[0.0], np.cumsum(c[order])])
-    if rule.side == "below":  # removed: v < t (or <= t)
-        cut = np.searchsorted(sv, grid, side="right" if rule.inclusive else "left")
-        removed_docs, removed_chars = cut, cum_c[cut]
-    else:  # removed: v > t (or >= t)
-        cut = np.searchsorted(sv, grid, side="left" if rule.inclusive else "right")
-        removed_docs, removed_chars = n - cut, cum_c[-1] - cum_c[cut]
+    # No sort of the scores: bin each score by how many grid thresholds lie below it, then
+    # cumulate. With b = #grid points below v ("left") or at-or-below v ("right"):
+    #   v <  t_j  <=>  j >= b_right      v <= t_j  <=>  j >= b_left
+    #   v >  t_j  <=>  j <  b_left       v >= t_j  <=>  j <  b_right
+    right = (rule.side == "below") != rule.inclusive
+    b = np.searchsorted(grid, v, side="right" if right else "left")
+    cnt = np.cumsum(np.bincount(b, minlength=len(grid) + 1))[: len(grid)]
+    chs = np.cumsum(np.bincount(b, weights=c, minlength=len(grid) + 1))[: len(grid)]
+    if rule.side == "below":
+        removed_docs, removed_chars = cnt, chs
+    else:
+        removed_docs, removed_chars = n - cnt, c.sum() - chs
     cur = rule.removes(v)
     return Curve(
         rule=rule,
