@@ -5,7 +5,8 @@
 The placement rules live in ``gristmill.tokenize.shards`` so that this transform and the
 plain-Python ``write_shards`` write the same bytes for the same documents:
 
-    Encode (batched, tokenizer loaded once per worker in setup)
+    Encode (batches of documents, tokenizer loaded once per worker in setup; elements stay
+            batches from here on, since Beam's cost is per element)
       -> split by hash(id); tokens per split (CombinePerKey)
       -> bucket = hash(id) mod ceil(split tokens / shard_tokens)     (side input)
       -> GroupByKey(split, bucket) -> pack sorted by id, write a temp-named file
@@ -14,6 +15,7 @@ plain-Python ``write_shards`` write the same bytes for the same documents:
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable
 
@@ -23,7 +25,6 @@ from apache_beam.metrics import Metrics
 from apache_beam.utils import shared
 
 from gristmill.config import TokenizeConfig
-from gristmill.schemas import Document
 from gristmill.tokenize import shards as sh
 
 NAMESPACE = "gristmill"
@@ -38,7 +39,11 @@ class _Holder:
 
 
 class _EncodeFn(beam.DoFn):
-    """A batch of Documents -> (split, (id, token bytes)) per document."""
+    """A batch of (id, text) -> (split, [(id, token bytes), ...]) per split present.
+
+    Elements stay batches from here to the shard writer: Beam's cost is per element, and a
+    per-document element costs about as much as encoding a short document.
+    """
 
     def __init__(self, cfg: TokenizeConfig, dtype: str) -> None:
         self.cfg = cfg
@@ -53,49 +58,81 @@ class _EncodeFn(beam.DoFn):
         # One tokenizer per worker process, shared by its threads; never pickled.
         self.tok = _TOKENIZERS.acquire(lambda: _Holder(load_tokenizer(spec)), tag=spec).tok
 
-    def process(self, batch: list[Document]):
-        ids = self.tok.encode_batch([d.text for d in batch])
-        for doc, toks in zip(batch, ids, strict=True):
-            split = sh.split_of(doc.id, self.cfg.val_fraction, self.cfg.seed)
-            arr = np.asarray(toks, dtype=self.dtype)
-            self.docs.inc()
-            self.tokens.inc(arr.size + 1)
-            # Raw little-endian bytes: Beam's coders ship bytes natively, arrays via pickle.
-            yield split, (doc.id, arr.tobytes())
+    def process(self, batch: list[tuple[str, str]]):
+        ids = self.tok.encode_batch([text for _, text in batch])
+        by_split: dict[str, list[tuple[str, bytes]]] = {}
+        n_tokens = 0
+        for (doc_id, _), toks in zip(batch, ids, strict=True):
+            split = sh.split_of(doc_id, self.cfg.val_fraction, self.cfg.seed)
+            # Raw native-endian bytes: Beam's coders ship bytes natively, arrays via pickle.
+            by_split.setdefault(split, []).append(
+                (doc_id, np.asarray(toks, dtype=self.dtype).tobytes()))
+            n_tokens += len(toks) + 1
+        self.docs.inc(len(batch))
+        self.tokens.inc(n_tokens)
+        yield from by_split.items()
 
 
-def _assign(item, totals: dict[str, int], shard_tokens: int, seed: int):
-    split, (doc_id, toks) = item
+def _split_tokens(kv: tuple[str, list[tuple[str, bytes]]], itemsize: int) -> tuple[str, int]:
+    """(split, tokens of this batch including one EOS per document)."""
+    split, items = kv
+    return split, sum(len(b) // itemsize + 1 for _, b in items)
+
+
+def _assign(kv, totals: dict[str, int], shard_tokens: int, seed: int):
+    """(split, batch) -> ((split, bucket), part of the batch) per bucket it touches."""
+    split, items = kv
     n = sh.num_shards_for(totals[split], shard_tokens)
-    return (split, sh.bucket_of(doc_id, n, seed)), (doc_id, toks)
+    parts: dict[int, list[tuple[str, bytes]]] = {}
+    for doc_id, toks in items:
+        parts.setdefault(sh.bucket_of(doc_id, n, seed), []).append((doc_id, toks))
+    for bucket, part in parts.items():
+        yield (split, bucket), part
 
 
 class _WriteBucketFn(beam.DoFn):
     def __init__(self, out_dir: str, eos_id: int, dtype: str) -> None:
         self.out_dir, self.eos_id, self.dtype = out_dir, eos_id, np.dtype(dtype)
 
-    def process(self, kv: tuple[tuple[str, int], Iterable[tuple[str, bytes]]]):
-        (split, bucket), docs = kv
+    def process(self, kv: tuple[tuple[str, int], Iterable[list[tuple[str, bytes]]]]):
+        (split, bucket), parts = kv
         os.makedirs(self.out_dir, exist_ok=True)
-        yield sh.write_bucket(self.out_dir, split, bucket, list(docs), self.eos_id, self.dtype)
+        docs = list(itertools.chain.from_iterable(parts))
+        yield sh.write_bucket(self.out_dir, split, bucket, docs, self.eos_id, self.dtype)
 
 
-class TokenizeToShards(beam.PTransform):
+class _ShardsTransform(beam.PTransform):
+    def __init__(self, cfg: TokenizeConfig, output_dir: str) -> None:
+        super().__init__()
+        if "://" in output_dir:
+            raise ValueError(f"tokenize output {output_dir!r} must be a local path: shards are "
+                             f"memory-mapped by the trainer; copy them from local disk after")
+        self.cfg = cfg
+        self.output_dir = output_dir
+
+
+class TokenizeToShards(_ShardsTransform):
     """PCollection[Document] -> token shards and manifest.json in ``output_dir``.
 
     Returns a one-element PCollection holding the manifest. ``output_dir`` must be a local
     (or mounted) path: the trainer memory-maps the shards.
     """
 
-    def __init__(self, cfg: TokenizeConfig, output_dir: str) -> None:
-        super().__init__()
-        if "://" in output_dir:
-            raise ValueError(f"tokenize output {output_dir!r} must be a local path: shards are "
-                             f"memory-mapped by the trainer; copy them from local disk afterwards")
-        self.cfg = cfg
-        self.output_dir = output_dir
-
     def expand(self, docs):
+        return (
+            docs
+            | "BatchDocs" >> beam.BatchElements(min_batch_size=1,
+                                                max_batch_size=self.cfg.batch_size)
+            | "IdText" >> beam.Map(lambda batch: [(d.id, d.text) for d in batch])
+            | "ToShards" >> BatchesToShards(self.cfg, self.output_dir)
+        )
+
+
+class BatchesToShards(_ShardsTransform):
+    """PCollection[list[(id, text)]] -> shards: the body of TokenizeToShards, for sources that
+    already read in batches (``gristmill tokenize`` reads Parquet record batches)."""
+
+    def expand(self, batches):
         from gristmill.tokenize import load_tokenizer
 
         cfg, out = self.cfg, self.output_dir
@@ -103,21 +140,16 @@ class TokenizeToShards(beam.PTransform):
         # workers load their own in setup().
         info = sh.normalize_tokenizer_info(load_tokenizer(cfg.tokenizer))
         dtype = sh.token_dtype(info["vocab_size"]).name
-        encoded = (
-            docs
-            | "BatchDocs" >> beam.BatchElements(min_batch_size=1, max_batch_size=cfg.batch_size)
-            | "Encode" >> beam.ParDo(_EncodeFn(cfg, dtype))
-        )
+        encoded = batches | "Encode" >> beam.ParDo(_EncodeFn(cfg, dtype))
         totals = (
             encoded
-            | "TokensOf" >> beam.Map(lambda kv, k: (kv[0], len(kv[1][1]) // k + 1),
-                                     np.dtype(dtype).itemsize)
+            | "TokensOf" >> beam.Map(_split_tokens, np.dtype(dtype).itemsize)
             | "TokensPerSplit" >> beam.CombinePerKey(sum)
         )
         pending = (
             encoded
-            | "AssignShard" >> beam.Map(_assign, totals=beam.pvalue.AsDict(totals),
-                                        shard_tokens=cfg.shard_tokens, seed=cfg.seed)
+            | "AssignShard" >> beam.FlatMap(_assign, totals=beam.pvalue.AsDict(totals),
+                                            shard_tokens=cfg.shard_tokens, seed=cfg.seed)
             | "GroupShard" >> beam.GroupByKey()
             | "WriteShard" >> beam.ParDo(_WriteBucketFn(out, info["eos_id"], dtype))
         )
@@ -134,8 +166,12 @@ class TokenizeToShards(beam.PTransform):
         )
 
 
-def _row_to_doc(row: dict) -> Document:
-    return Document(id=row["id"], text=row["text"])
+def _table_batches(table, batch_size: int):
+    """A Parquet record batch table -> lists of (id, text) of at most ``batch_size``."""
+    for rb in table.to_batches(max_chunksize=batch_size):
+        ids = rb.column("id").to_pylist()
+        texts = rb.column("text").to_pylist()
+        yield list(zip(ids, texts, strict=True))
 
 
 def run_tokenize(input_dir: str, output_dir: str, cfg: TokenizeConfig, workers: int = 1,
@@ -154,9 +190,10 @@ def run_tokenize(input_dir: str, output_dir: str, cfg: TokenizeConfig, workers: 
     p = make_pipeline(runner, workers, extra_args)
     (
         p
-        | "ReadKept" >> beam.io.ReadFromParquet(pattern, columns=["id", "text"])
-        | "ToDocument" >> beam.Map(_row_to_doc)
-        | "Tokenize" >> TokenizeToShards(cfg, output_dir)
+        | "ReadKept" >> beam.io.ReadFromParquetBatched(pattern, columns=["id", "text"])
+        | "Batches" >> beam.FlatMap(_table_batches, cfg.batch_size)
+        | "Spread" >> beam.Reshuffle()
+        | "Tokenize" >> BatchesToShards(cfg, output_dir)
     )
     p.run().wait_until_finish()
     return sh.read_manifest(output_dir)

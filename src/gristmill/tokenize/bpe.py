@@ -156,11 +156,18 @@ def find_eos_id(hf: tokenizers.Tokenizer, source: str) -> int:
                      f"{', '.join(EOS_CANDIDATES)}); add one as a special token")
 
 
+@lru_cache(maxsize=1)
+def _gpt2() -> Tokenizer:
+    # Built once per process (about a second): the pipeline driver and an in-process worker
+    # share it. Tokenizer objects hold no per-call state.
+    return Tokenizer(build_gpt2_hf(), name="gpt2", path=None, sha256=_gpt2_files()[2],
+                     eos_id=50256, engine=build_gpt2_tiktoken())
+
+
 def load_tokenizer(spec: str) -> Tokenizer:
     """``"gpt2"``, a ``tokenizer.json`` file, or a directory that contains one."""
     if spec == "gpt2":
-        return Tokenizer(build_gpt2_hf(), name="gpt2", path=None, sha256=_gpt2_files()[2],
-                         eos_id=50256, engine=build_gpt2_tiktoken())
+        return _gpt2()
     p = Path(spec)
     if p.is_dir():
         p = p / "tokenizer.json"
