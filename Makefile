@@ -26,10 +26,12 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/gristmill data demo $(DEMO)
 	$(BIN)/gristmill run --input $(DEMO)/corpus --output $(RUN) --overwrite
+	$(BIN)/gristmill shards verify $(RUN)/shards
 	$(BIN)/gristmill report $(RUN) --html $(RUN)/report.html
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pipeline_overhead.py
+	$(BIN)/python benchmarks/tokenize.py
 
 clean:
 	rm -rf runs data .pytest_cache
