@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := data/demo
 RUN := runs/demo
+# `make demo` trains the `tiny` GPT for this many steps on CPU (a few minutes on 2 cores).
+TRAIN_STEPS ?= 200
 
 .PHONY: demo test install lint bench clean
 
@@ -28,10 +30,16 @@ demo: $(STAMP)
 	$(BIN)/gristmill run --input $(DEMO)/corpus --output $(RUN) --overwrite
 	$(BIN)/gristmill shards verify $(RUN)/shards
 	$(BIN)/gristmill report $(RUN) --html $(RUN)/report.html
+	rm -rf $(RUN)/train
+	$(BIN)/gristmill train --data $(RUN)/shards --out $(RUN)/train --preset tiny \
+		--max-steps $(TRAIN_STEPS) --batch-size 8 --warmup-steps 20 --lr 1e-3 --min-lr 1e-4 \
+		--eval-every 100 --log-every 10 --ckpt-every 50
+	$(BIN)/gristmill sample --ckpt $(RUN)/train --prompt "KING HENRY:" --max-new-tokens 60
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pipeline_overhead.py
 	$(BIN)/python benchmarks/tokenize.py
+	$(BIN)/python benchmarks/train.py
 
 clean:
 	rm -rf runs data .pytest_cache
