@@ -33,5 +33,6 @@ def demo_sample(demo_dir: Path, per_source: int) -> list[Document]:
 def sample_docs(demo_dir) -> list[Document]:
     """~240 real documents of all three sources, plus one that carries the literal EOS string."""
     docs = demo_sample(demo_dir, 80)
-    docs.append(Document(id="inject-0", text="before <|endoftext|> after", source="test"))
+    docs.append(Document(id="inject-0", text="a document that tries <|endoftext|> to inject a "
+                             "separator", source="test"))
     return docs

@@ -8,11 +8,13 @@ import random
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from gristmill.config import TokenizeConfig
-from gristmill.pipelines.run import make_pipeline
+from gristmill.config import TokenizeConfig, parse_config
+from gristmill.pipelines.run import make_pipeline, run_pipeline
 from gristmill.pipelines.tokenize import TokenizeToShards
+from gristmill.schemas import table_to_documents
 from gristmill.tokenize import ShardError, open_shards, write_shards
 from gristmill.tokenize import shards as sh
 from gristmill.tokenize.verify import verify_shards
@@ -30,9 +32,32 @@ def _beam_tokenize(docs, out, cfg=CFG, workers=1):
 
 
 @pytest.fixture(scope="module")
-def beam_shards(sample_docs, tmp_path_factory):
-    out = tmp_path_factory.mktemp("shards") / "shards"
-    return out, _beam_tokenize(sample_docs, out)
+def kept_run(sample_docs, tmp_path_factory):
+    """`gristmill run` (run_pipeline) with a tokenize: section, on real demo documents (written
+    as JSONL input): the shards must hold exactly the documents it kept."""
+    root = tmp_path_factory.mktemp("run")
+    corpus = root / "corpus.jsonl"
+    with open(corpus, "w", encoding="utf-8") as f:
+        for d in sample_docs:
+            f.write(json.dumps({"id": d.id, "text": d.text, "source": d.source}) + "\n")
+    cfg = parse_config({"normalize": {"nfc": True, "strip_controls": True},
+                        "filters": [{"name": "word_count", "params": {"min_words": 5}}],
+                        "tokenize": CFG.model_dump()})
+    run_pipeline([str(corpus)], str(root / "run"), cfg)
+    kept = table_to_documents(pq.read_table(root / "run" / "kept"))
+    assert 0 < len(kept) < len(sample_docs)  # the filter removed some: shards follow kept/
+    return root / "run", kept
+
+
+@pytest.fixture(scope="module")
+def beam_shards(kept_run):
+    out = kept_run[0] / "shards"
+    return out, json.loads((out / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def kept_docs(kept_run):
+    return kept_run[1]
 
 
 def _expected_shards(docs, manifest) -> dict[str, str]:
@@ -51,11 +76,11 @@ def _expected_shards(docs, manifest) -> dict[str, str]:
     return out
 
 
-def test_round_trip_decode_equals_kept_text_plus_eos(beam_shards, sample_docs, gpt2):
+def test_round_trip_decode_equals_kept_text_plus_eos(beam_shards, kept_docs, gpt2):
     out, manifest = beam_shards
     ss = open_shards(out)
     assert ss.vocab_size == 50257 and ss.eos_id == 50256 and ss.dtype == np.uint16
-    expected = _expected_shards(sample_docs, manifest)
+    expected = _expected_shards(kept_docs, manifest)
     assert sorted(expected) == sorted(s["file"] for s in manifest["shards"])
     for split in sh.SPLITS:
         arrays = ss.arrays(split)
@@ -65,20 +90,21 @@ def test_round_trip_decode_equals_kept_text_plus_eos(beam_shards, sample_docs, g
             assert gpt2.decode(arr) == expected[f]
         assert sum(a.size for a in arrays) == ss.num_tokens(split)
     t = manifest["totals"]
-    assert t["documents"] == len(sample_docs)
-    assert t["train"]["documents"] + t["validation"]["documents"] == len(sample_docs)
+    assert any(EOS in d.text for d in kept_docs)  # the injected literal reached the shards
+    assert t["documents"] == len(kept_docs)
+    assert t["train"]["documents"] + t["validation"]["documents"] == len(kept_docs)
     assert 0 < t["validation"]["documents"] < t["train"]["documents"]
-    assert t["tokens"] == sum(len(gpt2.encode(d.text)) + 1 for d in sample_docs)
+    assert t["tokens"] == sum(len(gpt2.encode(d.text)) + 1 for d in kept_docs)
     # The literal EOS string inside a document did not become a separator.
     assert sum(int((a == ss.eos_id).sum()) for s in sh.SPLITS for a in ss.arrays(s)) == len(
-        sample_docs)
+        kept_docs)
     assert verify_shards(out).ok
 
 
-def test_beam_and_plain_writer_write_identical_bytes_in_any_order(beam_shards, sample_docs,
+def test_beam_and_plain_writer_write_identical_bytes_in_any_order(beam_shards, kept_docs,
                                                                   gpt2, tmp_path):
     out, manifest = beam_shards
-    shuffled = list(sample_docs)
+    shuffled = list(kept_docs)
     random.Random(7).shuffle(shuffled)
     plain = write_shards(((d.id, gpt2.encode(d.text)) for d in shuffled), tmp_path / "plain",
                          gpt2, shard_tokens=CFG.shard_tokens, val_fraction=CFG.val_fraction,
@@ -88,9 +114,9 @@ def test_beam_and_plain_writer_write_identical_bytes_in_any_order(beam_shards, s
         assert (tmp_path / "plain" / s["file"]).read_bytes() == (out / s["file"]).read_bytes()
 
 
-def test_two_workers_write_the_same_shards(beam_shards, sample_docs, tmp_path):
+def test_two_workers_write_the_same_shards(beam_shards, kept_docs, tmp_path):
     out, manifest = beam_shards
-    again = _beam_tokenize(list(reversed(sample_docs)), tmp_path / "w2", workers=2)
+    again = _beam_tokenize(list(reversed(kept_docs)), tmp_path / "w2", workers=2)
     assert again == manifest
 
 
