@@ -77,14 +77,14 @@ print(json.dumps({{"s": s, "rss_mb": int(hwm.split()[1]) / 1024}}))
 def base_run(work: Path, mix: tuple[int, int, int]) -> Path:
     """A real pipeline run over a demo sample: ``mix`` fortunes, SMS, literature documents."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "report"))
-    from report_runs import make_run
+    from report_runs import BENCH_FILTERS, make_run
 
     from gristmill.data.demo import build_demo
 
     demo = work / "demo"
     if not (demo / "corpus").exists():
         build_demo(demo)
-    return make_run(demo, work / "base", mix=mix)
+    return make_run(demo, work / "base", filters=BENCH_FILTERS, mix=mix)
 
 
 def replicate(base: Path, dest: Path, docs: int) -> dict:

@@ -4,6 +4,7 @@ sorts its tables and logs no console errors; plus its numbers against the run.""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -56,6 +57,8 @@ def test_numbers_match_the_run(report_html, run_dir):
     kept = sum(pq.ParquetFile(f).metadata.num_rows for f in (run_dir / "kept").glob("*.parquet"))
     rej = pq.read_table(run_dir / "rejected", columns=["reason"]).column("reason").to_pylist()
     assert f"kept {kept:,}" in doc
+    tokens = json.loads((run_dir / "shards" / "manifest.json").read_text())["totals"]["tokens"]
+    assert f"tokens {tokens:,}" in doc
     for reason in set(rej):
         row = re.search(rf"<td>{re.escape(reason)}</td><td class=\"n\" data-v=\"(\d+)\"", doc)
         assert row and int(row.group(1)) == rej.count(reason), reason

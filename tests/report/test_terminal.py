@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import re
 
 from rich.console import Console
 
@@ -23,6 +25,8 @@ def test_report_fits_80_columns(run_dir):
                   "Rules", "Errors by type"):
         assert title in text
     assert f"{st.kept_docs:,}" in text and "too_few_words" in text and "malformed_json" in text
+    manifest = json.loads((run_dir / "shards" / "manifest.json").read_text())
+    assert re.search(rf"tokens \(shards\)\s+│\s+{manifest['totals']['tokens']:,}", text)
 
 
 def test_cli_report_prints(run_dir, capsys):

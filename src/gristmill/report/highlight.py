@@ -188,6 +188,8 @@ def clip(text: str, spans: list[Span], limit: int) -> tuple[str, list[Span], boo
         return text, spans, False
     start = max(0, spans[0][0] - limit // 4) if spans else 0
     end = start + limit
-    piece = text[start:end]
-    shifted = [(max(a, start) - start, min(b, end) - start) for a, b in spans if b > start and a < end]
+    lead = "[...] " if start else ""
+    piece = lead + text[start:end]
+    shift = start - len(lead)
+    shifted = [(max(a, start) - shift, min(b, end) - shift) for a, b in spans if b > start and a < end]
     return piece, shifted, True

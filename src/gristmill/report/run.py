@@ -98,10 +98,10 @@ class RunDir:
 
     @property
     def tokens(self) -> int | None:
-        if not self.manifest:
-            return None
-        totals = self.manifest.get("totals") or {}
-        t = totals.get("tokens")
+        """Tokens in the run's shards: the shard manifest's total, else the copy of those
+        totals the pipeline puts in summary.json; None when the run did not tokenize."""
+        totals = (self.manifest or {}).get("totals") or self.summary.get("tokens") or {}
+        t = totals.get("tokens") if isinstance(totals, dict) else None
         return int(t) if t is not None else None
 
 
