@@ -78,7 +78,8 @@ def test_trained_tokenizer_loads_in_transformers(trained, sample_docs):
 
 def test_tokenize_with_trained_tokenizer(kept, trained, sample_docs, tmp_path):
     out = tmp_path / "shards"
-    assert main(["tokenize", "--input", str(kept), "--output", str(out),
+    # --input may name the run directory itself.
+    assert main(["tokenize", "--input", str(kept.parent), "--output", str(out),
                  "--tokenizer", str(trained), "--val-fraction", "0"]) == 0
     ss = open_shards(out)
     assert ss.vocab_size == 1000 and ss.eos_id == 0

@@ -176,13 +176,15 @@ def _table_batches(table, batch_size: int):
 
 def run_tokenize(input_dir: str, output_dir: str, cfg: TokenizeConfig, workers: int = 1,
                  runner: str | None = None, extra_args: list[str] | None = None) -> dict:
-    """``gristmill tokenize``: kept Parquet (``RUN_DIR/kept`` or files) -> shards. Returns the
-    manifest."""
+    """``gristmill tokenize``: kept Parquet (``RUN_DIR/kept``, ``RUN_DIR`` or a glob) -> shards.
+    Returns the manifest."""
     from apache_beam.io.filesystems import FileSystems
 
     from gristmill.pipelines.run import make_pipeline
 
     pattern = input_dir
+    if os.path.isdir(os.path.join(input_dir, "kept")):  # a run directory
+        input_dir = os.path.join(input_dir, "kept")
     if os.path.isdir(input_dir):
         pattern = os.path.join(input_dir, "*.parquet")
     if not FileSystems.match([pattern])[0].metadata_list:

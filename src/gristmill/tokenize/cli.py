@@ -113,7 +113,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Encode RUN_DIR/kept Parquet into SHARDS_DIR/<split>-NNNNN.arrow token shards "
         "and manifest.json. Flags it does not know go to Beam's PipelineOptions.",
     )
-    p.add_argument("--input", required=True, help="RUN_DIR/kept (directory of Parquet) or a glob")
+    p.add_argument("--input", required=True,
+                   help="RUN_DIR/kept (directory of Parquet), RUN_DIR, or a glob")
     p.add_argument("--output", required=True, help="shards directory to write")
     p.add_argument("--tokenizer", default=None, help="'gpt2' (default) or a tokenizer.json path")
     p.add_argument("--config", default=None, help="pipeline YAML whose tokenize: section to use")
