@@ -13,8 +13,9 @@ stored anywhere is which score a rule compares with which threshold, so we recov
    comparison includes equality. The threshold is the most common one of the reason.
 2. From the filter's configured params (fallback, for rules that removed nothing in this
    run): a numeric param named ``min_<metric>`` / ``<metric>_min`` (or ``max_``) of a filter
-   whose score ``<filter>.<metric>`` exists gives a rule "below" (or "above") that threshold.
-   The defaults of params the config left out are not known to the report.
+   whose score ``<filter>.<metric>`` exists gives a rule "below" (or "above") that threshold;
+   params the config left out take the filter class's defaults (read from its signature).
+   Such rules are taken as strict (``<`` / ``>``): nothing in the run says otherwise.
 
 Curves are computed over the documents that have the score, i.e. those that reached the
 filter; each rule is taken alone (other rules and later stages ignored). Dedup stages get
@@ -24,6 +25,7 @@ per-document scores cannot replay.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -82,7 +84,8 @@ def rules(st: RunStats) -> list[Rule]:
         covered.add((key, side))
     for spec in st.run.filter_specs:
         name = spec.get("name", "")
-        for param, value in sorted((spec.get("params") or {}).items()):
+        params = {**_default_params(name), **(spec.get("params") or {})}
+        for param, value in sorted(params.items()):
             if isinstance(value, bool) or not isinstance(value, int | float):
                 continue
             m = re.fullmatch(r"(min|max)_(\w+)|(\w+)_(min|max)", param)
@@ -97,6 +100,20 @@ def rules(st: RunStats) -> list[Rule]:
                 covered.add((key, side))
     order = {f: i for i, f in enumerate(st.filter_order())}
     return sorted(out, key=lambda r: (order.get(r.filter, 99), r.key, r.side))
+
+
+def _default_params(name: str) -> dict:
+    """The filter's keyword defaults (from its signature, nothing is instantiated), so rules
+    the config left at their defaults still get a what-if; {} for an unknown filter."""
+    from gristmill.filters.base import filter_class
+
+    try:
+        cls = filter_class(name)
+    except ValueError:
+        return {}
+    sig = inspect.signature(cls.__init__)
+    return {k: p.default for k, p in sig.parameters.items()
+            if p.default is not inspect.Parameter.empty}
 
 
 @dataclass
