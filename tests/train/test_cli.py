@@ -52,6 +52,8 @@ def test_train_cli_reports_bad_settings(demo_shards, tmp_path, capsys):
     assert main(["train", "--data", str(demo_shards), "--out", str(tmp_path / "r"), *SMALL_ARGS,
                  "--batch-size", "100000"]) == 2
     assert "lower --batch-size" in capsys.readouterr().err
+    assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "r"), *SMALL_ARGS]) == 2
+    assert "manifest.json not found" in capsys.readouterr().err
 
 
 def test_sample_cli_continues_the_prompt(trained_run, capsys):

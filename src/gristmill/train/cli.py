@@ -62,6 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from gristmill.tokenize import ShardError
     from gristmill.train.config import ConfigError, configs_from_args
     from gristmill.train.data import NotEnoughTokens
     from gristmill.train.trainer import ResumeMismatch, train
@@ -69,7 +70,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     try:
         mcfg, tcfg = configs_from_args(args)
         summary = train(args.data, args.out, mcfg, tcfg, resume=args.resume)
-    except (ConfigError, NotEnoughTokens, ResumeMismatch, FileExistsError, FileNotFoundError) as e:
+    except (ConfigError, ShardError, NotEnoughTokens, ResumeMismatch, FileExistsError,
+            FileNotFoundError) as e:
         print(f"gristmill train: {e}", file=sys.stderr)
         return 2
     if "val_loss" in summary:
