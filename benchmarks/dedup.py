@@ -141,6 +141,8 @@ class _PeakRss:
         self.peak = 0
         self.peak_procs = 0
         self.peak_main = 0
+        self.timeline: list[tuple[float, float, float]] = []  # (s, total GB, runner GB)
+        self._t0 = time.perf_counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -172,6 +174,9 @@ class _PeakRss:
     def _run(self) -> None:
         while not self._stop.is_set():
             total, n, main = self._tree_rss()
+            self.timeline.append(
+                (round(time.perf_counter() - self._t0, 1), round(total / 1e9, 3), round(main / 1e9, 3))
+            )
             if total > self.peak:
                 self.peak, self.peak_procs, self.peak_main = total, n, main
             self._stop.wait(self.interval)
@@ -243,6 +248,7 @@ def bench_scale(
         "runner_process_rss_gb_at_peak": round(mem.peak_main / 1e9, 3),
         "kept": kept,
         "rejected": by_filter,
+        "memory_timeline_s_total_runner_gb": mem.timeline[:: max(1, len(mem.timeline) // 60)],
     }
 
 
@@ -257,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--docs", type=int, default=100_000)
     c.add_argument("--workers", type=int, default=2)
     c.add_argument("--shard-docs", type=int, default=5000, help="documents per generator split")
-    c.add_argument("--stages", choices=["both", "exact", "minhash"], default="both")
+    c.add_argument("--stages", choices=["both", "exact", "minhash", "none"], default="both")
     c.add_argument("--out", type=Path, default=None, help="output dir (default: a temp dir)")
     args = ap.parse_args(argv)
     if not (args.demo / "corpus" / "literature.jsonl").exists():

@@ -1,15 +1,19 @@
 """Exact and MinHash near-duplicate dedup as Beam transforms.
 
-Data flow of :class:`MinHashDedup` (every arrow is a Beam step; no step keeps state for the
-whole corpus in one process):
+Documents are never shuffled. Only small keys move through GroupByKeys (a text hash and an
+id for exact dedup; LSH band entries, candidate pairs and, for candidates only, shingle sets
+for MinHash), and each transform ends with one ParDo over the documents that applies the
+decisions, read from a side input holding one entry per document that *has* a duplicate.
 
-    docs ──signatures──► (band key, id) ──GroupByKey──► candidate pairs ──Distinct──►
-    join pairs with their two docs by id (two CoGroupByKeys) ──► exact Jaccard (verify) ──►
-    edges ≥ threshold ──union-find over the edges only──► (id, representative, size) ──►
-    join back to docs by id ──► kept / rejected
+Data flow of :class:`MinHashDedup`:
 
-The union-find holds one entry per document that has at least one verified near-duplicate,
-never one per corpus document (see docs/dedup.md for why that bound is the right one).
+    docs ─signatures─► band entries ─GroupByKey(shard)─► candidate pairs ─Distinct─┐
+    docs ─(candidates only, side input)─► shingle sets ─CoGroupByKey×2 with pairs──┤
+        exact Jaccard ≥ threshold (verify) ─► edges ─union-find over edges─► clusters
+    docs ─(cluster membership, side input)─► kept / rejected
+
+Per-process state is bounded by the number of documents that have a near-duplicate
+candidate, never by the corpus; docs/dedup.md says why and what it costs.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from collections.abc import Iterable, Iterator
 import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.windowed_value import WindowedValue
 
 from gristmill.config import DedupConfig, ExactDedupConfig, MinHashDedupConfig
 from gristmill.dedup.components import UnionFind, bucket_pairs
@@ -34,9 +40,13 @@ MINHASH_FILTER = "minhash"
 MINHASH_REASON = "minhash.duplicate"
 
 _REJECTED = "rejected"
-_BANDS = "bands"
 _HALF = "half"
-_EDGES = "edges"
+
+# Band entries are spread over this many shuffle keys (see _BandsFn): enough for parallel
+# work, few enough that each key's value list is a handful of multi-MB blobs.
+BAND_SHARDS = 1024
+_BLOB_FLUSH_BYTES = 16 << 20
+_KEY_BYTES = 10  # band index (2) + xxh3_64 of the band's rows (8): see band_keys
 
 
 def _annotate(doc: Document, prefix: str, rep: str, size: int, sim: float | None, nearest: str | None) -> Document:
@@ -52,44 +62,49 @@ def _annotate(doc: Document, prefix: str, rep: str, size: int, sim: float | None
     return dataclasses.replace(doc, metadata=meta, scores=scores)
 
 
+
 # ---------------------------------------------------------------- exact
 
 
-class _ResolveExactGroup(beam.DoFn):
-    """One group of documents with the same text hash: keep the smallest id, reject the rest."""
+def _exact_groups(kv: tuple[str, Iterable[str]]) -> Iterator[tuple[str, tuple[str, int]]]:
+    """(id, (representative, group size)) for each member of a group of two or more."""
+    _, ids = kv
+    it = iter(ids)
+    next(it)
+    if next(it, None) is None:  # the common case: a unique text
+        return
+    members = sorted(set(ids))
+    for m in members:
+        yield m, (members[0], len(members))
+
+
+class _ApplyExactFn(beam.DoFn):
+    """Keep a document unless its group's representative (smallest id) is another one."""
 
     def __init__(self) -> None:
         self.dups = Metrics.counter(STAGE, "exact_duplicates")
 
-    def process(self, kv: tuple[str, Iterable[Document]]):
-        _, docs = kv
-        it = iter(docs)
-        first = next(it)
-        if next(it, None) is None:  # the common case: a unique text, no copy of the group
-            yield first
+    def process(self, doc: Document, groups: dict):
+        g = groups.get(doc.id)
+        if g is None:
+            yield doc
             return
-        # GroupByKey values can be iterated again: a first pass finds the representative, so
-        # the group is streamed, never collected into a list.
-        size, rep = 0, None
-        for d in docs:
-            size += 1
-            rep = d.id if rep is None or d.id < rep else rep
-        kept_rep = False
-        for d in docs:
-            if d.id == rep and not kept_rep:
-                kept_rep = True
-                yield _annotate(d, EXACT_FILTER, rep, size, None, None)
-                continue
-            self.dups.inc()
-            doc = _annotate(d, EXACT_FILTER, rep, size, 1.0, rep)
-            yield beam.pvalue.TaggedOutput(
-                _REJECTED,
-                Rejection(doc, STAGE, EXACT_FILTER, EXACT_REASON, 1.0, 1.0, duplicate_of=rep),
-            )
+        rep, size = g
+        if doc.id == rep:
+            yield _annotate(doc, EXACT_FILTER, rep, size, None, None)
+            return
+        self.dups.inc()
+        out = _annotate(doc, EXACT_FILTER, rep, size, 1.0, rep)
+        yield beam.pvalue.TaggedOutput(
+            _REJECTED, Rejection(out, STAGE, EXACT_FILTER, EXACT_REASON, 1.0, 1.0, duplicate_of=rep)
+        )
 
 
 class ExactDedup(beam.PTransform):
-    """Documents whose (normalized) texts hash alike: one kept per group, the smallest id."""
+    """Documents whose (normalized) texts hash alike: one kept per group, the smallest id.
+
+    Ids must be unique (the pipeline's reader guarantees it).
+    """
 
     def __init__(self, cfg: ExactDedupConfig) -> None:
         super().__init__()
@@ -97,23 +112,29 @@ class ExactDedup(beam.PTransform):
 
     def expand(self, docs):
         normalize = self.cfg.normalize
-        res = (
+        groups = (
             docs
-            | "ExactKey" >> beam.Map(lambda d: (exact_key(d.text, normalize), d))
+            | "TextHash" >> beam.Map(lambda d: (exact_key(d.text, normalize), d.id))
             | "GroupByText" >> beam.GroupByKey()
-            | "KeepSmallestId" >> beam.ParDo(_ResolveExactGroup()).with_outputs(_REJECTED, main="kept")
+            | "Groups" >> beam.FlatMap(_exact_groups)
         )
+        res = docs | "KeepSmallestId" >> beam.ParDo(
+            _ApplyExactFn(), groups=beam.pvalue.AsDict(groups)
+        ).with_outputs(_REJECTED, main="kept")
         return {"kept": res.kept, "rejected": res[_REJECTED]}
 
 
 # ---------------------------------------------------------------- minhash
 
 
-class _SignatureFn(beam.DoFn):
-    """Per document: its (band key, id) pairs, and the document keyed by id.
+class _BandsFn(beam.DoFn):
+    """Per document: its LSH band entries, appended to per-shard byte blobs.
 
-    Documents without any shingle (empty after normalization) get no band key: they can be
-    nobody's near-duplicate (exact dedup still groups them).
+    Band entries are the largest intermediate (bands per document), so instead of one
+    (band key, id) element each they go into per-shard blobs (shard = bits of the band hash)
+    emitted a few MB at a time: the shuffle moves few large values, not millions of tiny ones.
+    Documents without any shingle (empty after normalization) get no entry: they are nobody's
+    near-duplicate (exact dedup still groups them).
     """
 
     def __init__(self, cfg: MinHashDedupConfig, bands: int, rows: int) -> None:
@@ -123,24 +144,59 @@ class _SignatureFn(beam.DoFn):
     def setup(self) -> None:
         self.signer = Signer(self.cfg.num_perm, self.cfg.seed, self.cfg.ngram)
 
+    def start_bundle(self) -> None:
+        self.blobs: dict[int, bytearray] = {}
+        self.buffered = 0
+
+    def _flush(self) -> list[tuple[int, bytes]]:
+        out = [(shard, bytes(blob)) for shard, blob in sorted(self.blobs.items())]
+        self.blobs, self.buffered = {}, 0
+        return out
+
     def process(self, doc: Document):
         assert self.signer is not None
         hashes = shingle_hashes(doc.text, self.cfg.ngram)
-        if len(hashes):
-            sig = self.signer.signature_from_hashes(hashes)
-            for key in band_keys(sig, self.bands, self.rows):
-                yield beam.pvalue.TaggedOutput(_BANDS, (key, doc.id))
-        yield doc.id, doc
+        if not len(hashes):
+            return
+        sig = self.signer.signature_from_hashes(hashes)
+        ident = doc.id.encode("utf-8")
+        tail = len(ident).to_bytes(4, "big") + ident
+        for key in band_keys(sig, self.bands, self.rows):
+            shard = int.from_bytes(key[-2:], "big") % BAND_SHARDS
+            blob = self.blobs.get(shard)
+            if blob is None:
+                blob = self.blobs[shard] = bytearray()
+            blob += key
+            blob += tail
+            self.buffered += len(key) + len(tail)
+        if self.buffered > _BLOB_FLUSH_BYTES:
+            yield from self._flush()
+
+    def finish_bundle(self):
+        for kv in self._flush():
+            yield WindowedValue(kv, GlobalWindow().max_timestamp(), [GlobalWindow()])
 
 
-def _features(signer: Signer, verify: bool, doc: Document) -> np.ndarray:
-    """What a pair is compared on: the shingle-hash set (verify) or the MinHash signature."""
-    hashes = shingle_hashes(doc.text, signer.ngram)
-    return hashes if verify else signer.signature_from_hashes(hashes)
+def _shard_pairs(kv: tuple[int, Iterable[bytes]]) -> Iterator[tuple[str, str]]:
+    """Candidate pairs of one band shard: entries regrouped by band key, then bucket_pairs."""
+    _, blobs = kv
+    buckets: dict[bytes, list[str]] = {}
+    for blob in blobs:
+        pos, n = 0, len(blob)
+        while pos < n:
+            key = blob[pos : pos + _KEY_BYTES]
+            size = int.from_bytes(blob[pos + _KEY_BYTES : pos + _KEY_BYTES + 4], "big")
+            start = pos + _KEY_BYTES + 4
+            buckets.setdefault(key, []).append(blob[start : start + size].decode("utf-8"))
+            pos = start + size
+    for ids in buckets.values():
+        if len(ids) > 1:
+            yield from bucket_pairs(ids)
 
 
-class _HalfEdgeFn(beam.DoFn):
-    """Join 1 (by the pair's smaller id a): ship a's features to b. Passes documents through."""
+class _FeaturesFn(beam.DoFn):
+    """(id, features) for candidate documents only: the shingle-hash set (verify) or the
+    MinHash signature, as bytes. Other documents emit nothing."""
 
     def __init__(self, cfg: MinHashDedupConfig) -> None:
         self.cfg = cfg
@@ -149,16 +205,28 @@ class _HalfEdgeFn(beam.DoFn):
     def setup(self) -> None:
         self.signer = Signer(self.cfg.num_perm, self.cfg.seed, self.cfg.ngram)
 
+    def process(self, doc: Document, candidates: dict):
+        if doc.id not in candidates:
+            return
+        hashes = shingle_hashes(doc.text, self.cfg.ngram)
+        feat = hashes if self.cfg.verify else self.signer.signature_from_hashes(hashes)
+        yield doc.id, feat.tobytes()
+
+
+class _HalfEdgeFn(beam.DoFn):
+    """Join 1, by id, of features with the pairs: for a pair (a, b) the smaller id a ships its
+    features to b; a document that is the larger id of some pair keeps its own for join 2."""
+
     def process(self, kv):
         doc_id, grouped = kv
-        docs = list(grouped["doc"])
-        partners = list(grouped["pairs"])
-        for d in docs:
-            yield doc_id, d
-        if partners and docs:
-            feat = _features(self.signer, self.cfg.verify, docs[0]).tobytes()
-            for b in partners:
-                yield beam.pvalue.TaggedOutput(_HALF, (b, (doc_id, feat)))
+        feats = list(grouped["feat"])
+        if not feats:
+            return
+        feat = feats[0]
+        for b in grouped["as_a"]:
+            yield beam.pvalue.TaggedOutput(_HALF, (b, (doc_id, feat)))
+        if next(iter(grouped["as_b"]), None) is not None:
+            yield doc_id, feat
 
 
 class _VerifyFn(beam.DoFn):
@@ -171,35 +239,25 @@ class _VerifyFn(beam.DoFn):
 
     def __init__(self, cfg: MinHashDedupConfig) -> None:
         self.cfg = cfg
-        self.signer: Signer | None = None
         self.false_positives = Metrics.counter(STAGE, "minhash_false_positives")
         self.candidates = Metrics.counter(STAGE, "minhash_candidate_pairs")
 
-    def setup(self) -> None:
-        self.signer = Signer(self.cfg.num_perm, self.cfg.seed, self.cfg.ngram)
-
     def process(self, kv):
         doc_id, grouped = kv
-        docs = list(grouped["doc"])
-        halves = grouped["half"]
-        for d in docs:
-            yield doc_id, d
-        if not docs:
+        own = list(grouped["self"])
+        if not own:
             return
         verify = self.cfg.verify
-        dtype = np.uint32
-        feat_b = None
-        for a, feat_a in halves:
-            if feat_b is None:
-                feat_b = _features(self.signer, verify, docs[0])
-            fa = np.frombuffer(feat_a, dtype=dtype)
+        feat_b = np.frombuffer(own[0], dtype=np.uint32)
+        for a, feat_a in grouped["half"]:
+            fa = np.frombuffer(feat_a, dtype=np.uint32)
             sim = jaccard(fa, feat_b) if verify else estimate_jaccard(fa, feat_b)
             self.candidates.inc()
             yield beam.pvalue.TaggedOutput("scored", (a, doc_id, sim))
             if verify and sim < self.cfg.threshold:
                 self.false_positives.inc()
                 continue
-            yield beam.pvalue.TaggedOutput(_EDGES, (a, doc_id, sim))
+            yield a, doc_id, sim
 
 
 class _UnionFindCombine(beam.CombineFn):
@@ -241,32 +299,36 @@ def _best_neighbour(pairs: Iterable[tuple[float, str]]) -> tuple[float, str]:
     return min(pairs, key=lambda p: (-p[0], p[1]))
 
 
-class _DecideFn(beam.DoFn):
-    """Final join by id: representative (smallest id of its cluster) kept, the rest rejected."""
+def _membership(kv) -> Iterator[tuple[str, tuple[str, int, float, str]]]:
+    """(id, (representative, cluster size, best similarity, nearest neighbour))."""
+    doc_id, grouped = kv
+    assign, best = list(grouped["assign"]), list(grouped["best"])
+    if assign and best:
+        yield doc_id, (*assign[0], *best[0])
+
+
+class _ApplyMinHashFn(beam.DoFn):
+    """Representative (smallest id of its cluster) kept, the other members rejected."""
 
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold
         self.dups = Metrics.counter(STAGE, "minhash_duplicates")
 
-    def process(self, kv):
-        doc_id, grouped = kv
-        assign = list(grouped["assign"])
-        best = list(grouped["best"])
-        for d in grouped["doc"]:
-            if not assign:
-                yield d
-                continue
-            rep, size = assign[0]
-            sim, nearest = best[0]
-            doc = _annotate(d, MINHASH_FILTER, rep, size, sim, nearest)
-            if doc_id == rep:
-                yield doc
-                continue
-            self.dups.inc()
-            yield beam.pvalue.TaggedOutput(
-                _REJECTED,
-                Rejection(doc, STAGE, MINHASH_FILTER, MINHASH_REASON, sim, self.threshold, duplicate_of=rep),
-            )
+    def process(self, doc: Document, clusters: dict):
+        m = clusters.get(doc.id)
+        if m is None:
+            yield doc
+            return
+        rep, size, sim, nearest = m
+        out = _annotate(doc, MINHASH_FILTER, rep, size, sim, nearest)
+        if doc.id == rep:
+            yield out
+            return
+        self.dups.inc()
+        yield beam.pvalue.TaggedOutput(
+            _REJECTED,
+            Rejection(out, STAGE, MINHASH_FILTER, MINHASH_REASON, sim, self.threshold, duplicate_of=rep),
+        )
 
 
 class MinHashDedup(beam.PTransform):
@@ -274,7 +336,7 @@ class MinHashDedup(beam.PTransform):
 
     ``expand`` returns ``kept`` and ``rejected`` plus two diagnostic collections used by the
     evaluation: ``candidates`` (every LSH candidate pair with its similarity, ``(a, b, sim)``)
-    and ``edges`` (the pairs accepted as near-duplicates).
+    and ``edges`` (the pairs accepted as near-duplicates). Ids must be unique.
     """
 
     def __init__(self, cfg: MinHashDedupConfig) -> None:
@@ -286,26 +348,42 @@ class MinHashDedup(beam.PTransform):
 
     def expand(self, docs):
         cfg = self.cfg
-        sig = docs | "Signatures" >> beam.ParDo(_SignatureFn(cfg, self.bands, self.rows)).with_outputs(
-            _BANDS, main="docs"
-        )
         pairs = (
-            sig[_BANDS]
-            | "GroupByBand" >> beam.GroupByKey()
-            | "BucketPairs" >> beam.FlatMap(lambda kv: bucket_pairs(kv[1]))
+            docs
+            | "Bands" >> beam.ParDo(_BandsFn(cfg, self.bands, self.rows))
+            | "GroupByBandShard" >> beam.GroupByKey()
+            | "BucketPairs" >> beam.FlatMap(_shard_pairs)
             | "DistinctPairs" >> beam.Distinct()
         )
+        candidates = (
+            pairs
+            | "PairEnds" >> beam.FlatMap(lambda p: ((p[0], None), (p[1], None)))
+            | "DistinctCandidates" >> beam.CombinePerKey(lambda _: None)
+        )
+        feats = (
+            docs
+            | "CandidateFeatures" >> beam.ParDo(_FeaturesFn(cfg), candidates=beam.pvalue.AsDict(candidates))
+            # A stage with a side input must not feed CoGroupByKey's Flatten directly: the
+            # local runner (FnApiRunner, Beam 2.77) then never schedules the join
+            # ("watermark-pending bundles did not execute"). A GroupByKey in between avoids it.
+            | "FeaturesById" >> beam.GroupByKey()
+            | "OneFeature" >> beam.Map(lambda kv: (kv[0], next(iter(kv[1]))))
+        )
         half = (
-            {"doc": sig.docs, "pairs": pairs}
-            | "JoinSmallerId" >> beam.CoGroupByKey()
-            | "ShipFeatures" >> beam.ParDo(_HalfEdgeFn(cfg)).with_outputs(_HALF, main="docs")
+            {
+                "feat": feats,
+                "as_a": pairs,
+                "as_b": pairs | "ByLargerId" >> beam.Map(lambda p: (p[1], p[0])),
+            }
+            | "JoinPairsById" >> beam.CoGroupByKey()
+            | "ShipFeatures" >> beam.ParDo(_HalfEdgeFn()).with_outputs(_HALF, main="own")
         )
         verified = (
-            {"doc": half.docs, "half": half[_HALF]}
+            {"self": half.own, "half": half[_HALF]}
             | "JoinLargerId" >> beam.CoGroupByKey()
-            | "Verify" >> beam.ParDo(_VerifyFn(cfg)).with_outputs(_EDGES, "scored", main="docs")
+            | "Verify" >> beam.ParDo(_VerifyFn(cfg)).with_outputs("scored", main="edges")
         )
-        edges = verified[_EDGES]
+        edges = verified.edges
         assign = (
             edges
             | "EdgeEnds" >> beam.Map(lambda e: (e[0], e[1]))
@@ -317,14 +395,15 @@ class MinHashDedup(beam.PTransform):
             | "BothEnds" >> beam.FlatMap(_both_ends)
             | "BestNeighbour" >> beam.CombinePerKey(_best_neighbour)
         )
-        decided = (
-            {"doc": verified.docs, "assign": assign, "best": best}
-            | "JoinDecision" >> beam.CoGroupByKey()
-            | "Decide" >> beam.ParDo(_DecideFn(cfg.threshold)).with_outputs(_REJECTED, main="kept")
+        clusters = {"assign": assign, "best": best} | "JoinMembership" >> beam.CoGroupByKey() | (
+            "Membership" >> beam.FlatMap(_membership)
         )
+        res = docs | "KeepSmallestId" >> beam.ParDo(
+            _ApplyMinHashFn(cfg.threshold), clusters=beam.pvalue.AsDict(clusters)
+        ).with_outputs(_REJECTED, main="kept")
         return {
-            "kept": decided.kept,
-            "rejected": decided[_REJECTED],
+            "kept": res.kept,
+            "rejected": res[_REJECTED],
             "candidates": verified.scored,
             "edges": edges,
         }
@@ -333,11 +412,9 @@ class MinHashDedup(beam.PTransform):
 # ---------------------------------------------------------------- both
 
 
-def _repoint(kv) -> Iterator[Rejection]:
-    _, grouped = kv
-    near = list(grouped["near"])
-    for r in grouped["exact"]:
-        yield dataclasses.replace(r, duplicate_of=near[0]) if near else r
+def _repoint(r: Rejection, near: dict) -> Rejection:
+    rep = near.get(r.duplicate_of)
+    return dataclasses.replace(r, duplicate_of=rep) if rep is not None else r
 
 
 class Deduplicate(beam.PTransform):
@@ -363,10 +440,10 @@ class Deduplicate(beam.PTransform):
             if rejected:
                 # An exact group's representative may itself be a near-duplicate: point its
                 # copies at the document that survives (one hop: minhash reps are all kept).
-                rejected[0] = {
-                    "exact": rejected[0] | "ByRepresentative" >> beam.Map(lambda r: (r.duplicate_of, r)),
-                    "near": out["rejected"] | "NearById" >> beam.Map(lambda r: (r.doc.id, r.duplicate_of)),
-                } | "JoinRepresentatives" >> beam.CoGroupByKey() | "Repoint" >> beam.FlatMap(_repoint)
+                near = out["rejected"] | "NearById" >> beam.Map(lambda r: (r.doc.id, r.duplicate_of))
+                rejected[0] = rejected[0] | "Repoint" >> beam.Map(
+                    _repoint, near=beam.pvalue.AsDict(near)
+                )
             rejected.append(out["rejected"])
         if not rejected:
             rejected.append(docs.pipeline | "NoDedup" >> beam.Create([]))
