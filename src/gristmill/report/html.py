@@ -15,7 +15,7 @@ from pathlib import Path
 
 from gristmill.report import highlight, plots, whatif
 from gristmill.report.stats import RunStats
-from gristmill.report.terminal import c4_counts, dedup_table, num, pct
+from gristmill.report.terminal import c4_counts, c4_title, dedup_table, num, pct
 
 SAMPLE_CHARS = 1500
 
@@ -170,7 +170,7 @@ def render(st: RunStats) -> str:
         parts.append("<h3>Annotate-mode filters (would have removed)</h3>")
         parts.append(table(["reason", "docs"], [[r, n] for r, n in sorted(st.annotated.items())]))
     if st.metadata_sums:
-        parts.append("<h3>Line cleaning (C4): removed inside texts</h3>")
+        parts.append(f"<h3>{esc(c4_title(st))}</h3>")
         parts.append(table(["metadata key", "total"], [[k, v] for k, v in
                                                        sorted(st.metadata_sums.items())]))
     parts.append("</section>")
@@ -196,14 +196,14 @@ def render(st: RunStats) -> str:
         parts.append(table(["filter", "reason", "rule", "docs reaching", "removed alone",
                             "% docs", "% chars", "rule from"], rrows))
     srows = []
-    for key in st.scores:
+    for key in st.score_keys():
         s = summaries[key]
         if s["n"]:
             srows.append([key, s["n"], s["mean"], s["min"], s["p5"], s["p50"], s["p95"], s["max"]])
     parts.append(table(["score", "n", "mean", "min", "p5", "p50", "p95", "max"], srows))
     parts.append('<div class="figs">')
-    for key, series in st.scores.items():
-        s = summaries[key]
+    for key in st.score_keys():
+        series, s = st.scores[key], summaries[key]
         if s["n"] == 0 or s["min"] == s["max"]:
             continue  # a constant score (e.g. exact duplicates' similarity 1) has no shape
         krules = [r for r in all_rules if r.key == key]

@@ -100,6 +100,11 @@ class RunStats:
         )
         return [f for f in configured] + rest
 
+    def score_keys(self) -> list[str]:
+        """Score keys grouped by filter in pipeline order, then by name."""
+        order = {f: i for i, f in enumerate(self.filter_order())}
+        return sorted(self.scores, key=lambda k: (order.get(k.split(".", 1)[0], len(order)), k))
+
     def by_filter(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for f in self.filter_order():

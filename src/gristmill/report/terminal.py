@@ -24,6 +24,20 @@ def num(x: float) -> str:
     return f"{x:.4g}"
 
 
+def short(x: float) -> str:
+    """3 significant digits, for narrow score columns."""
+    return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e6 else f"{x:.3g}"
+
+
+def c4_title(st: RunStats) -> str:
+    """C4's cleaner records its counts on every document that reaches it; in annotate mode
+    it only says what it would remove."""
+    mode = next((s.get("mode", "filter") for s in st.run.filter_specs if s["name"] == "c4"), None)
+    if mode == "annotate":
+        return "C4 line cleaning, annotate mode: would remove (not applied)"
+    return "C4 line cleaning: removed from documents that reached it"
+
+
 def _table(title: str, *cols: str, right_from: int = 1) -> Table:
     t = Table(title=title, title_justify="left", title_style="bold", expand=False,
               pad_edge=False, show_edge=False)
@@ -73,7 +87,7 @@ def report_renderables(st: RunStats) -> list:
             t.add_row(r, f"{n:,}")
         out.append(t)
     if st.metadata_sums:
-        t = _table("Line cleaning (C4): removed inside kept texts", "metadata key", "total")
+        t = _table(c4_title(st), "metadata key", "total")
         for k, v in sorted(st.metadata_sums.items()):
             t.add_row(k, num(v))
         out.append(t)
@@ -96,13 +110,19 @@ def report_renderables(st: RunStats) -> list:
         out.append(t)
 
     if st.scores:
-        t = _table("Scores (all documents that reached the filter)", "score", "n", "mean",
-                   "p5", "p50", "p95")
-        for key, series in st.scores.items():
-            s = whatif.summary(series)
-            if s["n"]:
-                t.add_row(key, f"{s['n']:,}", num(s["mean"]), num(s["p5"]), num(s["p50"]),
-                          num(s["p95"]))
+        t = _table("Scores (all documents that reached the filter)", "filter / score", "n",
+                   "mean", "p5", "p50", "p95")
+        last = None
+        for key in st.score_keys():
+            s = whatif.summary(st.scores[key])
+            if not s["n"]:
+                continue
+            f, _, metric = key.partition(".")
+            if f != last:
+                t.add_row(Text(f, style="bold"), "", "", "", "", "")
+                last = f
+            t.add_row("  " + (metric or key), f"{s['n']:,}", short(s["mean"]), short(s["p5"]),
+                      short(s["p50"]), short(s["p95"]))
         out.append(t)
 
     rules = whatif.rules(st)
