@@ -98,3 +98,12 @@ def test_dom_loaded_plots_tables_and_sorts(report_html, tmp_path):
         assert f'<section id="{s}">' in dom
     order = [int(x) for x in re.search(r'data-probe="([\d,]+)"', dom).group(1).split(",")]
     assert order == sorted(order, reverse=True) and len(order) >= 3
+
+
+def test_samples_and_duplicate_pairs(report_html, run_dir):
+    doc = report_html.read_text()
+    assert '<h3 class="reason">word_count.too_few_words' in doc
+    dedup = doc[doc.index('<section id="dedup">'):doc.index('<section id="sources">')]
+    assert dedup.count('<div class="pair">') >= 2
+    # the planted near-duplicate dropped a line of its representative: marked on the right
+    assert '<mark class="rep">' in dedup and "-near</b>" in dedup

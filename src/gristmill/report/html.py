@@ -28,7 +28,7 @@ th[data-dir=desc]::after{content:" \\25BC"}td.n{text-align:right;font-variant-nu
 pre{white-space:pre-wrap;word-break:break-word;background:#f8fafc;border:1px solid #e3e8ef;
 padding:8px;max-height:360px;overflow:auto;font-size:12px}mark{background:#ffe066}
 mark.rep{background:#9be3f0}.pair{display:grid;grid-template-columns:1fr 1fr;gap:12px}
-.meta{color:#52606d;font-size:12px}img{max-width:100%}del{color:#8a2a2a}
+.meta{color:#52606d;font-size:12px;margin-top:10px}img{max-width:100%}del{color:#8a2a2a}
 nav a{margin-right:12px}.figs{display:flex;flex-wrap:wrap;gap:8px}figure{margin:0}
 """
 
@@ -213,8 +213,8 @@ def render(st: RunStats) -> str:
 
     # samples per reason
     parts.append('<section id="samples"><h2>Rejected samples</h2>')
-    for reason in sorted(st.samples):
-        rows_ = st.samples[reason]
+    for reason in [rs.reason for info in by_filter.values() for rs in info["reasons"]]:
+        rows_ = st.samples.get(reason) or []
         if not rows_ or rows_[0].get("duplicate_of"):
             continue  # duplicates are shown side by side below
         parts.append(f'<h3 class="reason">{esc(reason)} ({st.by_reason[reason].docs:,} docs)</h3>')
