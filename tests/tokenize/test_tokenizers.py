@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from transformers import PreTrainedTokenizerFast
 
@@ -39,6 +40,10 @@ def test_gpt2_ids_equal_hf_reference_on_all_demo_sources(gpt2, demo_dir):
         theirs = [e.ids for e in ref.encode_batch_fast(texts, add_special_tokens=False)]
         bad = [i for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) if a != b]
         assert not bad, f"{source}: {len(bad)} documents differ, first {texts[bad[0]][:200]!r}"
+        # The array path the shard writer uses (tiktoken's buffer API) gives the same ids.
+        arrays = gpt2.encode_arrays(texts, num_threads=2)
+        assert all(a.dtype == np.uint16 for a in arrays)
+        assert [a.tolist() for a in arrays] == ours
         assert sum(map(len, ours)) > 1000
 
 
@@ -55,6 +60,8 @@ def test_literal_endoftext_is_ordinary_text(gpt2):
     ids = gpt2.encode(text)
     assert gpt2.eos_id not in ids
     assert gpt2.encode_batch([text], num_threads=2)[0] == ids
+    assert gpt2.encode_arrays([text])[0].tolist() == ids
+    assert gpt2.encode_arrays([text], np.uint32)[0].dtype == np.uint32
     assert gpt2.decode(ids) == text
     # The separator the writer appends decodes to the same string, but is one id.
     assert gpt2.decode([*ids, gpt2.eos_id]) == text + EOS
@@ -89,3 +96,11 @@ def test_load_tokenizer_errors(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(ValueError, match="not a valid HF tokenizers JSON"):
         load_tokenizer(str(bad))
+
+
+def test_lone_surrogate_does_not_crash_the_array_path(gpt2):
+    # JSON may carry "\ud800"; tiktoken repairs it (U+FFFD) in encode_ordinary, and the array
+    # path falls back to that instead of raising UnicodeEncodeError mid-pipeline.
+    text = "bad \ud800 char"
+    assert gpt2.encode_arrays([text])[0].tolist() == gpt2.encode(text)
+    assert gpt2.decode(gpt2.encode(text)) == "bad \ufffd char"

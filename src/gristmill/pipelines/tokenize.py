@@ -59,15 +59,14 @@ class _EncodeFn(beam.DoFn):
         self.tok = _TOKENIZERS.acquire(lambda: _Holder(load_tokenizer(spec)), tag=spec).tok
 
     def process(self, batch: list[tuple[str, str]]):
-        ids = self.tok.encode_batch([text for _, text in batch])
+        arrays = self.tok.encode_arrays([text for _, text in batch], self.dtype)
         by_split: dict[str, list[tuple[str, bytes]]] = {}
         n_tokens = 0
-        for (doc_id, _), toks in zip(batch, ids, strict=True):
+        for (doc_id, _), arr in zip(batch, arrays, strict=True):
             split = sh.split_of(doc_id, self.cfg.val_fraction, self.cfg.seed)
             # Raw native-endian bytes: Beam's coders ship bytes natively, arrays via pickle.
-            by_split.setdefault(split, []).append(
-                (doc_id, np.asarray(toks, dtype=self.dtype).tobytes()))
-            n_tokens += len(toks) + 1
+            by_split.setdefault(split, []).append((doc_id, arr.tobytes()))
+            n_tokens += arr.size + 1
         self.docs.inc(len(batch))
         self.tokens.inc(n_tokens)
         yield from by_split.items()
