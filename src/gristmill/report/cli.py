@@ -54,6 +54,12 @@ def _inspect(args: argparse.Namespace) -> int:
         return 2
     rows, counts = sample_rejected(run, args.filter, args.reason, args.n, args.seed)
     if not counts:
+        mode = next((s.get("mode") for s in run.filter_specs if s["name"] == args.filter), None)
+        if mode == "annotate":
+            print(f"error: {args.filter!r} ran in annotate mode in {run.path}: it removed nothing; "
+                  f"its would-be reason is in each document's metadata 'annotate.{args.filter}' "
+                  "(counts: `gristmill report`)", file=sys.stderr)
+            return 2
         names = sorted((run.summary.get("by_filter") or {}).keys())
         print(f"error: no documents rejected by filter {args.filter!r} in {run.path}; "
               f"filters that rejected documents: {', '.join(names) or 'none'}", file=sys.stderr)
