@@ -17,11 +17,12 @@ from gristmill.report.run import RunDir
 
 @pytest.fixture(scope="module")
 def run_b(run_dir, tmp_path_factory) -> Path:
-    """The same input, a lower min_words and no near-dup stage."""
+    """The same input, a lower min_words, C4 in annotate mode and no near-dup stage."""
     inp = run_dir.parent / "input" / "input.jsonl"
     assert inp.exists()
     out = tmp_path_factory.mktemp("run_b") / "run"
-    cfg = {"filters": [{"name": "word_count", "params": {"min_words": 4}}], "dedup": {"exact": {}}}
+    cfg = {"filters": [{"name": "word_count", "params": {"min_words": 4}},
+                       {"name": "c4", "mode": "annotate"}], "dedup": {"exact": {}}}
     run_pipeline([str(inp)], str(out), parse_config(cfg))
     return out
 
@@ -51,3 +52,18 @@ def test_compare_counts_and_changed_fates(run_dir, run_b, capsys):
     assert main(["report", "--compare", str(run_dir), str(run_b)]) == 0
     out = capsys.readouterr().out
     assert "fate changed" in out and "[word_count]" in out
+
+
+def test_annotate_mode_is_counted_not_removed(run_b, capsys):
+    from gristmill.report.stats import compute_stats
+
+    st = compute_stats(RunDir.open(run_b))
+    metas = []
+    for kind in ("kept", "rejected"):
+        for f in sorted((run_b / kind).glob("*.parquet")):
+            metas += [dict(m) for m in pq.read_table(f, columns=["metadata"]).column("metadata").to_pylist()]
+    expect = Counter(m["annotate.c4"] for m in metas if m.get("annotate.c4"))
+    assert st.annotated == expect and sum(expect.values()) > 0
+    assert "c4" not in {r.filter for r in st.by_reason.values()}
+    assert main(["inspect", str(run_b), "--filter", "c4"]) == 2
+    assert "annotate mode" in capsys.readouterr().err
