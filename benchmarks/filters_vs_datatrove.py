@@ -13,7 +13,8 @@ Setup (once; a benchmark-only environment, never a gristmill dependency)::
 What it does, in one process pinned to one core (``--core``):
 
 1. Builds the documents: the demo corpus's literature cut at line ends into ~2 KB pieces,
-   plus fortunes and SMS messages concatenated (blank line between) into ~2 KB documents.
+   plus fortunes and SMS messages concatenated (blank line between) into ~2 KB documents,
+   normalized as the pipeline does before any filter (``normalize_text``).
 2. Runs each rule family (Gopher quality, Gopher repetition, C4, FineWeb) through both
    tools on every document, in alternating blocks so that machine load hits both alike, and
    times them (CPU time of this process and wall time). DataTrove is configured with
@@ -25,8 +26,9 @@ What it does, in one process pinned to one core (``--core``):
    each tool, so each can be traced to a documented definition difference
    (docs/filters.md); once against DataTrove as shipped (spaCy words and sentences) and once
    against DataTrove handed gristmill's word/sentence definitions (a ``WordTokenizer``
-   subclass), which isolates the differences in the rules themselves. Results go to stdout
-   and, with ``--json``, to a file.
+   subclass), which isolates the differences in the rules themselves; and once more with
+   DataTrove's knobs (and C4's end-mark constant) set to gristmill's rules where they can
+   express them. Results go to stdout and, with ``--json``, to a file.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 from gristmill.filters import create  # noqa: E402
 from gristmill.filters.chain import ChainStep, FilterChain  # noqa: E402
+from gristmill.filters.normalize import normalize_text  # noqa: E402
 from gristmill.schemas import Document  # noqa: E402
 
 TARGET_CHARS = 2000
@@ -87,10 +90,12 @@ def load_docs(demo: Path, limit: int) -> list[tuple[str, str]]:
     if len(docs) > limit:  # an evenly spaced subset keeps every source in proportion
         step = len(docs) / limit
         docs = [docs[int(i * step)] for i in range(limit)]
-    return docs
+    # Both tools see the text as gristmill's filters do in a pipeline: normalized (NFC,
+    # newlines unified, controls and trailing spaces removed).
+    return [(i, normalize_text(t)) for i, t in docs]
 
 
-def datatrove_filters(words_like_gristmill: bool = False) -> dict:
+def datatrove_filters(words_like_gristmill: bool = False, rules_like_gristmill: bool = False) -> dict:
     """DataTrove's four filters with gristmill's pinned thresholds where it has the knob.
 
     ``words_like_gristmill``: hand DataTrove a word tokenizer that uses gristmill's word and
@@ -118,13 +123,33 @@ def datatrove_filters(words_like_gristmill: bool = False) -> dict:
             return list(simple_span_tokenize(text, sentences(text) or [text]))
 
     lang = {"language": GristmillUnits()} if words_like_gristmill else {}
+    fineweb_knobs: dict = {}
+    if rules_like_gristmill:
+        # What DataTrove's knobs can express of gristmill's FineWeb definitions: its
+        # terminal marks, optionally followed by one closing quote/bracket; "< 30" characters;
+        # the paper's inclusive thresholds (DataTrove compares strictly). Indentation still
+        # counts in DataTrove's line length.
+        from gristmill.filters.fineweb import CLOSERS, TERMINAL
+
+        eps = 1e-9
+        fineweb_knobs = {
+            "stop_chars": tuple(t + c for t in TERMINAL for c in ("", *CLOSERS)),
+            "short_line_length": 29,
+            "line_punct_thr": 0.12 + eps,
+            "short_line_thr": 0.67 - eps,
+        }
     return {
         "gopher_quality": GopherQualityFilter(**lang),
         "gopher_repetition": GopherRepetitionFilter(**lang),
         # gristmill's (the C4 reference's) numbers; DataTrove's defaults are 3 and 5.
         "c4": C4QualityFilter(min_words_per_line=5, min_num_sentences=3, **lang),
         # the paper's 0.1 (DataTrove: 0.01); DataTrove's extra newline/word rule switched off
-        "fineweb_quality": FineWebQualityFilter(char_duplicates_ratio=0.1, new_line_ratio=1e9, **lang),
+        "fineweb_quality": FineWebQualityFilter(
+            char_duplicates_ratio=0.1 - 1e-9 if rules_like_gristmill else 0.1,
+            new_line_ratio=1e9,
+            **fineweb_knobs,
+            **lang,
+        ),
     }
 
 
@@ -189,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             gm_decide(gm[name], i, t)
 
     dt_aligned = datatrove_filters(words_like_gristmill=True)
-    decisions = {name: {"dt": [], "gm": [], "dt_aligned": []} for name in FAMILIES}
+    dt_tuned = datatrove_filters(words_like_gristmill=True, rules_like_gristmill=True)
+    decisions = {name: {"dt": [], "gm": [], "dt_aligned": [], "dt_tuned": []} for name in FAMILIES}
     cpu = collections.defaultdict(float)
     wall = collections.defaultdict(float)
     for b in range(0, n, args.block):
@@ -202,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
                 wall[(tool, name)] += time.perf_counter() - w0
                 decisions[name][tool].extend(out)
             decisions[name]["dt_aligned"].extend(dt_decide(dt_aligned[name], i, t) for i, t in block)
+            if name != "c4":  # C4's end marks are a module constant: patched below
+                decisions[name]["dt_tuned"].extend(dt_decide(dt_tuned[name], i, t) for i, t in block)
         print(f"  families: {min(b + args.block, n)}/{n}", end="\r", file=sys.stderr, flush=True)
     print(file=sys.stderr)
 
@@ -233,6 +261,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  chains: {min(b + args.block, n)}/{n}", end="\r", file=sys.stderr, flush=True)
     print(file=sys.stderr)
 
+    # DataTrove's C4 end marks with the reference's (no "'"), for the "same rules" comparison
+    from datatrove.pipeline.filters import c4_filters
+
+    shipped_marks = c4_filters.END_PUNCTUATION
+    c4_filters.END_PUNCTUATION = (".", "?", "!", '"')
+    try:
+        decisions["c4"]["dt_tuned"] = [dt_decide(dt_tuned["c4"], i, t) for i, t in docs]
+    finally:
+        c4_filters.END_PUNCTUATION = shipped_marks
+
     results: dict = {
         "documents": n,
         "mean_chars": round(mean_len),
@@ -240,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         "throughput": {},
         "agreement": {},
         "agreement_aligned_words": {},
+        "agreement_aligned_rules": {},
     }
     print(f"\n{'stage':20s} {'DataTrove docs/s':>17s} {'gristmill docs/s':>17s} {'ratio':>7s}   (CPU time; wall in JSON)")
     for name in [*FAMILIES, "chain"]:
@@ -253,7 +292,16 @@ def main(argv: list[str] | None = None) -> int:
         }
         print(f"{name:20s} {d_rate:17.1f} {g_rate:17.1f} {g_rate / d_rate:6.1f}x")
 
-    for variant, label in (("dt", "DataTrove (its spaCy words)"), ("dt_aligned", "DataTrove given gristmill's words and sentences")):
+    variants = (
+        ("dt", "DataTrove (its spaCy words)", "agreement"),
+        ("dt_aligned", "DataTrove given gristmill's words and sentences", "agreement_aligned_words"),
+        (
+            "dt_tuned",
+            "DataTrove given gristmill's units and, where its knobs allow, rules",
+            "agreement_aligned_rules",
+        ),
+    )
+    for variant, label, key in variants:
         print(f"\nAgreement with {label}")
         print(f"{'family':20s} {'agree':>7s} {'both drop':>9s} {'both keep':>9s} {'only DT drops':>13s} {'only gm drops':>13s}")
         for name in FAMILIES:
@@ -284,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
                     and single_top_ngram(t, int(a[4]), variant == "dt")
                 )
                 entry["only_datatrove_top_ngram_occurring_once"] = single
-            results["agreement" if variant == "dt" else "agreement_aligned_words"][name] = entry
+            results[key][name] = entry
             print(
                 f"{name:20s} {agree:7.2%} {both_drop:9d} {both_keep:9d} "
                 f"{sum(only_dt.values()):13d} {sum(only_gm.values()):13d}"
