@@ -64,6 +64,11 @@ def test_empty(text):
     assert all(x == 0.0 for x in v.scores.values()) and len(v.scores) == 3
 
 
+def test_one_line_is_not_empty():
+    v = F(doc("  \n" + "A single line that is long enough to count here." + "\n "))
+    assert v.keep and v.scores["fineweb_quality.punct_lines_frac"] == 1.0
+
+
 def test_cjk_full_stops_count_as_punctuation():
     text = "我们今天去公园散步，天气很好，阳光明媚，大家都很开心。\n他说明天还要再来这里玩一整天呢！"
     s = F(doc(text)).scores
