@@ -26,6 +26,81 @@ class ModelLoadError(RuntimeError):
     """A fastText model file is missing, unreadable or not a fastText model."""
 
 
+_MAGIC = 793712314  # fastText's file-format magic number
+_KSUB = 256  # centroids per product-quantizer sub-space (fixed in fastText)
+
+
+def check_model_file(path: Path) -> None:
+    """Walk the fastText file layout and check every section fits the file.
+
+    fastText's C++ loader trusts the sizes it reads: a truncated or damaged file can make it
+    allocate many gigabytes or crash the whole process instead of raising. Checking the
+    layout first (header, dictionary entries, dense or product-quantized matrices) turns
+    that into a clear error naming the file. Costs one pass over the dictionary.
+    """
+    import mmap
+    import struct
+
+    size = path.stat().st_size
+    if size < 8:
+        raise ModelLoadError(f"{path} is not a fastText model ({size} bytes)")
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as b:
+        pos = 0
+
+        def take(fmt: str) -> tuple:
+            nonlocal pos
+            n = struct.calcsize(fmt)
+            if pos + n > size:
+                raise ModelLoadError(f"{path} is truncated: {size} bytes, but its layout needs more "
+                                     f"(re-train or re-download it)")
+            v = struct.unpack_from(fmt, b, pos)
+            pos += n
+            return v
+
+        def skip(n: int) -> None:
+            nonlocal pos
+            if n < 0 or pos + n > size:
+                raise ModelLoadError(f"{path} is truncated or damaged: a section of {n} bytes at "
+                                     f"offset {pos} does not fit in its {size} bytes")
+            pos += n
+
+        magic, version = take("<ii")
+        if magic != _MAGIC or not 0 < version <= 12:
+            raise ModelLoadError(f"{path} is not a fastText model (bad magic number or version)")
+        take("<12id")  # Args: dim, ws, epoch, minCount, neg, wordNgrams, loss, model, ...
+        nentries, _, nlabels, _, prune = take("<iiiqq")
+        if nentries < 0 or prune < -1 or nlabels < 0:  # prune is -1 in unpruned models
+            raise ModelLoadError(f"{path} is damaged (negative dictionary size)")
+        for _ in range(nentries):
+            end = b.find(b"\0", pos)
+            if end < 0:
+                raise ModelLoadError(f"{path} is truncated inside its dictionary")
+            pos = end + 1
+            take("<qb")  # count, entry type
+        skip(8 * max(prune, 0))  # pruned-index pairs of quantized models
+
+        def pq() -> None:
+            dim, _, _, _ = take("<iiii")
+            skip(4 * dim * _KSUB)
+
+        for _ in ("input", "output"):
+            (quant,) = take("<?")
+            if quant:
+                (qnorm,) = take("<?")
+                m, _ = take("<qq")
+                (codesize,) = take("<i")
+                skip(codesize)
+                pq()
+                if qnorm:
+                    skip(m)
+                    pq()
+            else:
+                m, n = take("<qq")
+                skip(4 * m * n)
+        if pos != size:
+            raise ModelLoadError(f"{path} has {size - pos} unexpected trailing bytes (damaged?)")
+
+
 def load_model(path: str | os.PathLike) -> Any:
     """The ``fasttext`` model at ``path``, loaded at most once per process per file version."""
     import fasttext  # imported lazily: only processes that classify pay for it
@@ -41,6 +116,7 @@ def load_model(path: str | os.PathLike) -> Any:
     with _LOCK:
         model = _CACHE.get(key)
         if model is None:
+            check_model_file(p)
             try:
                 model = fasttext.load_model(str(p))
                 labels = model.get_labels()
