@@ -37,7 +37,7 @@ class TrainConfig:
     beta1: float = 0.9
     beta2: float = 0.95
     grad_clip: float = 1.0  # max global grad norm; 0 disables
-    dtype: Dtype = "auto"  # auto: bf16 on CUDA with bf16 support and on CPUs with AVX512-BF16/AMX
+    dtype: Dtype = "auto"  # auto: bf16 on CUDA; on CPU bf16 only if compiled (see perf.py)
     compile: bool = False  # torch.compile the model
     seed: int = 1337  # init, data order (with the epoch) and dropout
     log_every: int = 10  # steps between metrics.jsonl records / progress-bar updates

@@ -36,7 +36,7 @@ from gristmill.train.perf import peak_flops, resolve_dtype
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 # Settings that may differ between a run and its resumption without changing the loss curve.
-RESUME_FREE_KEYS = {"progress", "log_every", "eval_every", "ckpt_every", "compile"}
+RESUME_FREE_KEYS = {"progress", "log_every", "eval_every", "ckpt_every"}
 
 
 class ResumeMismatch(ValueError):
@@ -227,7 +227,7 @@ def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
     elif last_path.exists() and not resume:
         raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or use a new --out")
 
-    dtype = resolve_dtype(tcfg.dtype, device)
+    dtype = resolve_dtype(tcfg.dtype, device, tcfg.compile)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
