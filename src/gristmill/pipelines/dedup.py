@@ -78,50 +78,15 @@ def _exact_groups(kv: tuple[str, Iterable[str]]) -> Iterator[tuple[str, tuple[st
         yield m, (members[0], len(members))
 
 
-class _ApplyExactFn(beam.DoFn):
-    """Keep a document unless its group's representative (smallest id) is another one."""
-
-    def __init__(self) -> None:
-        self.dups = Metrics.counter(STAGE, "exact_duplicates")
-
-    def process(self, doc: Document, groups: dict):
-        g = groups.get(doc.id)
-        if g is None:
-            yield doc
-            return
-        rep, size = g
-        if doc.id == rep:
-            yield _annotate(doc, EXACT_FILTER, rep, size, None, None)
-            return
-        self.dups.inc()
-        out = _annotate(doc, EXACT_FILTER, rep, size, 1.0, rep)
-        yield beam.pvalue.TaggedOutput(
-            _REJECTED, Rejection(out, STAGE, EXACT_FILTER, EXACT_REASON, 1.0, 1.0, duplicate_of=rep)
-        )
-
-
-class ExactDedup(beam.PTransform):
-    """Documents whose (normalized) texts hash alike: one kept per group, the smallest id.
-
-    Ids must be unique (the pipeline's reader guarantees it).
-    """
-
-    def __init__(self, cfg: ExactDedupConfig) -> None:
-        super().__init__()
-        self.cfg = cfg
-
-    def expand(self, docs):
-        normalize = self.cfg.normalize
-        groups = (
-            docs
-            | "TextHash" >> beam.Map(lambda d: (exact_key(d.text, normalize), d.id))
-            | "GroupByText" >> beam.GroupByKey()
-            | "Groups" >> beam.FlatMap(_exact_groups)
-        )
-        res = docs | "KeepSmallestId" >> beam.ParDo(
-            _ApplyExactFn(), groups=beam.pvalue.AsDict(groups)
-        ).with_outputs(_REJECTED, main="kept")
-        return {"kept": res.kept, "rejected": res[_REJECTED]}
+def exact_groups(docs, cfg: ExactDedupConfig):
+    """(id, (representative, group size)) for every member of an exact group of two or more."""
+    normalize = cfg.normalize
+    return (
+        docs
+        | "TextHash" >> beam.Map(lambda d: (exact_key(d.text, normalize), d.id))
+        | "GroupByText" >> beam.GroupByKey()
+        | "Groups" >> beam.FlatMap(_exact_groups)
+    )
 
 
 # ---------------------------------------------------------------- minhash
@@ -153,8 +118,11 @@ class _BandsFn(beam.DoFn):
         self.blobs, self.buffered = {}, 0
         return out
 
-    def process(self, doc: Document):
+    def process(self, doc: Document, exact: dict):
         assert self.signer is not None
+        g = exact.get(doc.id)
+        if g is not None and g[0] != doc.id:
+            return  # an exact copy: its representative stands for it
         hashes = shingle_hashes(doc.text, self.cfg.ngram)
         if not len(hashes):
             return
@@ -307,14 +275,96 @@ def _membership(kv) -> Iterator[tuple[str, tuple[str, int, float, str]]]:
         yield doc_id, (*assign[0], *best[0])
 
 
-class _ApplyMinHashFn(beam.DoFn):
-    """Representative (smallest id of its cluster) kept, the other members rejected."""
+def minhash_clusters(docs, cfg: MinHashDedupConfig, bands: int, rows: int, exact=None) -> dict:
+    """Near-duplicate clusters of ``docs``: ``clusters`` (id, (representative, size, best
+    similarity, nearest)) for every member of a cluster of two or more, plus the diagnostic
+    ``edges`` and ``candidates`` (a, b, similarity). ``exact`` (the output of
+    :func:`exact_groups`, or None) keeps exact copies out: their representative stands for them.
+    """
+    exact_si = beam.pvalue.AsDict(exact) if exact is not None else {}
+    pairs = (
+        docs
+        | "Bands" >> beam.ParDo(_BandsFn(cfg, bands, rows), exact=exact_si)
+        | "GroupByBandShard" >> beam.GroupByKey()
+        | "BucketPairs" >> beam.FlatMap(_shard_pairs)
+        | "DistinctPairs" >> beam.Distinct()
+    )
+    candidates = (
+        pairs
+        | "PairEnds" >> beam.FlatMap(lambda p: ((p[0], None), (p[1], None)))
+        | "DistinctCandidates" >> beam.CombinePerKey(lambda _: None)
+    )
+    feats = (
+        docs
+        | "CandidateFeatures" >> beam.ParDo(_FeaturesFn(cfg), candidates=beam.pvalue.AsDict(candidates))
+        # A stage with a side input must not feed CoGroupByKey's Flatten directly: the local
+        # runner (FnApiRunner, Beam 2.77) then never schedules the join ("watermark-pending
+        # bundles did not execute"). A GroupByKey in between avoids it.
+        | "FeaturesById" >> beam.GroupByKey()
+        | "OneFeature" >> beam.Map(lambda kv: (kv[0], next(iter(kv[1]))))
+    )
+    half = (
+        {
+            "feat": feats,
+            "as_a": pairs,
+            "as_b": pairs | "ByLargerId" >> beam.Map(lambda p: (p[1], p[0])),
+        }
+        | "JoinPairsById" >> beam.CoGroupByKey()
+        | "ShipFeatures" >> beam.ParDo(_HalfEdgeFn()).with_outputs(_HALF, main="own")
+    )
+    verified = (
+        {"self": half.own, "half": half[_HALF]}
+        | "JoinLargerId" >> beam.CoGroupByKey()
+        | "Verify" >> beam.ParDo(_VerifyFn(cfg)).with_outputs("scored", main="edges")
+    )
+    edges = verified.edges
+    assign = (
+        edges
+        | "EdgeEnds" >> beam.Map(lambda e: (e[0], e[1]))
+        | "Components" >> beam.CombineGlobally(_UnionFindCombine())
+        | "Assign" >> beam.FlatMap(_assignments)
+    )
+    best = (
+        edges
+        | "BothEnds" >> beam.FlatMap(_both_ends)
+        | "BestNeighbour" >> beam.CombinePerKey(_best_neighbour)
+    )
+    clusters = {"assign": assign, "best": best} | "JoinMembership" >> beam.CoGroupByKey() | (
+        "Membership" >> beam.FlatMap(_membership)
+    )
+    return {"clusters": clusters, "edges": edges, "candidates": verified.scored}
 
-    def __init__(self, threshold: float) -> None:
+
+class _ApplyFn(beam.DoFn):
+    """The one pass over the documents that applies both stages' decisions.
+
+    Exact first: a member of an exact group that is not its representative is an
+    ``exact_dedup.duplicate`` of the document that finally survives (its representative, or,
+    if that was itself a near-duplicate, the near-duplicate cluster's representative). Then
+    a member of a near-duplicate cluster that is not its representative is a
+    ``minhash.duplicate``.
+    """
+
+    def __init__(self, threshold: float | None) -> None:
         self.threshold = threshold
-        self.dups = Metrics.counter(STAGE, "minhash_duplicates")
+        self.exact_dups = Metrics.counter(STAGE, "exact_duplicates")
+        self.near_dups = Metrics.counter(STAGE, "minhash_duplicates")
 
-    def process(self, doc: Document, clusters: dict):
+    def process(self, doc: Document, exact: dict, clusters: dict):
+        g = exact.get(doc.id)
+        if g is not None:
+            rep, size = g
+            if doc.id != rep:
+                self.exact_dups.inc()
+                final = clusters.get(rep)
+                survivor = final[0] if final is not None else rep
+                out = _annotate(doc, EXACT_FILTER, rep, size, 1.0, rep)
+                yield beam.pvalue.TaggedOutput(
+                    _REJECTED,
+                    Rejection(out, STAGE, EXACT_FILTER, EXACT_REASON, 1.0, 1.0, duplicate_of=survivor),
+                )
+                return
+            doc = _annotate(doc, EXACT_FILTER, rep, size, None, None)
         m = clusters.get(doc.id)
         if m is None:
             yield doc
@@ -324,11 +374,35 @@ class _ApplyMinHashFn(beam.DoFn):
         if doc.id == rep:
             yield out
             return
-        self.dups.inc()
+        self.near_dups.inc()
         yield beam.pvalue.TaggedOutput(
             _REJECTED,
             Rejection(out, STAGE, MINHASH_FILTER, MINHASH_REASON, sim, self.threshold, duplicate_of=rep),
         )
+
+
+def _apply(docs, exact, clusters, threshold: float | None):
+    res = docs | "Decide" >> beam.ParDo(
+        _ApplyFn(threshold),
+        exact=beam.pvalue.AsDict(exact) if exact is not None else {},
+        clusters=beam.pvalue.AsDict(clusters) if clusters is not None else {},
+    ).with_outputs(_REJECTED, main="kept")
+    return res.kept, res[_REJECTED]
+
+
+class ExactDedup(beam.PTransform):
+    """Documents whose (normalized) texts hash alike: one kept per group, the smallest id.
+
+    Ids must be unique (the pipeline's reader guarantees it).
+    """
+
+    def __init__(self, cfg: ExactDedupConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+
+    def expand(self, docs):
+        kept, rejected = _apply(docs, exact_groups(docs, self.cfg), None, None)
+        return {"kept": kept, "rejected": rejected}
 
 
 class MinHashDedup(beam.PTransform):
@@ -347,107 +421,38 @@ class MinHashDedup(beam.PTransform):
         )
 
     def expand(self, docs):
-        cfg = self.cfg
-        pairs = (
-            docs
-            | "Bands" >> beam.ParDo(_BandsFn(cfg, self.bands, self.rows))
-            | "GroupByBandShard" >> beam.GroupByKey()
-            | "BucketPairs" >> beam.FlatMap(_shard_pairs)
-            | "DistinctPairs" >> beam.Distinct()
-        )
-        candidates = (
-            pairs
-            | "PairEnds" >> beam.FlatMap(lambda p: ((p[0], None), (p[1], None)))
-            | "DistinctCandidates" >> beam.CombinePerKey(lambda _: None)
-        )
-        feats = (
-            docs
-            | "CandidateFeatures" >> beam.ParDo(_FeaturesFn(cfg), candidates=beam.pvalue.AsDict(candidates))
-            # A stage with a side input must not feed CoGroupByKey's Flatten directly: the
-            # local runner (FnApiRunner, Beam 2.77) then never schedules the join
-            # ("watermark-pending bundles did not execute"). A GroupByKey in between avoids it.
-            | "FeaturesById" >> beam.GroupByKey()
-            | "OneFeature" >> beam.Map(lambda kv: (kv[0], next(iter(kv[1]))))
-        )
-        half = (
-            {
-                "feat": feats,
-                "as_a": pairs,
-                "as_b": pairs | "ByLargerId" >> beam.Map(lambda p: (p[1], p[0])),
-            }
-            | "JoinPairsById" >> beam.CoGroupByKey()
-            | "ShipFeatures" >> beam.ParDo(_HalfEdgeFn()).with_outputs(_HALF, main="own")
-        )
-        verified = (
-            {"self": half.own, "half": half[_HALF]}
-            | "JoinLargerId" >> beam.CoGroupByKey()
-            | "Verify" >> beam.ParDo(_VerifyFn(cfg)).with_outputs("scored", main="edges")
-        )
-        edges = verified.edges
-        assign = (
-            edges
-            | "EdgeEnds" >> beam.Map(lambda e: (e[0], e[1]))
-            | "Components" >> beam.CombineGlobally(_UnionFindCombine())
-            | "Assign" >> beam.FlatMap(_assignments)
-        )
-        best = (
-            edges
-            | "BothEnds" >> beam.FlatMap(_both_ends)
-            | "BestNeighbour" >> beam.CombinePerKey(_best_neighbour)
-        )
-        clusters = {"assign": assign, "best": best} | "JoinMembership" >> beam.CoGroupByKey() | (
-            "Membership" >> beam.FlatMap(_membership)
-        )
-        res = docs | "KeepSmallestId" >> beam.ParDo(
-            _ApplyMinHashFn(cfg.threshold), clusters=beam.pvalue.AsDict(clusters)
-        ).with_outputs(_REJECTED, main="kept")
-        return {
-            "kept": res.kept,
-            "rejected": res[_REJECTED],
-            "candidates": verified.scored,
-            "edges": edges,
-        }
+        mh = minhash_clusters(docs, self.cfg, self.bands, self.rows)
+        kept, rejected = _apply(docs, None, mh["clusters"], self.cfg.threshold)
+        return {"kept": kept, "rejected": rejected, "candidates": mh["candidates"], "edges": mh["edges"]}
 
 
 # ---------------------------------------------------------------- both
 
 
-def _repoint(r: Rejection, near: dict) -> Rejection:
-    rep = near.get(r.duplicate_of)
-    return dataclasses.replace(r, duplicate_of=rep) if rep is not None else r
-
-
 class Deduplicate(beam.PTransform):
-    """Exact dedup, then MinHash near-dup dedup; either may be off (None)."""
+    """Exact dedup, then MinHash near-dup dedup; either may be off (None).
+
+    Both stages read the same input documents: exact groups are computed first and exact
+    copies are left out of MinHash (their representative stands for them), then one pass
+    applies both decisions. The result is the same as running ExactDedup and MinHashDedup one
+    after the other, with one pass and one buffered copy of the documents fewer.
+    """
 
     def __init__(self, cfg: DedupConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        # Built here so a bad setting (bands*rows > num_perm) fails when the pipeline is
+        # Resolved here so a bad setting (bands*rows > num_perm) fails when the pipeline is
         # constructed, not in a worker.
-        self.exact = ExactDedup(cfg.exact) if cfg.exact is not None else None
         self.minhash = MinHashDedup(cfg.minhash) if cfg.minhash is not None else None
 
     def expand(self, docs):
-        rejected = []
-        if self.exact is not None:
-            out = docs | "ExactDedup" >> self.exact
-            docs = out["kept"]
-            rejected.append(out["rejected"])
+        if self.cfg.exact is None and self.minhash is None:
+            return {"kept": docs, "rejected": docs.pipeline | "NoDedup" >> beam.Create([])}
+        exact = exact_groups(docs, self.cfg.exact) if self.cfg.exact is not None else None
+        clusters, threshold = None, None
         if self.minhash is not None:
-            out = docs | "MinHashDedup" >> self.minhash
-            docs = out["kept"]
-            if rejected:
-                # An exact group's representative may itself be a near-duplicate: point its
-                # copies at the document that survives (one hop: minhash reps are all kept).
-                near = out["rejected"] | "NearById" >> beam.Map(lambda r: (r.doc.id, r.duplicate_of))
-                rejected[0] = rejected[0] | "Repoint" >> beam.Map(
-                    _repoint, near=beam.pvalue.AsDict(near)
-                )
-            rejected.append(out["rejected"])
-        if not rejected:
-            rejected.append(docs.pipeline | "NoDedup" >> beam.Create([]))
-        return {
-            "kept": docs,
-            "rejected": tuple(rejected) | "DedupRejections" >> beam.Flatten(),
-        }
+            mh = self.minhash
+            clusters = minhash_clusters(docs, mh.cfg, mh.bands, mh.rows, exact)["clusters"]
+            threshold = mh.cfg.threshold
+        kept, rejected = _apply(docs, exact, clusters, threshold)
+        return {"kept": kept, "rejected": rejected}
