@@ -72,3 +72,11 @@ def test_yaml_unknown_key_names_the_file(tmp_path):
 def test_cli_flags_are_typed():
     with pytest.raises(SystemExit):
         _parse(["--n-layer", "two"])
+
+
+def test_every_flag_has_its_field_comment_as_help():
+    p = argparse.ArgumentParser()
+    add_override_flags(p)
+    helps = {a.dest: a.help for a in p._actions if a.dest.startswith("cfg_")}
+    assert "steps between `last` checkpoints" in helps["cfg_ckpt_every"]
+    assert all(not h.startswith("default") for h in helps.values()), helps

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
+import re
 import typing
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -34,8 +36,8 @@ class TrainConfig:
     min_lr: float = 6e-5  # cosine decays to this
     warmup_steps: int = 100  # linear warmup from lr/warmup to lr
     weight_decay: float = 0.1  # on matrices only (see GPT.param_groups)
-    beta1: float = 0.9
-    beta2: float = 0.95
+    beta1: float = 0.9  # AdamW first-moment decay
+    beta2: float = 0.95  # AdamW second-moment decay (GPT-3's 0.95, steadier than 0.999)
     grad_clip: float = 1.0  # max global grad norm; 0 disables
     dtype: Dtype = "auto"  # auto: bf16 on CUDA; on CPU bf16 only if compiled (see perf.py)
     compile: bool = False  # torch.compile the model
@@ -149,15 +151,29 @@ def load_yaml(path: str | Path) -> tuple[str | None, dict[str, Any]]:
     return preset, data
 
 
+def field_comments(cls: type) -> dict[str, str]:
+    """The ``# comment`` after each field in the dataclass source: the fields' one documentation,
+    shown by ``--help`` too."""
+    pattern = re.compile(r"^\s+(\w+): [^=]+=.*?#\s*(.+)$")
+    out = {}
+    for line in inspect.getsource(cls).splitlines():
+        m = pattern.match(line)
+        if m:
+            out[m.group(1)] = m.group(2).replace("%", "%%")
+    return out
+
+
 def add_override_flags(parser: argparse.ArgumentParser) -> None:
     """One ``--field-name`` flag per config field, typed, defaulting to "not given"."""
     for cls, title in ((GPTConfig, "model"), (TrainConfig, "training")):
         group = parser.add_argument_group(f"{title} overrides (default: the preset's value)")
         types = _field_types(cls)
+        comments = field_comments(cls)
         for f in dataclasses.fields(cls):
             flag = "--" + f.name.replace("_", "-")
             tp = types[f.name]
-            help_text = f"default {f.default!r}"
+            help_text = f"{comments[f.name]} (default {f.default!r})" if f.name in comments \
+                else f"default {f.default!r}"
             if typing.get_origin(tp) is Literal:
                 group.add_argument(flag, dest=f"cfg_{f.name}", choices=typing.get_args(tp),
                                    default=None, help=help_text)

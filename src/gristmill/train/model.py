@@ -31,12 +31,12 @@ class GPTConfig:
     """Shape of the network. Every field can be overridden from the CLI or a YAML file."""
 
     block_size: int = 1024  # context length in tokens
-    vocab_size: int = 50257  # GPT-2 BPE; the trainer sets it from the shards' manifest
+    vocab_size: int = 50257  # GPT-2 BPE; the trainer takes it from the shards' manifest
     pad_vocab_multiple: int = 1  # round vocab up to a multiple (64 speeds up the head matmul)
-    n_layer: int = 12
-    n_head: int = 12
-    n_embd: int = 768
-    dropout: float = 0.0  # 0 for pretraining (and makes resume bit-exact without caring about RNG)
+    n_layer: int = 12  # transformer blocks
+    n_head: int = 12  # attention heads; must divide n_embd
+    n_embd: int = 768  # width of the residual stream
+    dropout: float = 0.0  # 0 is usual for pretraining on fresh data
     bias: bool = True  # biases in Linear and LayerNorm, as GPT-2 has
 
     def __post_init__(self) -> None:
