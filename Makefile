@@ -5,10 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := data/demo
 RUN := runs/demo
+# fastText classifiers the default config's `fasttext` filters use (paths relative to the repo root).
+MODELS := models
 # `make demo` trains the `tiny` GPT for this many steps on CPU (a few minutes on 2 cores).
 TRAIN_STEPS ?= 200
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test install lint bench clean models
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,8 +27,17 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
 
+# Train the toxicity (fortunes) and spam (SMS) classifiers from the demo corpus (~1 min).
+models: $(STAMP)
+	test -f $(DEMO)/corpus/sms_spam.jsonl || $(BIN)/gristmill data demo $(DEMO)
+	$(BIN)/gristmill classifier train --data $(DEMO)/corpus/fortunes.jsonl --out $(MODELS)/toxicity.bin \
+		--positive offensive --name toxicity --description @configs/classifiers/toxicity.md
+	$(BIN)/gristmill classifier train --data $(DEMO)/corpus/sms_spam.jsonl --out $(MODELS)/spam.bin \
+		--positive spam --name spam --description @configs/classifiers/spam.md
+
 demo: $(STAMP)
 	$(BIN)/gristmill data demo $(DEMO)
+	$(MAKE) models
 	$(BIN)/gristmill run --input $(DEMO)/corpus --output $(RUN) --overwrite
 	$(BIN)/gristmill shards verify $(RUN)/shards
 	$(BIN)/gristmill report $(RUN) --html $(RUN)/report.html
@@ -42,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/train.py
 
 clean:
-	rm -rf runs data .pytest_cache
+	rm -rf runs data models .pytest_cache

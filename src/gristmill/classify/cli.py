@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--out", required=True, help="model path, e.g. models/toxicity.bin")
     t.add_argument("--positive", help="the label to detect (default: the rarer of two labels)")
     t.add_argument("--name", help="model name for the card (default: the file stem)")
-    t.add_argument("--description", default="", help="what the labels mean, for the model card")
+    t.add_argument("--description", default="",
+                   help="what the labels mean, for the model card; @FILE reads it from FILE")
     from gristmill.classify.train import TrainConfig
 
     d = TrainConfig()
@@ -85,9 +86,17 @@ def _train(args: argparse.Namespace) -> int:
         valid_fraction=args.valid_fraction, test_fraction=args.test_fraction,
         split_seed=args.split_seed, dedup_threshold=args.dedup_threshold, conflicts=args.conflicts,
     )
+    description = args.description
+    if description.startswith("@"):
+        try:
+            with open(description[1:], encoding="utf-8") as f:
+                description = f.read()
+        except OSError as e:
+            print(f"error: cannot read --description file: {e}", file=sys.stderr)
+            return 2
     try:
         res = train_classifier(args.data, args.out, cfg, args.text_field, args.label_field,
-                               args.format, args.positive, args.name, args.description)
+                               args.format, args.positive, args.name, description)
     except (DataError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
