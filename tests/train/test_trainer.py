@@ -83,8 +83,8 @@ def test_interrupted_and_resumed_run_has_the_same_loss_curve(demo_shards, small_
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_resume_refuses_other_settings_and_fresh_run_refuses_old_dir(demo_shards, small_configs,
-                                                                     tmp_path):
+def test_resume_refuses_other_settings_and_fresh_run_refuses_old_dir(demo_shards, gpt2_shards,
+                                                                     small_configs, tmp_path):
     m, t = small_configs(max_steps=3)
     train(demo_shards, tmp_path / "run", m, t)
     with pytest.raises(FileExistsError, match="--resume"):
@@ -92,6 +92,8 @@ def test_resume_refuses_other_settings_and_fresh_run_refuses_old_dir(demo_shards
     m2, t2 = small_configs(max_steps=3, lr=1e-3)
     with pytest.raises(ResumeMismatch, match="lr: checkpoint 0.003, now 0.001"):
         train(demo_shards, tmp_path / "run", m2, t2, resume=True)
+    with pytest.raises(ResumeMismatch, match="data: checkpoint"):  # other shards: refused
+        train(gpt2_shards, tmp_path / "run", m, t, resume=True)
     # --resume with nothing to resume starts fresh.
     assert train(demo_shards, tmp_path / "new", m, t, resume=True)["start_step"] == 0
 

@@ -14,6 +14,7 @@ stopped (tested on CPU, where kernels are deterministic).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -84,10 +85,13 @@ def open_data(data: Any) -> Any:
 
 def data_fingerprint(shards: Any) -> dict:
     """What a resume must find unchanged: per-split token counts and the vocabulary."""
+    manifest = getattr(shards, "manifest", None) or {}
+    digests = "".join(str(s.get("sha256", "")) for s in manifest.get("shards", []))
     return {
         "train_tokens": int(shards.num_tokens("train")),
         "validation_tokens": int(shards.num_tokens("validation")),
         "vocab_size": int(shards.vocab_size),
+        "shards_sha256": hashlib.sha256(digests.encode()).hexdigest(),
     }
 
 
