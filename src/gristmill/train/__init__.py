@@ -1,1 +1,11 @@
-"""gristmill.train."""
+"""gristmill.train: a compact GPT trainer on gristmill token shards (the only area that imports torch).
+
+- ``model``: the whole GPT in one file (config + presets, attention, blocks, KV-cache generation).
+- ``config``: typed training config, YAML and CLI overrides (unknown keys are errors).
+- ``data``: context+1 windows sampled without replacement per epoch, strided across DDP ranks.
+- ``optim``: AdamW decay groups, warmup + cosine schedule.
+- ``trainer``: the loop (grad accumulation, autocast, DDP, metrics, exact-resume checkpoints).
+- ``checkpoint``: atomic, weights_only-loadable checkpoints with RNG and data state.
+- ``perf``: peak-FLOPs table for MFU; dtype choice.
+- ``sample`` / ``export_hf``: generation from a run; export to a transformers GPT-2 directory.
+"""
