@@ -275,6 +275,8 @@ def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
             {"model": mcfg.to_dict(), "train": tcfg.to_dict(), "dtype": dtype,
              "world_size": d.world_size, "device": str(device), "data": fp, **meta}, indent=2))
         log = MetricsLog(out / "metrics.jsonl", step if step > 0 else None)
+        for stale in ck.ckpt_dir(out).glob(".*.tmp*"):  # a checkpoint write that was killed
+            stale.unlink()
         tok_path = meta["tokenizer"].get("path")
         if tok_path and Path(tok_path).is_file():
             # A trained tokenizer travels with the run, so `sample` and `export-hf` find it.
