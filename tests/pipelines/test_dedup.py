@@ -187,3 +187,21 @@ def test_config_section_parses_and_rejects_bad_band_settings():
     # Caught when the pipeline is built, not in a worker halfway through a run.
     with pytest.raises(ValueError, match="exceeds num_perm"):
         Deduplicate(DedupConfig(minhash=MinHashDedupConfig(bands=20, rows=7)))
+
+
+def test_combined_pass_equals_exact_then_minhash(corpus, result):
+    """Deduplicate reads the documents once; it must keep what the two stages run one after
+    the other keep, and remove the same documents for the same reasons."""
+    kept, rej = result
+    from gristmill.pipelines.dedup import ExactDedup, MinHashDedup
+
+    with TestPipeline() as p:
+        ex = p | beam.Create(corpus["docs"]) | ExactDedup(ExactDedupConfig())
+        mh = ex["kept"] | MinHashDedup(MinHashDedupConfig())
+        assert_that(mh["kept"] | "Ids" >> beam.Map(lambda d: d.id), equal_to(sorted(kept)), label="Kept")
+        rejected = (ex["rejected"], mh["rejected"]) | beam.Flatten()
+        assert_that(
+            rejected | "Why" >> beam.Map(lambda r: (r.doc.id, r.filter)),
+            equal_to([(k, r.filter) for k, r in rej.items()]),
+            label="Rejected",
+        )
