@@ -189,8 +189,9 @@ def find_eos_id(hf: tokenizers.Tokenizer, source: str) -> int:
 def _gpt2() -> Tokenizer:
     # Built once per process (about a second): the pipeline driver and an in-process worker
     # share it. Tokenizer objects hold no per-call state.
+    engine = build_gpt2_tiktoken()
     return Tokenizer(build_gpt2_hf(), name="gpt2", path=None, sha256=_gpt2_files()[2],
-                     eos_id=50256, engine=build_gpt2_tiktoken())
+                     eos_id=50256, engine=engine)
 
 
 def load_tokenizer(spec: str) -> Tokenizer:
