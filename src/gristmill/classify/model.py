@@ -140,6 +140,17 @@ def strip_prefix(label: str) -> str:
     return label[len(LABEL_PREFIX):] if label.startswith(LABEL_PREFIX) else label
 
 
+def label_probs(model: Any, line: str, threshold: float = 0.0) -> dict[str, float]:
+    """{label: probability} for one prepared, newline-free line: the per-document fast path.
+
+    Labels below ``threshold`` are left out (fastText prunes them before sorting, which
+    matters for models with many labels such as lid.176); callers treat a missing label as 0.
+    """
+    labs, ps = model.predict(line, k=-1, threshold=threshold)
+    n = len(LABEL_PREFIX)
+    return {lab[n:]: min(float(p), 1.0) for lab, p in zip(labs, ps, strict=True)}
+
+
 def predict_probs(
     model: Any, texts: Sequence[str], prep: Callable[[str], str] | None = None
 ) -> tuple[list[str], np.ndarray]:

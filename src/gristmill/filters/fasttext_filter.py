@@ -23,9 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import numpy as np
-
-from gristmill.classify.model import ModelLoadError, load_model, model_labels, predict_probs
+from gristmill.classify.model import ModelLoadError, label_probs, load_model, model_labels
 from gristmill.classify.preprocess import PREPROCESSORS
 from gristmill.filters.base import Filter, Verdict, register
 from gristmill.filters.text_units import paragraphs
@@ -73,7 +71,7 @@ class FastTextFilter(Filter):
         # Instance name shadows the ClassVar: reason codes and score keys use it.
         self.name = f"fasttext_{tag}" if tag else "fasttext"  # type: ignore[misc]
         self._model: Any = None
-        self._cols: list[int] = []
+        self._keys = [f"{self.name}.{lab}" for lab in remove]  # score keys
 
     def setup(self) -> None:
         """Load the model (once per process) and check it predicts the labels to remove."""
@@ -88,7 +86,6 @@ class FastTextFilter(Filter):
         if missing:
             raise ValueError(f"filter {self.name!r}: model {self.model} has no label(s) {missing}; "
                              f"its labels are {labels}")
-        self._cols = [labels.index(r) for r in self.remove]
         self._model = model
 
     def __getstate__(self) -> dict:
@@ -99,21 +96,25 @@ class FastTextFilter(Filter):
     def params(self) -> dict[str, Any]:
         return {k: v for k, v in super().params().items() if k != "name"}
 
-    def score(self, text: str) -> np.ndarray:
+    def score(self, text: str) -> list[float]:
         """P(label) for each label in ``remove``, aggregated over paragraphs when asked."""
         if self._model is None:
             self.setup()
-        units = paragraphs(text) if self.paragraphs else [text]
-        if not units:
-            units = [text]
-        _, probs = predict_probs(self._model, units, PREPROCESSORS[self.preprocess])
-        sel = probs[:, self._cols]
-        return sel.max(axis=0) if self.paragraphs == "max" else sel.mean(axis=0)
+        prep = PREPROCESSORS[self.preprocess]
+        if not self.paragraphs:
+            p = label_probs(self._model, prep(text))
+            return [p.get(lab, 0.0) for lab in self.remove]
+        units = paragraphs(text) or [text]
+        per = [label_probs(self._model, prep(u)) for u in units]
+        cols = [[p.get(lab, 0.0) for p in per] for lab in self.remove]
+        if self.paragraphs == "max":
+            return [max(c) for c in cols]
+        return [sum(c) / len(c) for c in cols]
 
     def __call__(self, doc: Document) -> Verdict:
         p = self.score(doc.text)
-        scores = {f"{self.name}.{lab}": float(x) for lab, x in zip(self.remove, p, strict=True)}
-        worst = float(p.max())
+        scores = {key: x for key, x in zip(self._keys, p, strict=True)}
+        worst = max(p)
         if worst >= self.threshold:
             return self.reject("above_threshold", worst, self.threshold, scores)
         return Verdict(keep=True, scores=scores)

