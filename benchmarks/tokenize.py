@@ -59,7 +59,7 @@ from gristmill.schemas import Document
 from gristmill.tokenize import load_tokenizer, open_shards
 from gristmill.tokenize.bpe import build_gpt2_hf, build_gpt2_tiktoken
 
-SECTION = "## Tokenization (issue 6)"
+SECTION = "## tokenize (issue 6: GPT-2 BPE, token shards, reader)"
 
 
 def load_docs() -> list[Document]:
