@@ -32,6 +32,22 @@ from gristmill.schemas import Document
 _TAG = re.compile(r"^[A-Za-z0-9_]+$")
 
 
+_LAST: tuple[str, str, str] = ("", "", "")  # (preprocess name, text, prepared line)
+
+
+def _prepared(how: str, text: str) -> str:
+    """``PREPROCESSORS[how](text)``, remembering the last result: the toxicity and spam filters
+    of one chain see the same text object, and tokenizing a long document costs as much as
+    classifying it. One atomic tuple, so concurrent bundle threads cannot mix entries."""
+    global _LAST
+    last = _LAST
+    if last[1] is text and last[0] == how:
+        return last[2]
+    line = PREPROCESSORS[how](text)
+    _LAST = (how, text, line)
+    return line
+
+
 @register
 class FastTextFilter(Filter):
     """Reject a document when P(label) >= ``threshold`` for any label in ``remove``."""
@@ -100,10 +116,10 @@ class FastTextFilter(Filter):
         """P(label) for each label in ``remove``, aggregated over paragraphs when asked."""
         if self._model is None:
             self.setup()
-        prep = PREPROCESSORS[self.preprocess]
         if not self.paragraphs:
-            p = label_probs(self._model, prep(text))
+            p = label_probs(self._model, _prepared(self.preprocess, text))
             return [p.get(lab, 0.0) for lab in self.remove]
+        prep = PREPROCESSORS[self.preprocess]
         units = paragraphs(text) or [text]
         per = [label_probs(self._model, prep(u)) for u in units]
         cols = [[p.get(lab, 0.0) for p in per] for lab in self.remove]
