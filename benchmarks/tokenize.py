@@ -45,6 +45,7 @@ import os
 os.environ.setdefault("RAYON_NUM_THREADS", "2")  # HF tokenizers' thread pool: 2, like the rest
 import platform
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -259,6 +260,7 @@ def main() -> None:
         "rows add reading Parquet, coding between stages, grouping and writing shards. Targets: "
         "encoding >= 1.0x tiktoken; reading >= 100M tokens/s.",
     ]
+    shutil.rmtree(tmp, ignore_errors=True)
     text = "\n".join(lines)
     print(text)
     if args.write:
