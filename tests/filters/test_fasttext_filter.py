@@ -124,11 +124,13 @@ def test_wrong_label_or_params_are_clear_errors(spam_model):
     with pytest.raises(ValueError, match=r"no label\(s\) \['toxic'\].*\['ham', 'spam'\]|no label\(s\) \['toxic'\].*\['spam', 'ham'\]"):
         f.setup()
     with pytest.raises(ValueError, match="paragraphs"):
-        create("fasttext", model="m.bin", paragraphs="median")
+        create("fasttext", model="m.bin", remove="spam", paragraphs="median")
     with pytest.raises(ValueError, match="threshold"):
-        create("fasttext", model="m.bin", threshold=1.5)
+        create("fasttext", model="m.bin", remove="spam", threshold=1.5)
     with pytest.raises(ValueError, match="bad parameters"):
         create("fasttext", model="m.bin", labels=["spam"])
+    with pytest.raises(ValueError, match="remove"):  # which labels to remove must be said
+        create("fasttext", model="m.bin")
 
 
 def test_inside_a_two_worker_beam_run(spam_model, demo_dir, tmp_path):

@@ -59,7 +59,7 @@ class FastTextFilter(Filter):
     def __init__(
         self,
         model: str,
-        remove: list[str] | str = "offensive",
+        remove: list[str] | str,
         threshold: float = 0.5,
         tag: str | None = None,
         paragraphs: str | None = None,
