@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/pipeline_overhead.py
 	$(BIN)/python benchmarks/tokenize.py
 	$(BIN)/python benchmarks/train.py
+	$(BIN)/python -P benchmarks/classifiers.py
 
 clean:
 	rm -rf runs data models .pytest_cache
