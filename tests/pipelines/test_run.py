@@ -154,3 +154,15 @@ def test_without_normalize_section_text_is_untouched(sample, tmp_path):
     original = {json.loads(x)["id"]: json.loads(x)["text"] for x in (sample / "sms.jsonl").read_text().splitlines()}
     assert kept == {k: v for k, v in original.items() if v.strip()}
     shutil.rmtree(out)
+
+
+def test_bad_filter_setup_fails_before_reading(sample, tmp_path, capsys):
+    cfg = tmp_path / "m.yaml"
+    cfg.write_text(
+        "filters:\n  - name: fasttext\n"
+        f"    params: {{model: {tmp_path / 'missing.bin'}, remove: [spam], tag: spam}}\n"
+    )
+    rc = main(["run", "--input", str(sample / "sms.jsonl"), "--output", str(tmp_path / "o"), "--config", str(cfg)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "filter setup failed" in err and "missing.bin" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "o.partial").exists()

@@ -35,7 +35,7 @@ def _print_summary(s: dict, out: str) -> None:
 
 def _run(args: argparse.Namespace, extra: list[str]) -> int:
     from gristmill.config import ConfigError, load_config
-    from gristmill.pipelines.run import run_pipeline
+    from gristmill.pipelines.run import PipelineSetupError, run_pipeline
 
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
     try:
@@ -46,7 +46,7 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     try:
         s = run_pipeline(args.input, args.output, cfg, workers=args.workers, runner=args.runner,
                          overwrite=args.overwrite, extra_args=extra)
-    except (FileExistsError, FileNotFoundError) as e:
+    except (FileExistsError, FileNotFoundError, PipelineSetupError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     _print_summary(s, args.output)

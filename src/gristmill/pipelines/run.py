@@ -23,6 +23,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from gristmill import __version__
 from gristmill.config import PipelineConfig
 from gristmill.filters.base import filter_class
+from gristmill.filters.chain import FilterChain
 from gristmill.pipelines import summary as summ
 from gristmill.pipelines.readers import expand_inputs
 from gristmill.pipelines.transforms import (
@@ -124,6 +125,24 @@ def _metrics(result) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
+class PipelineSetupError(RuntimeError):
+    """A stage cannot start (a missing or corrupt model, bad filter parameters)."""
+
+
+def check_stages(config: PipelineConfig) -> None:
+    """Build the filter chain and load its resources once, before any document is read.
+
+    A missing or corrupt model then fails the run at once with its own message, instead of
+    as a traceback from inside a Beam worker after the input has been read. In-process runs
+    reuse what was loaded here (models are cached per process).
+    """
+    specs = [s.model_dump() for s in config.filters]
+    try:
+        FilterChain.from_specs(specs).setup()
+    except Exception as e:
+        raise PipelineSetupError(f"filter setup failed: {e}") from e
+
+
 def run_pipeline(
     inputs: list[str],
     output_dir: str,
@@ -139,6 +158,7 @@ def run_pipeline(
     remote = "://" in out
     if _exists(out) and not overwrite:
         raise FileExistsError(f"output directory {out} exists; pass --overwrite to replace it")
+    check_stages(config)
     work = out if remote else out + ".partial"
     if not remote and os.path.exists(work):
         log.warning("removing %s left by an interrupted run", work)
