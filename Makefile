@@ -38,7 +38,7 @@ models: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/gristmill data demo $(DEMO)
 	$(MAKE) models
-	$(BIN)/gristmill run --input $(DEMO)/corpus --output $(RUN) --overwrite
+	$(BIN)/gristmill run --input $(DEMO)/corpus --output $(RUN) --config configs/demo.yaml --overwrite
 	$(BIN)/gristmill shards verify $(RUN)/shards
 	$(BIN)/gristmill report $(RUN) --html $(RUN)/report.html
 	rm -rf $(RUN)/train
@@ -49,9 +49,9 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pipeline_overhead.py
-	$(BIN)/python benchmarks/tokenize.py
+	$(BIN)/python benchmarks/tokenize_speed.py
 	$(BIN)/python benchmarks/train.py
-	$(BIN)/python -P benchmarks/classifiers.py
+	$(BIN)/python benchmarks/classifiers.py
 
 clean:
 	rm -rf runs data models .pytest_cache

@@ -33,20 +33,14 @@ What it does, in one process pinned to one core (``--core``):
 
 from __future__ import annotations
 
+import argparse
+import collections
+import json
 import os
 import sys
-
-# Run as a script, this folder is sys.path[0], where a sibling module named like a standard
-# library one (benchmarks/tokenize.py) would shadow it; gristmill comes from the install.
-_here = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here]
-
-import argparse  # noqa: E402
-import collections  # noqa: E402
-import json  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import tempfile
+import time
+from pathlib import Path
 
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")

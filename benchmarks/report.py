@@ -18,22 +18,16 @@ At 1/10 of the size too, to show how time and memory grow.
 
 from __future__ import annotations
 
-import os
+import argparse
+import json
+import subprocess
 import sys
+import tempfile
+import time
+from pathlib import Path
 
-# benchmarks/tokenize.py would shadow the standard library's tokenize (imported by inspect,
-# via numpy) when this script's directory heads sys.path: drop it.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pyarrow.compute as pc  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 FILES = 8
 ROW_GROUP = 65_536

@@ -16,18 +16,13 @@ Results are printed as a table and written to ``runs/bench-train/results.json``.
 
 from __future__ import annotations
 
+import argparse
+import json
+import statistics
 import sys
+import tempfile
+import time
 from pathlib import Path
-
-# `python benchmarks/train.py` puts benchmarks/ first on sys.path, where benchmarks/tokenize.py
-# would shadow the standard library's tokenize module (imported by inspect, via numpy).
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
 
 VARIANTS = {
     "fp32-eager": dict(dtype="fp32", compile=False),

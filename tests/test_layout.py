@@ -35,3 +35,16 @@ def test_cli_help_lists_every_subcommand():
     helptext = build_parser().format_help()
     for cmd in ("run", "data"):
         assert cmd in helptext
+
+
+def test_no_module_shadows_the_standard_library():
+    # `python benchmarks/x.py` puts benchmarks/ first on sys.path: a benchmarks/tokenize.py
+    # there broke every benchmark (inspect -> tokenize). Same for tests/ and the repo root.
+    for folder in (ROOT, ROOT / "benchmarks", ROOT / "tests", ROOT / "src"):
+        for py in folder.glob("*.py"):
+            assert py.stem not in sys.stdlib_module_names, py
+        for d in folder.iterdir():
+            # a folder without __init__.py (tests/tokenize/) is only a namespace portion:
+            # the import system prefers the stdlib module to it
+            if (d / "__init__.py").exists():
+                assert d.name not in sys.stdlib_module_names, d

@@ -26,7 +26,7 @@ at chunk level and keeping per-chunk minima makes the ratios robust on a busy sh
 It also checks the ids of every document against HF tokenizers (the proof the engine swap is
 exact, on the whole corpus).
 
-    .venv/bin/python benchmarks/tokenize.py [--reps 3] [--write benchmarks/RESULTS.md]
+    .venv/bin/python benchmarks/tokenize_speed.py [--reps 3] [--write benchmarks/RESULTS.md]
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ def main() -> None:
     lines = [
         SECTION,
         "",
-        f"`benchmarks/tokenize.py` on {platform.machine()}, {cores} cores, Python "
+        f"`benchmarks/tokenize_speed.py` on {platform.machine()}, {cores} cores, Python "
         f"{platform.python_version()}; load average {load:.1f} at the end: a SHARED, BUSY machine "
         "(other engineers' jobs were running), so absolute numbers are noisy; ratios are "
         f"side by side in one run, interleaved per chunk (40 chunks, best of {args.reps} each); "
