@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 import apache_beam as beam
+from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
@@ -221,8 +222,13 @@ def bench_scale(
             | "KeptId" >> beam.Map(lambda d: d.id)
             | "WriteKept" >> beam.io.WriteToText(str(out_dir / "kept"), file_name_suffix=".txt")
         )
-        p.run().wait_until_finish()
+        result = p.run()
+        result.wait_until_finish()
     wall = time.perf_counter() - t0
+    counters = {
+        c.key.metric.name: c.committed
+        for c in result.metrics().query(MetricsFilter().with_namespace("dedup"))["counters"]
+    }
 
     def count(prefix: str) -> int:
         return sum(len(f.read_text().splitlines()) for f in out_dir.glob(prefix + "*"))
@@ -249,6 +255,7 @@ def bench_scale(
         "rejected": by_filter,
         # Every input document must come out kept or rejected; anything else is data loss.
         "unaccounted_docs": n_docs - kept - rejected,
+        "counters": counters,
         "memory_timeline_s_total_runner_gb": mem.timeline[:: max(1, len(mem.timeline) // 60)],
     }
 

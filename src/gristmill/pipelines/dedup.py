@@ -349,8 +349,10 @@ class _ApplyFn(beam.DoFn):
         self.threshold = threshold
         self.exact_dups = Metrics.counter(STAGE, "exact_duplicates")
         self.near_dups = Metrics.counter(STAGE, "minhash_duplicates")
+        self.seen = Metrics.counter(STAGE, "documents")
 
     def process(self, doc: Document, exact: dict, clusters: dict):
+        self.seen.inc()
         g = exact.get(doc.id)
         if g is not None:
             rep, size = g
