@@ -192,11 +192,15 @@ class _PeakRss:
 
 
 def bench_scale(
-    demo: Path, n_docs: int, workers: int, out_dir: Path, shard_docs: int, stages: str = "both"
+    demo: Path,
+    n_docs: int,
+    workers: int,
+    out_dir: Path,
+    shard_docs: int,
+    stages: str = "both",
+    mode: str = "multi_processing",
 ) -> dict:
-    options = PipelineOptions(
-        direct_num_workers=workers, direct_running_mode="multi_processing"
-    )
+    options = PipelineOptions(direct_num_workers=workers, direct_running_mode=mode)
     cfg = DedupConfig(
         exact=ExactDedupConfig() if stages in ("both", "exact") else None,
         minhash=MinHashDedupConfig(threshold=0.8) if stages in ("both", "minhash") else None,
@@ -245,7 +249,7 @@ def bench_scale(
         "docs": n_docs,
         "stages": stages,
         "workers": workers,
-        "runner": "FnApiRunner multi_processing",
+        "runner": f"FnApiRunner {mode}",
         "wall_s": round(wall, 1),
         "docs_per_s": round(n_docs / wall, 1),
         "peak_rss_gb": round(mem.peak / 1e9, 3),
@@ -271,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--docs", type=int, default=100_000)
     c.add_argument("--workers", type=int, default=2)
     c.add_argument("--shard-docs", type=int, default=5000, help="documents per generator split")
+    c.add_argument("--mode", choices=["multi_processing", "multi_threading"], default="multi_processing")
     c.add_argument("--stages", choices=["both", "exact", "minhash", "none"], default="both")
     c.add_argument("--out", type=Path, default=None, help="output dir (default: a temp dir)")
     args = ap.parse_args(argv)
@@ -281,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         out = args.out or Path(tempfile.mkdtemp(prefix="dedup-scale-"))
         out.mkdir(parents=True, exist_ok=True)
-        res = bench_scale(args.demo, args.docs, args.workers, out, args.shard_docs, args.stages)
+        res = bench_scale(
+            args.demo, args.docs, args.workers, out, args.shard_docs, args.stages, args.mode
+        )
     print(json.dumps(res), flush=True)
     if res.get("unaccounted_docs"):
         print(f"ERROR: {res['unaccounted_docs']} documents neither kept nor rejected", file=sys.stderr)
