@@ -1,4 +1,3 @@
-# ruff: noqa: E402  (imports follow the sys.path fix below)
 """Dedup speed and scale benchmarks.
 
     .venv/bin/python benchmarks/dedup.py signatures [--docs 2000]
@@ -17,17 +16,11 @@ Results are printed as JSON (one line) for benchmarks/RESULTS.md.
 
 from __future__ import annotations
 
-import sys
-
-# Running a file from benchmarks/ puts benchmarks/ first on sys.path, where a sibling
-# benchmarks/tokenize.py would shadow the standard library's tokenize module.
-if sys.path and sys.path[0].rstrip("/").endswith("benchmarks"):
-    sys.path.pop(0)
-
 import argparse
 import json
 import os
 import random
+import sys
 import tempfile
 import threading
 import time

@@ -1,4 +1,3 @@
-# ruff: noqa: E402  (imports follow the sys.path fix below)
 """Dedup quality on the demo corpus with planted near-duplicates (exact ground truth).
 
     .venv/bin/python benchmarks/dedup_eval.py [--demo /tmp/demo] [--variants 3000]
@@ -16,14 +15,10 @@ Jaccard bin next to the theoretical S-curve.
 
 from __future__ import annotations
 
-import sys
-
-if sys.path and sys.path[0].rstrip("/").endswith("benchmarks"):
-    sys.path.pop(0)  # a sibling benchmarks/tokenize.py would shadow the stdlib module
-
 import argparse
 import json
 import pickle
+import sys
 import tempfile
 import time
 from pathlib import Path
