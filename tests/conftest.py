@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -16,16 +15,6 @@ def demo_dir(tmp_path_factory) -> Path:
     dest = tmp_path_factory.mktemp("demo")
     build_demo(dest)
     return dest
-
-
-def read_jsonl(path: Path, limit: int | None = None) -> list[dict]:
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            rows.append(json.loads(line))
-            if limit is not None and len(rows) >= limit:
-                break
-    return rows
 
 
 @pytest.fixture(scope="session")

@@ -66,8 +66,12 @@ def test_demo_pipeline_end_to_end(demo_dir, spam_model, tmp_path, capsys):
 
     assert main(["shards", "verify", str(run / "shards")]) == 0
     html = tmp_path / "report.html"
-    assert main(["report", str(run), "--html", str(html), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["report", str(run), "--html", str(html)]) == 0
     assert html.stat().st_size > 50_000
+    funnel = [ln.split()[1] for ln in capsys.readouterr().out.splitlines() if ln.startswith("after ")]
+    # the funnel follows the configured order, tagged classifiers under their own names
+    assert funnel[:5] == ["word_count", "language", "fasttext_spam", "fasttext_toxicity", "gopher_quality"]
     train = tmp_path / "train"
     assert main(["train", "--data", str(run / "shards"), "--out", str(train), "--preset", "tiny", "--max-steps", "3",
                  "--batch-size", "2", "--block-size", "64", "--eval-every", "3", "--eval-batches", "1",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import read_jsonl
+from demo_util import read_jsonl
 from gristmill.classify.preprocess import preprocess, single_line
 
 

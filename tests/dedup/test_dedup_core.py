@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import read_jsonl
+from demo_util import read_jsonl
 from gristmill.dedup.components import UnionFind, bucket_pairs
 from gristmill.dedup.evalset import removed_by_components, true_pairs
 from gristmill.dedup.minhash import (

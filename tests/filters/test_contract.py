@@ -76,3 +76,11 @@ def test_normalize_text():
     assert normalize_text("cafe\u0301\r\nline\x00two  \rthree\ufeff") == "caf\u00e9\nlinetwo\nthree"
     s = "Already clean.\n\nTwo paragraphs."
     assert normalize_text(s) == s == normalize_text(normalize_text(s))
+
+
+def test_instance_name_follows_the_filter():
+    from gristmill.filters import instance_name
+
+    assert instance_name("word_count", {"min_words": 3}) == "word_count"
+    assert instance_name("fasttext", {"model": "m.bin", "remove": ["spam"], "tag": "spam"}) == "fasttext_spam"
+    assert instance_name("word_count", {"bad": 1}) == "word_count"  # invalid params: the config name

@@ -8,7 +8,7 @@ import pickle
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import read_jsonl
+from demo_util import read_jsonl
 from gristmill.classify.model import ModelLoadError, load_model
 from gristmill.config import parse_config
 from gristmill.filters import create

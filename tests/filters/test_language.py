@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from conftest import read_jsonl
+from demo_util import read_jsonl
 from gristmill.classify.model import ModelLoadError
 from gristmill.filters import create
 from gristmill.filters.chain import ChainStep, FilterChain

@@ -11,7 +11,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from conftest import read_jsonl
+from demo_util import read_jsonl
 from gristmill.config import DedupConfig, ExactDedupConfig, MinHashDedupConfig, parse_config
 from gristmill.dedup.evalset import (
     plant_duplicates,

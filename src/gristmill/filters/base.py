@@ -128,4 +128,16 @@ def create(name: str, **params: Any) -> Filter:
         raise ValueError(f"bad parameters for filter {name!r}: {e}") from None
 
 
+def instance_name(name: str, params: dict[str, Any]) -> str:
+    """The name a configured filter reports under (rejections, reason codes, score keys).
+
+    Usually the registered name; a filter may set its own (``fasttext`` with ``tag: spam`` is
+    ``fasttext_spam``). Building a filter loads nothing (that is ``setup()``), so this is cheap.
+    """
+    try:
+        return create(name, **params).name
+    except ValueError:
+        return name
+
+
 FilterFactory = Callable[..., Filter]

@@ -119,10 +119,12 @@ class _BandsFn(beam.DoFn):
         return out
 
     def process(self, doc: Document, exact: dict):
-        assert self.signer is not None
         g = exact.get(doc.id)
-        if g is not None and g[0] != doc.id:
-            return  # an exact copy: its representative stands for it
+        if g is None or g[0] == doc.id:  # an exact copy: its representative stands for it
+            yield from self._add(doc)
+
+    def _add(self, doc: Document) -> Iterator[tuple[int, bytes]]:
+        assert self.signer is not None
         hashes = shingle_hashes(doc.text, self.cfg.ngram)
         if not len(hashes):
             return

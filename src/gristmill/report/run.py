@@ -93,8 +93,17 @@ class RunDir:
 
     @property
     def filter_specs(self) -> list[dict[str, Any]]:
-        """Configured filters in pipeline order: ``[{name, params, mode}]``."""
-        return list(self.config.get("filters") or [])
+        """Configured filters in pipeline order: ``[{name, params, mode, registered}]``.
+
+        ``name`` is the name the filter instance reports under (``fasttext`` with
+        ``tag: spam`` reports as ``fasttext_spam``); ``registered`` is the config's name.
+        """
+        from gristmill.filters import instance_name
+
+        return [
+            {**s, "registered": s["name"], "name": instance_name(s["name"], s.get("params") or {})}
+            for s in self.config.get("filters") or []
+        ]
 
     @property
     def tokens(self) -> int | None:
