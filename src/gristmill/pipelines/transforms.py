@@ -159,7 +159,6 @@ class _FilterFn(beam.DoFn):
         self._shared = shared.Shared()
         self._chain: FilterChain | None = None
         self._counters: dict[str, object] = {}
-        self.kept = Metrics.counter(NAMESPACE, "filters.kept")
 
     def setup(self):
         def build():
@@ -172,7 +171,6 @@ class _FilterFn(beam.DoFn):
     def process(self, doc: Document):
         doc, rej = self._chain(copy_doc(doc))
         if rej is None:
-            self.kept.inc()
             yield doc
         else:
             c = self._counters.get(rej.reason)
