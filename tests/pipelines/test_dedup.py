@@ -8,7 +8,7 @@ from pathlib import Path
 import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
-from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from demo_util import read_jsonl
@@ -167,7 +167,7 @@ def test_same_survivors_with_two_worker_processes(corpus, result, tmp_path):
 def test_stages_can_be_off_and_minhash_alone_sees_exact_copies(corpus):
     docs = [d for d in corpus["docs"] if d.id.startswith(("x/", "short/"))]
     expected_kept = ["short/1", "short/3", "short/4", "x/1"]
-    with TestPipeline() as p:
+    with BeamTestPipeline() as p:
         src = p | beam.Create(docs)
         off = src | "Off" >> Deduplicate(DedupConfig())
         assert_that(off["kept"] | "OffIds" >> beam.Map(lambda d: d.id), equal_to([d.id for d in docs]), label="OffKept")
@@ -195,7 +195,7 @@ def test_combined_pass_equals_exact_then_minhash(corpus, result):
     kept, rej = result
     from gristmill.pipelines.dedup import ExactDedup, MinHashDedup
 
-    with TestPipeline() as p:
+    with BeamTestPipeline() as p:
         ex = p | beam.Create(corpus["docs"]) | ExactDedup(ExactDedupConfig())
         mh = ex["kept"] | MinHashDedup(MinHashDedupConfig())
         assert_that(mh["kept"] | "Ids" >> beam.Map(lambda d: d.id), equal_to(sorted(kept)), label="Kept")
