@@ -13,10 +13,10 @@ import sys
 
 # (module, what it adds) in the order they appear in --help.
 SUBCOMMAND_MODULES = [
-    "gristmill.pipelines.cli",  # run, tokenize
+    "gristmill.pipelines.cli",  # run
     "gristmill.data.cli",  # data demo
     "gristmill.filters.cli",  # filters list, classifier train/eval
-    "gristmill.tokenize.cli",  # tokenizer train, shards verify
+    "gristmill.tokenize.cli",  # tokenize, tokenizer train, shards verify|info
     "gristmill.train.cli",  # train, sample, export-hf
     "gristmill.report.cli",  # report, inspect
 ]

@@ -7,7 +7,6 @@ string can never drift from what happened (a weak spot of ad-hoc literals elsewh
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -139,5 +138,3 @@ def instance_name(name: str, params: dict[str, Any]) -> str:
     except ValueError:
         return name
 
-
-FilterFactory = Callable[..., Filter]

@@ -61,17 +61,6 @@ def make_pipeline(runner: str | None, workers: int, extra_args: list[str] | None
     return beam.Pipeline(options=opts)
 
 
-def _exists(path: str) -> bool:
-    return FileSystems.exists(path)
-
-
-def _remove(path: str) -> None:
-    if "://" in path:
-        FileSystems.delete([path])
-    else:
-        shutil.rmtree(path)
-
-
 def build(p: beam.Pipeline, inputs: list[str], out_dir: str, cfg: PipelineConfig) -> None:
     files = expand_inputs(inputs)
     raw = p | "Read" >> ReadCorpus(files, cfg.input)
@@ -156,7 +145,7 @@ def run_pipeline(
     t0 = time.perf_counter()
     out = output_dir.rstrip("/")
     remote = "://" in out
-    if _exists(out) and not overwrite:
+    if FileSystems.exists(out) and not overwrite:
         raise FileExistsError(f"output directory {out} exists; pass --overwrite to replace it")
     check_stages(config)
     work = out if remote else out + ".partial"
@@ -172,11 +161,7 @@ def run_pipeline(
     t1 = time.perf_counter()
 
     counts = summ.count_outputs(work)
-    stats_path = FileSystems.join(work, "_stats", "input_records.json")
-    with FileSystems.open(stats_path) as f:
-        import json
-
-        input_records = int(json.loads(f.read())["input_records"])
+    input_records = int(summ.read_json(FileSystems.join(work, "_stats", "input_records.json"))["input_records"])
     accounted = counts["kept"] + counts["rejected"] + counts["errors"]
     summary = {
         "input_records": input_records,
@@ -198,11 +183,8 @@ def run_pipeline(
         "versions": _versions(config),
     }
     manifest_path = FileSystems.join(work, "shards", "manifest.json")
-    if _exists(manifest_path):
-        with FileSystems.open(manifest_path) as f:
-            import json
-
-            summary["tokens"] = json.loads(f.read()).get("totals", {})
+    if FileSystems.exists(manifest_path):
+        summary["tokens"] = summ.read_json(manifest_path).get("totals", {})
     summary["timings"] = {
         "pipeline_s": round(t1 - t0, 3),
         "summary_s": round(time.perf_counter() - t1, 3),

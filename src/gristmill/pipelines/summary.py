@@ -77,6 +77,11 @@ def funnel(input_records: int, errors: int, by_stage: dict[str, int]) -> list[di
     return steps
 
 
+def read_json(path: str) -> dict:
+    with FileSystems.open(path) as f:
+        return json.loads(f.read())
+
+
 def write_json(path: str, obj: dict) -> None:
     with FileSystems.create(path) as f:
         f.write((json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n").encode())
