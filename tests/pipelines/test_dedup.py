@@ -28,16 +28,21 @@ BOTH = DedupConfig(exact=ExactDedupConfig(), minhash=MinHashDedupConfig())
 
 
 def run_dedup(docs: list[Document], cfg: DedupConfig, out: Path, workers: int = 1) -> tuple[dict, dict]:
-    """Run Deduplicate; return ({id: kept Document}, {id: Rejection}) read back from files."""
+    """Run Deduplicate; return ({id: kept Document}, {id: Rejection}) read back from files.
+
+    The documents pass through spill files under ``out/spill``; every one of them must be
+    deleted by the end of the run.
+    """
     opts = ["--direct_num_workers", str(workers)]
     if workers > 1:
         opts += ["--direct_running_mode", "multi_processing"]
     with beam.Pipeline(options=PipelineOptions(opts)) as p:
-        res = p | beam.Create(docs) | Deduplicate(cfg)
+        res = p | beam.Create(docs) | Deduplicate(cfg, spill_dir=str(out / "spill"))
         (res["kept"] | "K" >> beam.Map(lambda d: json.dumps(d.to_row()))
          | "WK" >> beam.io.WriteToText(str(out / "kept")))
         (res["rejected"] | "R" >> beam.Map(lambda r: json.dumps(r.to_row()))
          | "WR" >> beam.io.WriteToText(str(out / "rej")))
+    assert list((out / "spill").glob("*")) == [], "spill files left behind"
     kept = {}
     for f in out.glob("kept*"):
         for line in f.read_text().splitlines():
@@ -92,6 +97,9 @@ def corpus(demo_dir) -> dict:
         Document(id="uni/2", text="Creme brulee a la francaise, s'il vous plait. " * 3, source="t"),
         Document(id="uni/3", text=" ".join(["Съешь же ещё этих мягких французских булок да выпей чаю"] * 4), source="t"),
         Document(id="uni/4", text=" ".join(["Съешь же ещё этих мягких французских булок да выпей чаю"] * 4) + " конец", source="t"),
+        # every field must survive the trip through the spill files
+        Document(id="meta/1", text=sms_rows[199]["text"], source="sms_spam", url="https://example.org/1",
+                 metadata={"language": "en", "z": "last", "a": "first"}, scores={"language": 0.97, "nan": float("nan")}),
     ]
     return {"docs": base + variants + special, "planted": planted}
 
@@ -108,6 +116,14 @@ def test_every_document_is_kept_or_rejected_once(corpus, result):
     for r in rej.values():
         assert r.stage == "dedup" and r.duplicate_of in kept
         assert (r.filter, r.reason) in {("exact_dedup", "exact_dedup.duplicate"), ("minhash", "minhash.duplicate")}
+
+
+def test_documents_come_back_from_spill_files_unchanged(corpus, result):
+    kept, _ = result
+    want = next(d for d in corpus["docs"] if d.id == "meta/1")
+    got = kept["meta/1"]
+    assert (got.text, got.source, got.url, got.metadata) == (want.text, want.source, want.url, want.metadata)
+    assert got.scores["language"] == 0.97 and got.scores["nan"] != got.scores["nan"]
 
 
 def test_exact_copy_group_keeps_smallest_id(result):

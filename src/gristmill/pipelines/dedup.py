@@ -1,16 +1,23 @@
 """Exact and MinHash near-duplicate dedup as Beam transforms.
 
-Documents are never shuffled. Only small keys move through GroupByKeys (a text hash and an
-id for exact dedup; LSH band entries, candidate pairs and, for candidates only, shingle sets
-for MinHash), and each transform ends with one ParDo over the documents that applies the
-decisions, read from a side input holding one entry per document that *has* a duplicate.
+The documents themselves do not travel through the dedup stages. The first step writes them
+to spill files (Parquet, a few tens of MB each, under ``spill_dir``) and emits only the file
+paths and the small keys; every later pass reads the spill files again. Only small keys move
+through GroupByKeys (a text hash and an id for exact dedup; LSH band entries, candidate pairs
+and, for candidates only, shingle sets for MinHash), and the last pass over the spill files
+applies the decisions, read from side inputs holding one entry per document that *has* a
+duplicate. A runner therefore never buffers or shuffles the corpus for dedup (Beam's local
+runner keeps every buffered collection in memory: carrying the documents between the dedup
+stages cost ~7 KB per document, and the 1M-document run lost data; see docs/dedup.md).
 
-Data flow of :class:`MinHashDedup`:
+Data flow of :func:`deduplicate`:
 
-    docs ─signatures─► band entries ─GroupByKey(shard)─► candidate pairs ─Distinct─┐
-    docs ─(candidates only, side input)─► shingle sets ─CoGroupByKey×2 with pairs──┤
-        exact Jaccard ≥ threshold (verify) ─► edges ─union-find over edges─► clusters
-    docs ─(cluster membership, side input)─► kept / rejected
+    docs ─Spill─► spill files ─┬─► (text hash, id) ─GroupByKey─► exact groups
+                               ├─► band entries ─GroupByKey(shard)─► candidate pairs ─Distinct─┐
+                               ├─(candidates only, side input)─► shingle sets ─CoGroupByKey×2──┤
+                               │    exact Jaccard ≥ threshold (verify) ─► edges ─union-find─► clusters
+                               └─(exact groups, clusters: side inputs)─► kept / rejected
+    spent spill files ─► deleted
 
 Per-process state is bounded by the number of documents that have a near-duplicate
 candidate, never by the corpus; docs/dedup.md says why and what it costs.
@@ -19,10 +26,15 @@ candidate, never by the corpus; docs/dedup.md says why and what it costs.
 from __future__ import annotations
 
 import dataclasses
+import tempfile
+import uuid
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
@@ -31,7 +43,7 @@ from gristmill.config import DedupConfig, ExactDedupConfig, MinHashDedupConfig
 from gristmill.dedup.components import UnionFind, bucket_pairs
 from gristmill.dedup.minhash import Signer, band_keys, estimate_jaccard, jaccard, resolve_bands
 from gristmill.dedup.shingle import exact_key, shingle_hashes
-from gristmill.schemas.records import Document, Rejection
+from gristmill.schemas.records import DOCUMENT_SCHEMA, Document, Rejection
 
 STAGE = "dedup"
 EXACT_FILTER = "exact_dedup"
@@ -41,12 +53,20 @@ MINHASH_REASON = "minhash.duplicate"
 
 _REJECTED = "rejected"
 _HALF = "half"
+_EXACT_KEYS = "exact_keys"
+_SPENT = "spent"
 
 # Band entries are spread over this many shuffle keys (see _BandsFn): enough for parallel
 # work, few enough that each key's value list is a handful of multi-MB blobs.
 BAND_SHARDS = 1024
 _BLOB_FLUSH_BYTES = 16 << 20
 _KEY_BYTES = 10  # band index (2) + xxh3_64 of the band's rows (8): see band_keys
+
+# A spill file is closed after this many documents or text bytes, whichever comes first:
+# small enough to spread the later passes over workers, large enough to keep files few.
+SPILL_MAX_DOCS = 20_000
+SPILL_MAX_BYTES = 48 << 20
+_SPILL_BATCH = 2_000
 
 
 def _annotate(doc: Document, prefix: str, rep: str, size: int, sim: float | None, nearest: str | None) -> Document:
@@ -61,6 +81,98 @@ def _annotate(doc: Document, prefix: str, rep: str, size: int, sim: float | None
         scores[f"{prefix}.similarity"] = sim
     return dataclasses.replace(doc, metadata=meta, scores=scores)
 
+
+# ---------------------------------------------------------------- spill
+
+
+def _window(value) -> WindowedValue:
+    """An element emitted from ``finish_bundle`` (which must say its window)."""
+    return WindowedValue(value, GlobalWindow().max_timestamp(), [GlobalWindow()])
+
+
+class _SpillFn(beam.DoFn):
+    """Documents -> spill files (main output: the path of each completed file), plus
+    (exact text hash, id) on the ``exact_keys`` output when exact dedup is on.
+
+    Each bundle writes its own files under a fresh name, so a retried bundle never collides
+    with its failed attempt; only the paths a successful bundle emits are read downstream,
+    and an abandoned file is removed with the spill directory.
+    """
+
+    def __init__(self, spill_dir: str, exact_normalize: bool | None) -> None:
+        self.spill_dir = spill_dir
+        self.exact_normalize = exact_normalize
+
+    def start_bundle(self) -> None:
+        self.path: str | None = None
+        self.handle = None
+        self.writer: pq.ParquetWriter | None = None
+        self.rows: list[dict] = []
+        self.file_docs = 0
+        self.file_bytes = 0
+
+    def _write_rows(self) -> None:
+        if not self.rows:
+            return
+        if self.writer is None:
+            self.path = FileSystems.join(self.spill_dir, f"spill-{uuid.uuid4().hex}.parquet")
+            self.handle = FileSystems.create(self.path)
+            self.writer = pq.ParquetWriter(self.handle, DOCUMENT_SCHEMA, compression="lz4")
+        self.writer.write_table(pa.Table.from_pylist(self.rows, schema=DOCUMENT_SCHEMA))
+        self.rows = []
+
+    def _close(self) -> str | None:
+        self._write_rows()
+        if self.writer is None:
+            return None
+        self.writer.close()
+        self.handle.close()
+        path = self.path
+        self.path, self.handle, self.writer = None, None, None
+        self.file_docs = self.file_bytes = 0
+        return path
+
+    def process(self, doc: Document):
+        if self.exact_normalize is not None:
+            yield beam.pvalue.TaggedOutput(_EXACT_KEYS, (exact_key(doc.text, self.exact_normalize), doc.id))
+        self.rows.append(doc.to_row())
+        self.file_docs += 1
+        self.file_bytes += len(doc.text)
+        if len(self.rows) >= _SPILL_BATCH:
+            self._write_rows()
+        if self.file_docs >= SPILL_MAX_DOCS or self.file_bytes >= SPILL_MAX_BYTES:
+            yield self._close()
+
+    def finish_bundle(self):
+        path = self._close()
+        if path is not None:
+            yield _window(path)
+
+
+def read_spill(path: str, columns: list[str] | None = None) -> Iterator[dict]:
+    """The rows of one spill file, in order (only ``columns`` if given)."""
+    with FileSystems.open(path) as f:
+        pf = pq.ParquetFile(f)
+        for batch in pf.iter_batches(batch_size=_SPILL_BATCH, columns=columns):
+            yield from batch.to_pylist()
+
+
+def _id_text(path: str) -> Iterator[tuple[str, str]]:
+    for row in read_spill(path, ["id", "text"]):
+        yield row["id"], row["text"]
+
+
+def _delete(path: str) -> None:
+    FileSystems.delete([path])
+
+
+def spill(docs, spill_dir: str, exact: ExactDedupConfig | None):
+    """(spill file paths, spread over workers; exact (hash, id) keys or None)."""
+    out = docs | "Spill" >> beam.ParDo(
+        _SpillFn(spill_dir, exact.normalize if exact is not None else None)
+    ).with_outputs(_EXACT_KEYS, main="files")
+    files = out.files | "SpreadSpillFiles" >> beam.Reshuffle()
+    return files, (out[_EXACT_KEYS] if exact is not None else None)
 
 
 # ---------------------------------------------------------------- exact
@@ -78,22 +190,17 @@ def _exact_groups(kv: tuple[str, Iterable[str]]) -> Iterator[tuple[str, tuple[st
         yield m, (members[0], len(members))
 
 
-def exact_groups(docs, cfg: ExactDedupConfig):
-    """(id, (representative, group size)) for every member of an exact group of two or more."""
-    normalize = cfg.normalize
-    return (
-        docs
-        | "TextHash" >> beam.Map(lambda d: (exact_key(d.text, normalize), d.id))
-        | "GroupByText" >> beam.GroupByKey()
-        | "Groups" >> beam.FlatMap(_exact_groups)
-    )
+def exact_groups(keys):
+    """(id, (representative, group size)) for every member of an exact group of two or more,
+    from the (text hash, id) keys written by the spill step."""
+    return keys | "GroupByText" >> beam.GroupByKey() | "Groups" >> beam.FlatMap(_exact_groups)
 
 
 # ---------------------------------------------------------------- minhash
 
 
 class _BandsFn(beam.DoFn):
-    """Per document: its LSH band entries, appended to per-shard byte blobs.
+    """Per spill file: its documents' LSH band entries, appended to per-shard byte blobs.
 
     Band entries are the largest intermediate (bands per document), so instead of one
     (band key, id) element each they go into per-shard blobs (shard = bits of the band hash)
@@ -118,18 +225,19 @@ class _BandsFn(beam.DoFn):
         self.blobs, self.buffered = {}, 0
         return out
 
-    def process(self, doc: Document, exact: dict):
-        g = exact.get(doc.id)
-        if g is None or g[0] == doc.id:  # an exact copy: its representative stands for it
-            yield from self._add(doc)
+    def process(self, path: str, exact: dict):
+        for doc_id, text in _id_text(path):
+            g = exact.get(doc_id)
+            if g is None or g[0] == doc_id:  # an exact copy: its representative stands for it
+                yield from self._add(doc_id, text)
 
-    def _add(self, doc: Document) -> Iterator[tuple[int, bytes]]:
+    def _add(self, doc_id: str, text: str) -> Iterator[tuple[int, bytes]]:
         assert self.signer is not None
-        hashes = shingle_hashes(doc.text, self.cfg.ngram)
+        hashes = shingle_hashes(text, self.cfg.ngram)
         if not len(hashes):
             return
         sig = self.signer.signature_from_hashes(hashes)
-        ident = doc.id.encode("utf-8")
+        ident = doc_id.encode("utf-8")
         tail = len(ident).to_bytes(4, "big") + ident
         for key in band_keys(sig, self.bands, self.rows):
             shard = int.from_bytes(key[-2:], "big") % BAND_SHARDS
@@ -144,7 +252,7 @@ class _BandsFn(beam.DoFn):
 
     def finish_bundle(self):
         for kv in self._flush():
-            yield WindowedValue(kv, GlobalWindow().max_timestamp(), [GlobalWindow()])
+            yield _window(kv)
 
 
 def _shard_pairs(kv: tuple[int, Iterable[bytes]]) -> Iterator[tuple[str, str]]:
@@ -165,8 +273,8 @@ def _shard_pairs(kv: tuple[int, Iterable[bytes]]) -> Iterator[tuple[str, str]]:
 
 
 class _FeaturesFn(beam.DoFn):
-    """(id, features) for candidate documents only: the shingle-hash set (verify) or the
-    MinHash signature, as bytes. Other documents emit nothing."""
+    """(id, features) for the candidate documents of a spill file only: the shingle-hash set
+    (verify) or the MinHash signature, as bytes. Other documents emit nothing."""
 
     def __init__(self, cfg: MinHashDedupConfig) -> None:
         self.cfg = cfg
@@ -175,12 +283,13 @@ class _FeaturesFn(beam.DoFn):
     def setup(self) -> None:
         self.signer = Signer(self.cfg.num_perm, self.cfg.seed, self.cfg.ngram)
 
-    def process(self, doc: Document, candidates: dict):
-        if doc.id not in candidates:
-            return
-        hashes = shingle_hashes(doc.text, self.cfg.ngram)
-        feat = hashes if self.cfg.verify else self.signer.signature_from_hashes(hashes)
-        yield doc.id, feat.tobytes()
+    def process(self, path: str, candidates: dict):
+        for doc_id, text in _id_text(path):
+            if doc_id not in candidates:
+                continue
+            hashes = shingle_hashes(text, self.cfg.ngram)
+            feat = hashes if self.cfg.verify else self.signer.signature_from_hashes(hashes)
+            yield doc_id, feat.tobytes()
 
 
 class _HalfEdgeFn(beam.DoFn):
@@ -277,15 +386,15 @@ def _membership(kv) -> Iterator[tuple[str, tuple[str, int, float, str]]]:
         yield doc_id, (*assign[0], *best[0])
 
 
-def minhash_clusters(docs, cfg: MinHashDedupConfig, bands: int, rows: int, exact=None) -> dict:
-    """Near-duplicate clusters of ``docs``: ``clusters`` (id, (representative, size, best
+def minhash_clusters(files, cfg: MinHashDedupConfig, bands: int, rows: int, exact=None) -> dict:
+    """Near-duplicate clusters of the documents in the spill ``files``: ``clusters`` (id, (representative, size, best
     similarity, nearest)) for every member of a cluster of two or more, plus the diagnostic
     ``edges`` and ``candidates`` (a, b, similarity). ``exact`` (the output of
     :func:`exact_groups`, or None) keeps exact copies out: their representative stands for them.
     """
     exact_si = beam.pvalue.AsDict(exact) if exact is not None else {}
     pairs = (
-        docs
+        files
         | "Bands" >> beam.ParDo(_BandsFn(cfg, bands, rows), exact=exact_si)
         | "GroupByBandShard" >> beam.GroupByKey()
         | "BucketPairs" >> beam.FlatMap(_shard_pairs)
@@ -297,7 +406,7 @@ def minhash_clusters(docs, cfg: MinHashDedupConfig, bands: int, rows: int, exact
         | "DistinctCandidates" >> beam.CombinePerKey(lambda _: None)
     )
     feats = (
-        docs
+        files
         | "CandidateFeatures" >> beam.ParDo(_FeaturesFn(cfg), candidates=beam.pvalue.AsDict(candidates))
         # A stage with a side input must not feed CoGroupByKey's Flatten directly: the local
         # runner (FnApiRunner, Beam 2.77) then never schedules the join ("watermark-pending
@@ -338,7 +447,8 @@ def minhash_clusters(docs, cfg: MinHashDedupConfig, bands: int, rows: int, exact
 
 
 class _ApplyFn(beam.DoFn):
-    """The one pass over the documents that applies both stages' decisions.
+    """The last pass over the spill files: applies both stages' decisions to each document,
+    then names the file as spent (it can be deleted once this bundle is committed).
 
     Exact first: a member of an exact group that is not its representative is an
     ``exact_dedup.duplicate`` of the document that finally survives (its representative, or,
@@ -353,7 +463,12 @@ class _ApplyFn(beam.DoFn):
         self.near_dups = Metrics.counter(STAGE, "minhash_duplicates")
         self.seen = Metrics.counter(STAGE, "documents")
 
-    def process(self, doc: Document, exact: dict, clusters: dict):
+    def process(self, path: str, exact: dict, clusters: dict):
+        for row in read_spill(path):
+            yield from self._decide(Document.from_row(row), exact, clusters)
+        yield beam.pvalue.TaggedOutput(_SPENT, path)
+
+    def _decide(self, doc: Document, exact: dict, clusters: dict):
         self.seen.inc()
         g = exact.get(doc.id)
         if g is not None:
@@ -385,13 +500,39 @@ class _ApplyFn(beam.DoFn):
         )
 
 
-def _apply(docs, exact, clusters, threshold: float | None):
-    res = docs | "Decide" >> beam.ParDo(
+def deduplicate(
+    docs,
+    exact_cfg: ExactDedupConfig | None,
+    minhash: MinHashDedup | None,
+    spill_dir: str | None,
+) -> dict:
+    """The dedup graph (see the module docstring): ``kept``, ``rejected`` and, when MinHash
+    is on, its diagnostic ``candidates`` and ``edges``.
+
+    ``spill_dir`` must be reachable by every worker (a local path for local runners, a bucket
+    path on Dataflow); None makes a local temporary directory, fit for local runners only.
+    Each spill file is deleted once its documents have been decided.
+    """
+    if spill_dir is None:
+        spill_dir = tempfile.mkdtemp(prefix="gristmill-dedup-spill-")
+    files, keys = spill(docs, spill_dir, exact_cfg)
+    exact = exact_groups(keys) if keys is not None else None
+    out: dict = {}
+    clusters, threshold = None, None
+    if minhash is not None:
+        mh = minhash_clusters(files, minhash.cfg, minhash.bands, minhash.rows, exact)
+        clusters, threshold = mh["clusters"], minhash.cfg.threshold
+        out.update(candidates=mh["candidates"], edges=mh["edges"])
+    res = files | "Decide" >> beam.ParDo(
         _ApplyFn(threshold),
         exact=beam.pvalue.AsDict(exact) if exact is not None else {},
         clusters=beam.pvalue.AsDict(clusters) if clusters is not None else {},
-    ).with_outputs(_REJECTED, main="kept")
-    return res.kept, res[_REJECTED]
+    ).with_outputs(_REJECTED, _SPENT, main="kept")
+    # The Reshuffle commits the deciding bundle before its file goes (a retried bundle must
+    # still find it).
+    res[_SPENT] | "CommitDecisions" >> beam.Reshuffle() | "DeleteSpent" >> beam.Map(_delete)
+    out.update(kept=res.kept, rejected=res[_REJECTED])
+    return out
 
 
 class ExactDedup(beam.PTransform):
@@ -400,13 +541,12 @@ class ExactDedup(beam.PTransform):
     Ids must be unique (the pipeline's reader guarantees it).
     """
 
-    def __init__(self, cfg: ExactDedupConfig) -> None:
+    def __init__(self, cfg: ExactDedupConfig, spill_dir: str | None = None) -> None:
         super().__init__()
-        self.cfg = cfg
+        self.cfg, self.spill_dir = cfg, spill_dir
 
     def expand(self, docs):
-        kept, rejected = _apply(docs, exact_groups(docs, self.cfg), None, None)
-        return {"kept": kept, "rejected": rejected}
+        return deduplicate(docs, self.cfg, None, self.spill_dir)
 
 
 class MinHashDedup(beam.PTransform):
@@ -417,17 +557,15 @@ class MinHashDedup(beam.PTransform):
     and ``edges`` (the pairs accepted as near-duplicates). Ids must be unique.
     """
 
-    def __init__(self, cfg: MinHashDedupConfig) -> None:
+    def __init__(self, cfg: MinHashDedupConfig, spill_dir: str | None = None) -> None:
         super().__init__()
-        self.cfg = cfg
+        self.cfg, self.spill_dir = cfg, spill_dir
         self.bands, self.rows = resolve_bands(
             cfg.threshold, cfg.num_perm, cfg.bands, cfg.rows, cfg.fp_weight
         )
 
     def expand(self, docs):
-        mh = minhash_clusters(docs, self.cfg, self.bands, self.rows)
-        kept, rejected = _apply(docs, None, mh["clusters"], self.cfg.threshold)
-        return {"kept": kept, "rejected": rejected, "candidates": mh["candidates"], "edges": mh["edges"]}
+        return deduplicate(docs, None, self, self.spill_dir)
 
 
 # ---------------------------------------------------------------- both
@@ -436,15 +574,15 @@ class MinHashDedup(beam.PTransform):
 class Deduplicate(beam.PTransform):
     """Exact dedup, then MinHash near-dup dedup; either may be off (None).
 
-    Both stages read the same input documents: exact groups are computed first and exact
-    copies are left out of MinHash (their representative stands for them), then one pass
-    applies both decisions. The result is the same as running ExactDedup and MinHashDedup one
-    after the other, with one pass and one buffered copy of the documents fewer.
+    Exact groups are computed first and exact copies are left out of MinHash (their
+    representative stands for them), then one pass applies both decisions. The result is the
+    same as running ExactDedup and MinHashDedup one after the other, with one spill and one
+    deciding pass fewer. ``spill_dir``: see :func:`deduplicate`.
     """
 
-    def __init__(self, cfg: DedupConfig) -> None:
+    def __init__(self, cfg: DedupConfig, spill_dir: str | None = None) -> None:
         super().__init__()
-        self.cfg = cfg
+        self.cfg, self.spill_dir = cfg, spill_dir
         # Resolved here so a bad setting (bands*rows > num_perm) fails when the pipeline is
         # constructed, not in a worker.
         self.minhash = MinHashDedup(cfg.minhash) if cfg.minhash is not None else None
@@ -452,11 +590,5 @@ class Deduplicate(beam.PTransform):
     def expand(self, docs):
         if self.cfg.exact is None and self.minhash is None:
             return {"kept": docs, "rejected": docs.pipeline | "NoDedup" >> beam.Create([])}
-        exact = exact_groups(docs, self.cfg.exact) if self.cfg.exact is not None else None
-        clusters, threshold = None, None
-        if self.minhash is not None:
-            mh = self.minhash
-            clusters = minhash_clusters(docs, mh.cfg, mh.bands, mh.rows, exact)["clusters"]
-            threshold = mh.cfg.threshold
-        kept, rejected = _apply(docs, exact, clusters, threshold)
-        return {"kept": kept, "rejected": rejected}
+        out = deduplicate(docs, self.cfg.exact, self.minhash, self.spill_dir)
+        return {"kept": out["kept"], "rejected": out["rejected"]}

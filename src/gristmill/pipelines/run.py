@@ -39,6 +39,8 @@ from gristmill.pipelines.transforms import (
 log = logging.getLogger("gristmill")
 
 LOCAL_RUNNERS = (None, "", "direct", "DirectRunner", "FnApiRunner", "local")
+# Scratch space of a run (dedup's spill files), removed when the pipeline has finished.
+TMP_DIR = "_tmp"
 
 
 def make_pipeline(runner: str | None, workers: int, extra_args: list[str] | None = None) -> beam.Pipeline:
@@ -80,7 +82,7 @@ def build(p: beam.Pipeline, inputs: list[str], out_dir: str, cfg: PipelineConfig
     if cfg.dedup is not None and (cfg.dedup.exact is not None or cfg.dedup.minhash is not None):
         from gristmill.pipelines.dedup import Deduplicate
 
-        dd = kept | "Deduplicate" >> Deduplicate(cfg.dedup)
+        dd = kept | "Deduplicate" >> Deduplicate(cfg.dedup, spill_dir=FileSystems.join(out_dir, TMP_DIR, "dedup"))
         kept = dd["kept"]
         rejected.append(dd["rejected"])
     n, comp = cfg.output.num_shards, cfg.output.compression
@@ -132,6 +134,14 @@ def check_stages(config: PipelineConfig) -> None:
         raise PipelineSetupError(f"filter setup failed: {e}") from e
 
 
+def _remove_scratch(path: str) -> None:
+    """Delete a finished run's scratch directory (local or on a remote filesystem)."""
+    if "://" not in path:
+        shutil.rmtree(path, ignore_errors=True)
+    elif FileSystems.exists(path):
+        FileSystems.delete([path])
+
+
 def run_pipeline(
     inputs: list[str],
     output_dir: str,
@@ -158,6 +168,7 @@ def run_pipeline(
     build(p, inputs, work, config)
     result = p.run()
     result.wait_until_finish()
+    _remove_scratch(FileSystems.join(work, TMP_DIR))
     t1 = time.perf_counter()
 
     counts = summ.count_outputs(work)
