@@ -162,3 +162,62 @@ def test_inside_a_two_worker_beam_run(spam_model, demo_dir, tmp_path):
 
 def test_load_model_caches_per_file(spam_model):
     assert load_model(spam_model.model_path) is load_model(str(spam_model.model_path))
+
+
+def test_label_probs_equal_the_wrappers_predict(spam_model, sms):
+    """``label_probs`` calls fastText's binding directly; same probabilities as ``predict``."""
+    from gristmill.classify.model import label_probs
+    from gristmill.classify.preprocess import preprocess
+
+    model = load_model(spam_model.model_path)
+    for d in sms[:200]:
+        line = preprocess(d.text)
+        labels, probs = model.predict(line, k=-1)
+        assert label_probs(model, line) == {lab.removeprefix("__label__"): min(float(p), 1.0)
+                                            for lab, p in zip(labels, probs, strict=True)}
+    with pytest.raises(ValueError, match="one line"):
+        label_probs(model, "two\nlines")
+
+
+def test_max_chars_scores_the_start_of_long_scenes(spam_model, demo_dir):
+    """Real literature scenes (~7 KB): with ``max_chars`` the score is the score of the
+    window (cut at a word boundary); short texts are scored whole."""
+    from gristmill.classify.preprocess import window
+
+    lit = [Document(r["id"], r["text"], r["source"])
+           for r in read_jsonl(demo_dir / "corpus" / "literature.jsonl", limit=120) if len(r["text"]) > 3000]
+    assert len(lit) > 30
+    whole, head = _spam_filter(spam_model), _spam_filter(spam_model, max_chars=2000)
+    key = "fasttext_spam.spam"
+    for d in lit:
+        assert head(d).scores == whole(Document(d.id, window(d.text, 2000))).scores
+    assert sum(head(d).scores[key] != whole(d).scores[key] for d in lit) > len(lit) // 2
+    short = Document("s", "Free entry in 2 a wkly comp to win FA Cup final tkts")
+    assert head(short).scores == whole(short).scores
+    assert head.params()["max_chars"] == 2000
+    with pytest.raises(ValueError, match="max_chars"):
+        create("fasttext", model="m.bin", remove="spam", max_chars=0)
+
+
+def test_filters_of_one_chain_preprocess_a_document_once(spam_model, sms, monkeypatch):
+    """Two gristmill-preprocessed fasttext filters in a chain share one tokenization of each
+    document (when their windows agree); a filter with another window tokenizes its own."""
+    from gristmill.classify.preprocess import PREPROCESSORS
+
+    calls = []
+    real = PREPROCESSORS["gristmill"]
+    monkeypatch.setitem(PREPROCESSORS, "gristmill", lambda t: calls.append(t) or real(t))
+    a, b = _spam_filter(spam_model), create("fasttext", model=str(spam_model.model_path), remove="spam",
+                                            threshold=0.0, tag="b")
+    chain = FilterChain([ChainStep(a, "annotate"), ChainStep(b, "annotate")])
+    docs = [Document(d.id, d.text) for d in sms[:100]]
+    for d in docs:
+        chain(d)
+    assert len(calls) == 100
+    c = create("fasttext", model=str(spam_model.model_path), remove="spam", tag="c", max_chars=20)
+    chain = FilterChain([ChainStep(a, "annotate"), ChainStep(c, "annotate")])
+    calls.clear()
+    for d in docs:
+        chain(d)
+    assert len(calls) == 200
+    assert all(d.scores["fasttext_spam.spam"] == d.scores["fasttext_b.spam"] for d in docs)

@@ -12,7 +12,10 @@ distinct filter names, reason codes and score keys.
 
 Long documents: a classifier trained on short texts sees a whole book as one bag of words;
 ``paragraphs: mean`` or ``max`` scores each paragraph (``text_units.paragraphs``) and
-aggregates, ``max`` flagging a document with any bad paragraph.
+aggregates, ``max`` flagging a document with any bad paragraph. ``max_chars`` scores only the
+first characters (cut at a word boundary, ``classify.preprocess.window``): the cost of a
+document is then bounded, at the price of not seeing the rest (docs/classifiers.md measures
+how many demo decisions change).
 
 The model is loaded in ``setup()`` through a per-process cache (``classify.model``) and is
 never pickled with the filter, so Beam ships only the path to each worker.
@@ -24,7 +27,7 @@ import re
 from typing import Any
 
 from gristmill.classify.model import ModelLoadError, label_probs, load_model, model_labels
-from gristmill.classify.preprocess import PREPROCESSORS
+from gristmill.classify.preprocess import PREPROCESSORS, window
 from gristmill.filters.base import Filter, Verdict, register
 from gristmill.filters.text_units import paragraphs
 from gristmill.schemas import Document
@@ -32,19 +35,21 @@ from gristmill.schemas import Document
 _TAG = re.compile(r"^[A-Za-z0-9_]+$")
 
 
-_LAST: tuple[str, str, str] = ("", "", "")  # (preprocess name, text, prepared line)
+_LAST: tuple[str, int | None, str, str] = ("", None, "", "")  # (preprocess, max_chars, text, line)
 
 
-def _prepared(how: str, text: str) -> str:
-    """``PREPROCESSORS[how](text)``, remembering the last result: the toxicity and spam filters
-    of one chain see the same text object, and tokenizing a long document costs as much as
-    classifying it. One atomic tuple, so concurrent bundle threads cannot mix entries."""
+def _prepared(how: str, max_chars: int | None, text: str) -> str:
+    """``PREPROCESSORS[how](window(text, max_chars))``, remembering the last result: the
+    toxicity and spam filters of one chain see the same text object, and tokenizing a long
+    document costs as much as classifying it. Keyed on the identity of the text (the tuple
+    holds a reference, so the object cannot be freed and its id reused); one atomic tuple,
+    so concurrent bundle threads cannot mix entries."""
     global _LAST
     last = _LAST
-    if last[1] is text and last[0] == how:
-        return last[2]
-    line = PREPROCESSORS[how](text)
-    _LAST = (how, text, line)
+    if last[2] is text and last[0] == how and last[1] == max_chars:
+        return last[3]
+    line = PREPROCESSORS[how](window(text, max_chars))
+    _LAST = (how, max_chars, text, line)
     return line
 
 
@@ -64,6 +69,7 @@ class FastTextFilter(Filter):
         tag: str | None = None,
         paragraphs: str | None = None,
         preprocess: str = "gristmill",
+        max_chars: int | None = None,
     ) -> None:
         if isinstance(remove, str):
             remove = [remove]
@@ -76,6 +82,8 @@ class FastTextFilter(Filter):
             raise ValueError(f"fasttext: paragraphs must be null, 'mean' or 'max', got {paragraphs!r}")
         if preprocess not in PREPROCESSORS:
             raise ValueError(f"fasttext: preprocess must be one of {sorted(PREPROCESSORS)}, got {preprocess!r}")
+        if max_chars is not None and max_chars < 1:
+            raise ValueError(f"fasttext: max_chars must be >= 1 or null, got {max_chars}")
         if tag is not None and not _TAG.match(tag):
             raise ValueError(f"fasttext: tag must be letters, digits or _, got {tag!r}")
         self.model = str(model)
@@ -84,6 +92,7 @@ class FastTextFilter(Filter):
         self.tag = tag
         self.paragraphs = paragraphs
         self.preprocess = preprocess
+        self.max_chars = max_chars
         # Instance name shadows the ClassVar: reason codes and score keys use it.
         self.name = f"fasttext_{tag}" if tag else "fasttext"  # type: ignore[misc]
         self._model: Any = None
@@ -113,13 +122,15 @@ class FastTextFilter(Filter):
         return {k: v for k, v in super().params().items() if k != "name"}
 
     def score(self, text: str) -> list[float]:
-        """P(label) for each label in ``remove``, aggregated over paragraphs when asked."""
+        """P(label) for each label in ``remove`` (on the first ``max_chars`` characters when
+        set), aggregated over paragraphs when asked."""
         if self._model is None:
             self.setup()
         if not self.paragraphs:
-            p = label_probs(self._model, _prepared(self.preprocess, text))
+            p = label_probs(self._model, _prepared(self.preprocess, self.max_chars, text))
             return [p.get(lab, 0.0) for lab in self.remove]
         prep = PREPROCESSORS[self.preprocess]
+        text = window(text, self.max_chars)
         units = paragraphs(text) or [text]
         per = [label_probs(self._model, prep(u)) for u in units]
         cols = [[p.get(lab, 0.0) for p in per] for lab in self.remove]
