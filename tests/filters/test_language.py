@@ -89,3 +89,18 @@ def test_pickles_without_model_and_bad_inputs(tmp_path):
         create("language", languages=["english"]).setup()
     with pytest.raises(ModelLoadError, match="not found"):
         create("language", model=str(tmp_path / "nope.ftz")).setup()
+
+
+def test_max_chars_detects_on_a_word_boundary_prefix(literature):
+    """Real scenes: with ``max_chars`` the probabilities are those of the window (cut at a
+    word boundary); only languages at or above the 0.01 floor are returned."""
+    from gristmill.classify.preprocess import window
+
+    long = [d for d in literature.values() if len(d.text) > 3000][:60]
+    assert len(long) == 60
+    head, whole = create("language", max_chars=1000), create("language")
+    for d in long:
+        p = head.detect(d.text)
+        assert p == whole.detect(window(d.text, 1000))
+        assert min(p.values()) >= 0.01
+    assert any(head.detect(d.text) != whole.detect(d.text) for d in long)
