@@ -132,3 +132,34 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
     assert rc == 2 and "bad.jsonl:2" in capsys.readouterr().err
     rc = main(["classifier", "eval", "--model", str(tmp_path / "missing.bin"), "--data", str(bad)])
     assert rc == 2 and "not found" in capsys.readouterr().err
+
+
+def test_relabel_rule_on_real_fortunes(demo_dir, tmp_path, capsys):
+    """``--relabel source=fortune/limerick:offensive``: the limerick files FreeBSD installs only
+    with its offensive set become offensive as the data is read (the file is untouched), the
+    rule and its count are recorded, ``eval`` applies the same rule, and the model flags
+    them."""
+    rows = [json.loads(r) for r in (demo_dir / "corpus" / "fortunes.jsonl").read_text().splitlines()[::3]]
+    sample = tmp_path / "fortunes_sample.jsonl"
+    sample.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    n_lim = sum(r["source"] in ("fortune/limerick", "fortune/gerrold.limerick") for r in rows)
+    assert n_lim > 200 and all(r["label"] == "clean" for r in rows if "limerick" in r["source"])
+    out = tmp_path / "tox.bin"
+    rc = main(["classifier", "train", "--data", str(sample), "--out", str(out), "--positive", "offensive",
+               "--dim", "20", "--bucket", "50000", "--relabel", "source=fortune/limerick:offensive",
+               "--relabel", "source=fortune/gerrold.limerick:offensive"])
+    assert rc == 0
+    capsys.readouterr()
+    m = json.loads((tmp_path / "tox.metrics.json").read_text())
+    assert sum(r["changed"] for r in m["relabel"]) == n_lim
+    assert m["relabel"][0]["rule"] == "source=fortune/limerick:offensive"
+    assert "source=fortune/gerrold.limerick:offensive" in (tmp_path / "tox.card.md").read_text()
+    limericks = tmp_path / "limericks.jsonl"  # a limerick-only file: the rule applies in eval too
+    limericks.write_text("".join(json.dumps(r) + "\n" for r in rows if r["source"] == "fortune/limerick"))
+    rc = main(["classifier", "eval", "--model", str(out), "--data", str(limericks),
+               "--relabel", "source=fortune/limerick:offensive"])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["labels"]["offensive"]["support"] == res["n"] > 200 and res["recall"] >= 0.9
+    assert main(["classifier", "train", "--data", str(sample), "--out", str(out), "--relabel", "source"]) == 2
+    assert "FIELD=VALUE:LABEL" in capsys.readouterr().err

@@ -46,6 +46,11 @@ def render_card(metrics: dict, description: str = "") -> str:
         "",
         "Files: " + ", ".join(f"`{d}`" for d in metrics["data"]),
         "",
+    ]
+    if metrics.get("relabel"):
+        lines += ["Labels changed as the data was read (`--relabel`): " + "; ".join(
+            f"`{r['rule']}` ({r['changed']} examples)" for r in metrics["relabel"]) + ".", ""]
+    lines += [
         "| split | documents | " + " | ".join(sorted(sp["labels"]["train"])) + " |",
         "|---|---:|" + "---:|" * len(sp["labels"]["train"]),
     ]

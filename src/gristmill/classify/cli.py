@@ -73,10 +73,13 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-field", default="label", help="JSONL field with the label (default label)")
     p.add_argument("--format", default="auto", choices=("auto", "jsonl", "fasttext"),
                    help="input format (auto: jsonl for *.jsonl/*.json, else fastText)")
+    p.add_argument("--relabel", action="append", default=[], metavar="FIELD=VALUE:LABEL",
+                   help="JSONL records whose FIELD equals VALUE get LABEL (repeatable; recorded in "
+                        "the metrics and card), e.g. source=fortune/limerick:offensive")
 
 
 def _train(args: argparse.Namespace) -> int:
-    from gristmill.classify.data import DataError
+    from gristmill.classify.data import DataError, Relabel
     from gristmill.classify.train import TrainConfig, train_classifier
 
     cfg = TrainConfig(
@@ -95,8 +98,9 @@ def _train(args: argparse.Namespace) -> int:
             print(f"error: cannot read --description file: {e}", file=sys.stderr)
             return 2
     try:
+        relabel = [Relabel.parse(r) for r in args.relabel]
         res = train_classifier(args.data, args.out, cfg, args.text_field, args.label_field,
-                               args.format, args.positive, args.name, description)
+                               args.format, args.positive, args.name, description, relabel)
     except (DataError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -111,13 +115,14 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from gristmill.classify.data import DataError
+    from gristmill.classify.data import DataError, Relabel
     from gristmill.classify.evaluate import evaluate_model
     from gristmill.classify.model import ModelLoadError
 
     try:
         out = evaluate_model(args.model, args.data, args.positive, args.threshold,
-                             args.text_field, args.label_field, args.format)
+                             args.text_field, args.label_field, args.format,
+                             [Relabel.parse(r) for r in args.relabel])
     except (DataError, ModelLoadError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -6,11 +6,18 @@ Formats:
   first label is used (these classifiers are single-label).
 ``auto`` picks ``jsonl`` for ``*.jsonl``/``*.json`` and ``fasttext`` otherwise.
 A malformed line is an error naming the file, the line and what is wrong.
+
+``Relabel`` rules (``--relabel FIELD=VALUE:LABEL``) give every JSONL record whose FIELD equals
+VALUE the label LABEL, so a documented labelling decision (for example: the fortune files
+FreeBSD installs only with the offensive set are offensive) is applied at training time,
+recorded in the metrics and card, and the data file stays as published.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +41,28 @@ def _check_label(label: str, where: str) -> str:
     return label
 
 
+@dataclass(frozen=True)
+class Relabel:
+    """JSONL records whose ``field`` equals ``value`` get ``label``."""
+
+    field: str
+    value: str
+    label: str
+
+    @classmethod
+    def parse(cls, spec: str) -> Relabel:
+        """``FIELD=VALUE:LABEL`` (the value may itself contain ``=`` or ``:``)."""
+        field, eq, rest = spec.partition("=")
+        value, colon, label = rest.rpartition(":")
+        if not (field and eq and colon and value and label):
+            raise DataError(f"--relabel {spec!r}: expected FIELD=VALUE:LABEL, "
+                            f"e.g. source=fortune/limerick:offensive")
+        return cls(field, value, _check_label(label, f"--relabel {spec!r}"))
+
+    def __str__(self) -> str:
+        return f"{self.field}={self.value}:{self.label}"
+
+
 def detect_format(path: str | Path) -> str:
     name = str(path).lower()
     return "jsonl" if name.endswith((".jsonl", ".json", ".ndjson")) else "fasttext"
@@ -45,8 +74,13 @@ def read_examples(
     label_field: str = "label",
     fmt: str = "auto",
     id_field: str = "id",
+    relabel: Sequence[Relabel] = (),
+    changed: Counter | None = None,
 ) -> list[Example]:
-    """All examples of ``paths`` in file order; ids default to ``<file>:<line>``."""
+    """All examples of ``paths`` in file order; ids default to ``<file>:<line>``.
+
+    ``relabel`` rules apply in order (a later matching rule wins); ``changed`` counts, per
+    rule, the examples whose label it changed."""
     out: list[Example] = []
     for p in paths:
         path = Path(p)
@@ -55,13 +89,15 @@ def read_examples(
         f_fmt = detect_format(path) if fmt == "auto" else fmt
         if f_fmt not in ("jsonl", "fasttext"):
             raise DataError(f"unknown format {fmt!r}; use auto, jsonl or fasttext")
+        if relabel and f_fmt != "jsonl":
+            raise DataError(f"{path}: --relabel needs JSONL data (it matches a record's field)")
         with open(path, encoding="utf-8") as fh:
             for lineno, line in enumerate(fh, 1):
                 if not line.strip():
                     continue
                 where = f"{path}:{lineno}"
                 if f_fmt == "jsonl":
-                    out.append(_from_json(line, where, text_field, label_field, id_field))
+                    out.append(_from_json(line, where, text_field, label_field, id_field, relabel, changed))
                 else:
                     out.append(_from_fasttext(line, where))
     if not out:
@@ -69,7 +105,8 @@ def read_examples(
     return out
 
 
-def _from_json(line: str, where: str, text_field: str, label_field: str, id_field: str) -> Example:
+def _from_json(line: str, where: str, text_field: str, label_field: str, id_field: str,
+               relabel: Sequence[Relabel] = (), changed: Counter | None = None) -> Example:
     try:
         rec = json.loads(line)
     except json.JSONDecodeError as e:
@@ -86,6 +123,11 @@ def _from_json(line: str, where: str, text_field: str, label_field: str, id_fiel
     label = str(label)
     if label.startswith(LABEL_PREFIX):
         label = label[len(LABEL_PREFIX):]
+    for rule in relabel:
+        if str(rec.get(rule.field)) == rule.value and label != rule.label:
+            label = rule.label
+            if changed is not None:
+                changed[str(rule)] += 1
     return Example(str(rec.get(id_field, where)), text, _check_label(label, where))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gristmill.classify.data import read_examples
+from gristmill.classify.data import Relabel, read_examples
 from gristmill.classify.metrics import evaluate_scores
 from gristmill.classify.model import load_model, predict_probs
 from gristmill.classify.preprocess import preprocess
@@ -35,15 +35,17 @@ def evaluate_model(
     text_field: str = "text",
     label_field: str = "label",
     fmt: str = "auto",
+    relabel: list[Relabel] | None = None,
 ) -> dict:
-    """Metrics JSON (see ``metrics.evaluate_scores``) of the model on ``data``."""
+    """Metrics JSON (see ``metrics.evaluate_scores``) of the model on ``data`` (labels changed
+    by ``relabel`` rules as they are read, as in training)."""
     model = load_model(model_path)
     ship_pos, ship_thr = shipped_decision(model_path)
     if positive is None:
         positive = ship_pos
     if threshold is None:
         threshold = ship_thr if positive == ship_pos and ship_thr is not None else 0.5
-    examples = read_examples(list(data), text_field, label_field, fmt)
+    examples = read_examples(list(data), text_field, label_field, fmt, relabel=relabel or ())
     labels, probs = predict_probs(model, [e.text for e in examples], preprocess)
     out = evaluate_scores(labels, [e.label for e in examples], probs, positive,
                           threshold if positive is not None else None)

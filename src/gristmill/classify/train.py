@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gristmill.classify.data import Example, read_examples
+from gristmill.classify.data import Example, Relabel, read_examples
 from gristmill.classify.metrics import best_f1_threshold, evaluate_scores
 from gristmill.classify.model import LABEL_PREFIX, predict_probs
 from gristmill.classify.preprocess import preprocess
@@ -134,8 +134,12 @@ def train_classifier(
     positive: str | None = None,
     name: str | None = None,
     description: str = "",
+    relabel: list[Relabel] | None = None,
 ) -> TrainResult:
-    """Train on ``data``, write the model to ``out`` with its metrics JSON and card."""
+    """Train on ``data``, write the model to ``out`` with its metrics JSON and card.
+
+    ``relabel`` rules change labels as the data is read (``data.Relabel``); the metrics JSON
+    and the card list each rule and how many examples it changed."""
     from gristmill.classify.card import write_card  # late: keeps import light
 
     cfg = cfg or TrainConfig()
@@ -143,7 +147,8 @@ def train_classifier(
     if out.suffix not in (".bin", ".ftz"):
         raise ValueError(f"--out must end in .bin (got {out}); the quantized copy gets .ftz")
     out = out.with_suffix(".bin")
-    examples = read_examples(list(data), text_field, label_field, fmt)
+    changed: Counter = Counter()
+    examples = read_examples(list(data), text_field, label_field, fmt, relabel=relabel or (), changed=changed)
     counts = Counter(e.label for e in examples)
     if len(counts) < 2:
         raise ValueError(f"need at least two labels to train a classifier, found {dict(counts)}")
@@ -186,6 +191,7 @@ def train_classifier(
         "threshold_rule": ev["threshold_rule"],
         "preprocess": "gristmill.classify.preprocess.preprocess",
         "data": [str(p) for p in data],
+        "relabel": [{"rule": str(r), "changed": changed[str(r)]} for r in relabel or ()],
         "split": {"sizes": split.sizes(), "dedup": split.stats(),
                   "labels": {s: dict(sorted(Counter(e.label for e in getattr(split, s)).items()))
                              for s in ("train", "valid", "test")}},
