@@ -1,15 +1,24 @@
 """Classifier throughput (docs/s per core) and the classifier share of the pipeline's time.
 
-Measured in one run on the real demo corpus (fortunes, SMS, literature: ~23.8k documents):
+Measured in one run on the real demo corpus (fortunes, SMS, literature: ~23.8k documents),
+one process, one thread, CPU time of the process (``time.process_time``), so rates are per
+core; variants alternate in rounds and the best round counts (least disturbed):
 
-1. Per filter, one process, one thread, CPU time of the process (``time.process_time``), so
-   the rate is per core: the toxicity model with word bigrams (the default) and the same
-   model trained without bigrams (``word_ngrams=1``), the spam model, and the ``language``
-   filter (lid.176). Filters alternate in rounds; the best round counts (least disturbed).
-2. The pipeline: ``run_pipeline`` (Beam in-process, one worker) on the whole demo corpus with
-   the default config, and with the same config minus the classifier filters. The share is
-   (CPU with - CPU without) / CPU with. A second estimate, immune to run-to-run noise:
-   the classifiers' own CPU on the documents that reach them in the chain / pipeline CPU.
+1. Per long document (the 1,749 literature scenes, ~7 KB): preprocessing with the regular
+   expression (``reference_preprocess``, the previous code) and with ``preprocess``; fastText
+   predict through the Python wrapper (previous) and through the binding (``label_probs``);
+   whole text and the first 2,000 characters. Then how many decisions a window changes.
+2. Per filter, all documents, previous and current code: the toxicity model with word
+   bigrams (the default) and the same model trained without bigrams (``word_ngrams=1``), the
+   spam model, the ``language`` filter (lid.176), on the whole text and with ``max_chars``.
+3. The pipeline: ``run_pipeline`` (Beam in-process, one worker) on the whole demo corpus with
+   the default config, and with the same config minus the classifier filters (alternating,
+   two runs each, the lower CPU counts), for the previous code and settings (regex
+   preprocessing, wrapper predict, whole text for ``fasttext``, ``max_chars: 2000`` and a
+   0.001 floor for ``language``), the current ones, and the current ones with ``language``
+   moved after the heuristic rules. Share in the pipeline = the thread CPU time of the
+   classifier calls inside the run / the run's CPU; share by difference = (CPU with - CPU
+   without) / CPU with (noisier: two whole runs).
 
     .venv/bin/python benchmarks/classifiers.py [--demo data/demo] [--models models] [--json OUT]
 
@@ -20,16 +29,25 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from gristmill.classify.model import LABEL_PREFIX, label_probs, load_model
+from gristmill.classify.preprocess import (
+    PREPROCESSORS,
+    preprocess,
+    reference_preprocess,
+    single_line,
+    window,
+)
 from gristmill.classify.train import TrainConfig, train_classifier
 from gristmill.config import load_config
 from gristmill.data.demo import build_demo
 from gristmill.filters import create
-from gristmill.filters.chain import FilterChain
 from gristmill.schemas import Document
 
 CLASSIFIERS = ("language", "fasttext")
@@ -58,31 +76,154 @@ def models(demo: Path, model_dir: Path, tmp: Path) -> dict[str, Path]:
     return out
 
 
+def _wrapper_label_probs(model, line: str, threshold: float = 0.0) -> dict[str, float]:
+    """``label_probs`` as it was: through the fastText wrapper's ``predict`` (numpy arrays)."""
+    labs, ps = model.predict(line, k=-1, threshold=threshold)
+    n = len(LABEL_PREFIX)
+    return {lab[n:]: min(float(p), 1.0) for lab, p in zip(labs, ps, strict=True)}
+
+
+@contextlib.contextmanager
+def previous_code() -> Iterator[None]:
+    """The filters as they ran before: regex preprocessing, the wrapper's predict, and
+    lid.176 returning every language above 0.001."""
+    from gristmill.filters import fasttext_filter, language
+
+    saved = PREPROCESSORS["gristmill"], fasttext_filter.label_probs, language.label_probs, language._FLOOR
+    PREPROCESSORS["gristmill"] = reference_preprocess
+    fasttext_filter.label_probs = language.label_probs = _wrapper_label_probs
+    language._FLOOR = 0.001
+    try:
+        yield
+    finally:
+        PREPROCESSORS["gristmill"], fasttext_filter.label_probs, language.label_probs, language._FLOOR = saved
+
+
+def _best_us(variants: dict[str, tuple[Callable, list]], rounds: int) -> dict[str, float]:
+    """Best-of-rounds CPU microseconds per item of each ``fn`` over its items, alternating."""
+    best: dict[str, float] = {}
+    for _ in range(rounds):
+        for name, (fn, items) in variants.items():
+            t = time.process_time()
+            for x in items:
+                fn(x)
+            best[name] = min(best.get(name, float("inf")), (time.process_time() - t) / len(items) * 1e6)
+    return {k: round(v, 1) for k, v in best.items()}
+
+
+def long_doc_costs(docs: list[Document], paths: dict[str, Path], rounds: int = 3) -> dict[str, float]:
+    """Per-document CPU µs on the literature scenes, previous vs current code, full vs window."""
+    texts = [d.text for d in docs if d.source in ("shakespeare_modern", "shakespeare_folio", "milton")]
+    tox = load_model(paths["toxicity"])
+    from gristmill.filters.language import default_langid_model
+
+    lid = load_model(default_langid_model())
+    full = [preprocess(t) for t in texts]
+    head = [preprocess(window(t, 2000)) for t in texts]
+    lid1000 = [single_line(window(t, 1000)) for t in texts]
+    lid2000 = [single_line(window(t, 2000)) for t in texts]
+    out = _best_us({
+        "preprocess, regex (previous), whole text": (reference_preprocess, texts),
+        "preprocess, fast path, whole text": (preprocess, texts),
+        "preprocess, fast path, first 2000 chars": (lambda t: preprocess(window(t, 2000)), texts),
+        "toxicity predict, wrapper (previous), whole text": (lambda x: _wrapper_label_probs(tox, x), full),
+        "toxicity predict, binding, whole text": (lambda x: label_probs(tox, x), full),
+        "toxicity predict, binding, first 2000 chars": (lambda x: label_probs(tox, x), head),
+        "lid.176 predict, wrapper (previous), first 2000 chars": (
+            lambda x: _wrapper_label_probs(lid, x, 0.001), lid2000),
+        "lid.176 predict, binding, first 2000 chars": (lambda x: label_probs(lid, x, 0.001), lid2000),
+        "lid.176 predict, binding, first 1000 chars": (lambda x: label_probs(lid, x, 0.001), lid1000),
+    }, rounds)
+    out["documents"] = len(texts)
+    return out
+
+
 def filter_rates(docs: list[Document], paths: dict[str, Path], rounds: int = 3) -> dict[str, dict]:
     filters = {
         "fasttext toxicity, bigrams": create("fasttext", model=str(paths["toxicity"]), remove="offensive", tag="t2"),
+        "fasttext toxicity, bigrams, max_chars=2000": create(
+            "fasttext", model=str(paths["toxicity"]), remove="offensive", tag="t2w", max_chars=2000),
         "fasttext toxicity, no bigrams": create("fasttext", model=str(paths["toxicity_unigram"]),
                                                 remove="offensive", tag="t1"),
         "fasttext spam, bigrams": create("fasttext", model=str(paths["spam"]), remove="spam", tag="s"),
         "language (lid.176)": create("language"),
         "language (lid.176), max_chars=2000": create("language", max_chars=2000),
+        "language (lid.176), max_chars=1000": create("language", max_chars=1000),
     }
-    best: dict[str, float] = {}
+    best: dict[tuple[str, str], float] = {}
     for f in filters.values():
         f.setup()
     for _ in range(rounds):
         for name, f in filters.items():
-            texts = [Document(d.id, d.text + " ", d.source) for d in docs]  # fresh text objects:
-            t = time.process_time()  # no filter reuses another's tokenization here
-            for d in texts:
-                f(d)
-            dt = time.process_time() - t
-            best[name] = min(best.get(name, float("inf")), dt)
-    return {k: {"docs": len(docs), "cpu_s": round(v, 3), "docs_per_s_per_core": round(len(docs) / v)}
-            for k, v in best.items()}
+            for code in ("previous", "current"):
+                texts = [Document(d.id, d.text + " ", d.source) for d in docs]  # fresh text objects:
+                with previous_code() if code == "previous" else contextlib.nullcontext():
+                    t = time.process_time()  # no filter reuses another's tokenization here
+                    for d in texts:
+                        f(d)
+                    dt = time.process_time() - t
+                best[name, code] = min(best.get((name, code), float("inf")), dt)
+    return {name: {"docs": len(docs), **{f"docs_per_s_per_core, {code} code": round(len(docs) / best[name, code])
+                                         for code in ("previous", "current")}}
+            for name in filters}
 
 
-def pipeline_share(demo: Path, tmp: Path, paths: dict[str, Path]) -> dict:
+def window_decisions(docs: list[Document], paths: dict[str, Path]) -> dict[str, dict]:
+    """How many keep/reject decisions a scoring window changes against whole-text scoring,
+    on every demo document (only those longer than the window can change), at the
+    configs' thresholds; and by source."""
+    makers = {
+        "fasttext spam (threshold 0.5)": lambda m: create(
+            "fasttext", model=str(paths["spam"]), remove="spam", threshold=0.5, tag="s", max_chars=m),
+        "fasttext toxicity (threshold 0.5)": lambda m: create(
+            "fasttext", model=str(paths["toxicity"]), remove="offensive", threshold=0.5, tag="t", max_chars=m),
+        "language (en, min_score 0.65)": lambda m: create("language", max_chars=m),
+    }
+    out = {}
+    for name, make in makers.items():
+        whole = [make(None)(d).keep for d in docs]
+        row = {"rejected_whole_text": whole.count(False)}
+        for m in (500, 1000, 2000, 4000):
+            f = make(m)
+            changed = collections.Counter(d.source for d, w in zip(docs, whole, strict=True) if f(d).keep != w)
+            row[f"max_chars={m}"] = {"changed": sum(changed.values()), "longer_docs": sum(len(d.text) > m for d in docs),
+                                     "by_source": dict(changed)}
+        out[name] = row
+    return out
+
+
+@contextlib.contextmanager
+def timed_classifiers(acc: dict[str, list[float]]) -> Iterator[None]:
+    """Add the thread CPU time of every classifier call and 1 to ``acc[filter name]``
+    (``[seconds, calls]``). The runner is
+    in-process (one worker), so the DoFn's copies of the filters run in this process and the
+    time includes what the rest of the pipeline does to the CPU caches between calls."""
+    from gristmill.filters.fasttext_filter import FastTextFilter
+    from gristmill.filters.language import Language
+
+    saved = {cls: cls.__call__ for cls in (FastTextFilter, Language)}
+
+    def wrap(orig: Callable) -> Callable:
+        def call(self, doc):
+            t = time.thread_time()
+            try:
+                return orig(self, doc)
+            finally:
+                a = acc.setdefault(self.name, [0.0, 0])
+                a[0] += time.thread_time() - t
+                a[1] += 1
+        return call
+
+    for cls, orig in saved.items():
+        cls.__call__ = wrap(orig)
+    try:
+        yield
+    finally:
+        for cls, orig in saved.items():
+            cls.__call__ = orig
+
+
+def pipeline_share(demo: Path, tmp: Path, paths: dict[str, Path], rounds: int = 2) -> dict:
     from gristmill.pipelines.run import run_pipeline
 
     cfg = load_config()
@@ -91,35 +232,41 @@ def pipeline_share(demo: Path, tmp: Path, paths: dict[str, Path]) -> dict:
             spec.params["model"] = str(paths[spec.params["tag"]])
     without = cfg.model_copy(deep=True)
     without.filters = [s for s in cfg.filters if s.name not in CLASSIFIERS]
-    res = {}
-    for label, c in (("without classifiers", without), ("with classifiers", cfg), ):
-        t, w = time.process_time(), time.perf_counter()
-        s = run_pipeline([str(demo / "corpus")], str(tmp / label.replace(" ", "_")), c, workers=1)
-        res[label] = {"cpu_s": round(time.process_time() - t, 2), "wall_s": round(time.perf_counter() - w, 2),
-                      "kept": s["kept"], "rejected": s["rejected"]}
-    # direct estimate: run the configured chain in order and time only the classifier steps,
-    # so each classifier sees exactly the documents that reach it in the pipeline
-    chain = FilterChain.from_specs([s.model_dump() for s in cfg.filters])
-    chain.setup()
-    clf_ns, reaching = 0, collections.Counter()
-    for d in load_docs(demo):
-        for step in chain.steps:
-            is_clf = step.filter.__class__.name in CLASSIFIERS
-            t0 = time.perf_counter_ns()
-            v = step.filter(d)
-            if is_clf:
-                clf_ns += time.perf_counter_ns() - t0
-                reaching[step.filter.name] += 1
-            if v.scores:
-                d.scores.update(v.scores)
-            if not v.keep and step.mode == "filter":
-                break
-    clf_cpu = clf_ns / 1e9
-    with_cpu, without_cpu = res["with classifiers"]["cpu_s"], res["without classifiers"]["cpu_s"]
-    res["share_by_difference"] = round((with_cpu - without_cpu) / with_cpu, 3)
-    res["classifier_cpu_s_on_reaching_docs"] = round(clf_cpu, 2)
-    res["docs_reaching_classifiers"] = dict(reaching)
-    res["share_direct"] = round(clf_cpu / with_cpu, 3)
+    previous = cfg.model_copy(deep=True)  # the settings before: whole text, language 2000
+    for spec in previous.filters:
+        if spec.name == "fasttext":
+            spec.params.pop("max_chars", None)
+        if spec.name == "language":
+            spec.params["max_chars"] = 2000
+    # The same filters with `language` moved after the heuristic rules (just before the
+    # fasttext filters): the kept set is the same (all are in filter mode), the attribution
+    # of rejections differs (a French scene is then rejected by gopher_quality).
+    late = cfg.model_copy(deep=True)
+    lang = next(s for s in late.filters if s.name == "language")
+    late.filters.remove(lang)
+    late.filters.insert(next(i for i, s in enumerate(late.filters) if s.name == "fasttext"), lang)
+    variants = {"without classifiers": without, "previous code and settings": previous,
+                "current": cfg, "current, language after the rules": late}
+    res: dict = {}
+    for i in range(rounds):  # alternate, keep the least disturbed run of each
+        for label, c in variants.items():
+            acc: dict[str, list[float]] = {}
+            with (previous_code() if label.startswith("previous") else contextlib.nullcontext()), \
+                    timed_classifiers(acc):
+                t, w = time.process_time(), time.perf_counter()
+                out = tmp / f"run{i}-{label.replace(' ', '_').replace(',', '')}"
+                s = run_pipeline([str(demo / "corpus")], str(out), c, workers=1)
+                cpu, wall = time.process_time() - t, time.perf_counter() - w
+            if label not in res or cpu < res[label]["cpu_s"]:
+                res[label] = {"cpu_s": round(cpu, 2), "wall_s": round(wall, 2), "kept": s["kept"],
+                              "classifier_cpu_s": {k: round(v[0], 2) for k, v in acc.items()},
+                              "docs_reaching": {k: v[1] for k, v in acc.items()}}
+    base = res["without classifiers"]["cpu_s"]
+    for label in list(variants)[1:]:
+        r = res[label]
+        clf = sum(r["classifier_cpu_s"].values())
+        r["share_in_pipeline"] = round(clf / r["cpu_s"], 3)
+        r["share_by_difference"] = round((r["cpu_s"] - base) / r["cpu_s"], 3)
     return res
 
 
@@ -137,9 +284,16 @@ def main() -> None:
         tmp = Path(t)
         paths = models(demo, Path(args.models), tmp)
         docs = load_docs(demo)
-        out = {"filters": filter_rates(docs, paths)}
+        out = {"long_documents_us": long_doc_costs(docs, paths)}
+        for k, v in out["long_documents_us"].items():
+            print(f"{k:56s} {v:>8} µs per document" if k != "documents" else f"({v} literature scenes)")
+        out["window_decisions"] = window_decisions(docs, paths)
+        for k, v in out["window_decisions"].items():
+            print(k, json.dumps(v))
+        out["filters"] = filter_rates(docs, paths)
+        print(f"docs/s per core on {len(docs)} documents: previous code, current code")
         for k, v in out["filters"].items():
-            print(f"{k:32s} {v['docs_per_s_per_core']:>8,} docs/s per core ({v['docs']} docs, {v['cpu_s']} s CPU)")
+            print(f"{k:46s} {v['docs_per_s_per_core, previous code']:>8,} {v['docs_per_s_per_core, current code']:>8,}")
         if not args.skip_pipeline:
             out["pipeline"] = pipeline_share(demo, tmp, paths)
             print(json.dumps(out["pipeline"], indent=2))
