@@ -43,7 +43,8 @@ def preprocess(text: str) -> str:
 
     NFKC folds compatibility forms (full-width letters, ligatures) so they share features with
     their plain forms. The result of an empty or all-whitespace text is ``""``. Equal to
-    ``reference_preprocess(text)``, 2-2.5x faster on ASCII text.
+    ``reference_preprocess(text)``, about 2x faster on ASCII text (1.9x on a fortune, 2.3x
+    on a 7 KB scene).
     """
     text = unicodedata.normalize("NFKC", text).lower()
     if not text.isascii():
