@@ -8,15 +8,24 @@
     .venv/bin/python benchmarks/dedup.py scale --docs 1000000 [--workers 2] [--out DIR]
         Exact + MinHash dedup end to end through Beam (FnApiRunner, multi_processing) over
         documents made by sampling and mutating demo text; wall time and peak memory summed
-        over the runner and its worker processes (sampled from /proc every 0.5 s).
+        over the runner and its worker processes (sampled from /proc every 0.5 s), peak disk
+        used by dedup's spill files, and a digest of the decisions (to compare runs).
 
-Both need the demo corpus (``gristmill data demo /tmp/demo``); pass ``--demo`` if elsewhere.
+    .venv/bin/python benchmarks/dedup.py pipeline --docs 1000000 [--workers 2] [--out DIR]
+        The real ``gristmill run`` (normalize, word_count, exact + MinHash dedup, Parquet
+        outputs) over the same synthetic documents written as 8 JSONL files, run twice: wall
+        time, peak memory, the balance check, and whether the two runs' kept/ and rejected/
+        files are byte-identical.
+
+All need the demo corpus (``gristmill data demo /tmp/demo``); pass ``--demo`` if elsewhere.
 Results are printed as JSON (one line) for benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import json
 import os
 import random
@@ -27,6 +36,7 @@ import time
 from pathlib import Path
 
 import apache_beam as beam
+import yaml
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
@@ -128,10 +138,13 @@ class _Generate(beam.DoFn):
 
 
 class _PeakRss:
-    """Peak of the summed RSS of this process and all its descendants, from /proc."""
+    """Peak of the summed RSS of this process and all its descendants, from /proc, and the
+    peak size of the files under ``disk_dir`` (dedup's spill files)."""
 
-    def __init__(self, interval: float = 0.5) -> None:
+    def __init__(self, disk_dir: Path, interval: float = 0.5) -> None:
         self.interval = interval
+        self.disk_dir = disk_dir
+        self.peak_disk = 0
         self.peak = 0
         self.peak_procs = 0
         self.peak_main = 0
@@ -173,6 +186,11 @@ class _PeakRss:
             )
             if total > self.peak:
                 self.peak, self.peak_procs, self.peak_main = total, n, main
+            disk = 0
+            for f in self.disk_dir.glob("*"):
+                with contextlib.suppress(OSError):  # deleted while we looked
+                    disk += f.stat().st_size
+            self.peak_disk = max(self.peak_disk, disk)
             self._stop.wait(self.interval)
 
     def __enter__(self) -> _PeakRss:
@@ -200,7 +218,7 @@ def bench_scale(
     )
     spans = [(s, min(s + shard_docs, n_docs)) for s in range(0, n_docs, shard_docs)]
     t0 = time.perf_counter()
-    with _PeakRss() as mem:
+    with _PeakRss(out_dir / "spill") as mem:
         p = beam.Pipeline(runner=FnApiRunner(), options=options)
         docs = (
             p
@@ -208,7 +226,7 @@ def bench_scale(
             | "Reshuffle" >> beam.Reshuffle()
             | "Generate" >> beam.ParDo(_Generate(str(demo)))
         )
-        out = docs | "Dedup" >> Deduplicate(cfg)
+        out = docs | "Dedup" >> Deduplicate(cfg, spill_dir=str(out_dir / "spill"))
         (
             out["rejected"]
             | "RejLine" >> beam.Map(lambda r: f"{r.doc.id}\t{r.filter}\t{r.duplicate_of}\t{r.value:.4f}")
@@ -237,6 +255,10 @@ def bench_scale(
             by_filter[k] = by_filter.get(k, 0) + 1
     kept = count("kept")
     rejected = sum(by_filter.values())
+    # Order-independent digest of the decisions, to compare runs (same input -> same digest).
+    lines = sorted(ln for f in sorted(out_dir.glob("kept*")) + sorted(out_dir.glob("rejected*"))
+                   for ln in f.read_text().splitlines())
+    digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
     return {
         "bench": "dedup.scale",
         "docs": n_docs,
@@ -248,12 +270,87 @@ def bench_scale(
         "peak_rss_gb": round(mem.peak / 1e9, 3),
         "processes_at_peak": mem.peak_procs,
         "runner_process_rss_gb_at_peak": round(mem.peak_main / 1e9, 3),
+        "peak_spill_disk_gb": round(mem.peak_disk / 1e9, 3),
         "kept": kept,
         "rejected": by_filter,
         # Every input document must come out kept or rejected; anything else is data loss.
         "unaccounted_docs": n_docs - kept - rejected,
+        "decisions_sha256_16": digest,
+        "spill_files_left": len(list((out_dir / "spill").glob("*"))),
         "counters": counters,
         "memory_timeline_s_total_runner_gb": mem.timeline[:: max(1, len(mem.timeline) // 60)],
+    }
+
+
+PIPELINE_CONFIG = """
+normalize: {}
+filters:
+  - {name: word_count, params: {min_words: 20}}
+dedup:
+  exact: {}
+  minhash: {threshold: 0.8}
+output: {num_shards: 8}
+"""
+
+
+def _write_corpus(demo: Path, n_docs: int, dest: Path, files: int = 8) -> list[Path]:
+    """The scale benchmark's documents as JSONL files (kept if already complete)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    done = dest / f"DONE-{n_docs}"
+    paths = [dest / f"part-{k:02d}.jsonl" for k in range(files)]
+    if done.exists():
+        return paths
+    gen = _Generate(str(demo))
+    gen.setup()
+    per = -(-n_docs // files)
+    for k, path in enumerate(paths):
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            for d in gen.process((k * per, min((k + 1) * per, n_docs))):
+                f.write(json.dumps({"id": d.id, "text": d.text, "source": d.source}) + "\n")
+        tmp.replace(path)
+    done.touch()
+    return paths
+
+
+def _tree_digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.parquet")):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def bench_pipeline(demo: Path, n_docs: int, workers: int, out_dir: Path) -> dict:
+    """``gristmill run`` with dedup, twice, on the synthetic corpus."""
+    from gristmill.config import parse_config
+    from gristmill.pipelines.run import run_pipeline
+
+    inputs = _write_corpus(demo, n_docs, out_dir / "corpus")
+    cfg = parse_config(yaml.safe_load(PIPELINE_CONFIG), "benchmarks/dedup.py")
+    runs = []
+    for k in range(2):
+        run_dir = out_dir / f"run{k}"
+        t0 = time.perf_counter()
+        with _PeakRss(run_dir.with_name(run_dir.name + ".partial") / "_tmp" / "dedup") as mem:
+            summary = run_pipeline([str(p) for p in inputs], str(run_dir), cfg, workers=workers, overwrite=True)
+        runs.append({
+            "wall_s": round(time.perf_counter() - t0, 1),
+            "peak_rss_gb": round(mem.peak / 1e9, 3),
+            "runner_process_rss_gb_at_peak": round(mem.peak_main / 1e9, 3),
+            "peak_spill_disk_gb": round(mem.peak_disk / 1e9, 3),
+            "balanced": summary["balanced"],
+            "kept": summary["kept"],
+            "by_filter": {f: sum(r.values()) for f, r in summary["by_filter"].items()},
+            "digest": {kind: _tree_digest(run_dir / kind) for kind in ("kept", "rejected")},
+        })
+    return {
+        "bench": "dedup.pipeline",
+        "docs": n_docs,
+        "workers": workers,
+        "runs": runs,
+        "byte_identical": runs[0]["digest"] == runs[1]["digest"],
+        "unaccounted_docs": 0 if all(r["balanced"] for r in runs) else -1,
     }
 
 
@@ -271,11 +368,18 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--mode", choices=["multi_processing", "multi_threading"], default="multi_processing")
     c.add_argument("--stages", choices=["both", "exact", "minhash", "none"], default="both")
     c.add_argument("--out", type=Path, default=None, help="output dir (default: a temp dir)")
+    q = sub.add_parser("pipeline", help="gristmill run with dedup, twice, over N synthetic documents")
+    q.add_argument("--docs", type=int, default=100_000)
+    q.add_argument("--workers", type=int, default=2)
+    q.add_argument("--out", type=Path, default=None, help="work dir (default: a temp dir)")
     args = ap.parse_args(argv)
     if not (args.demo / "corpus" / "literature.jsonl").exists():
         ap.error(f"demo corpus not found under {args.demo}; run: gristmill data demo {args.demo}")
     if args.cmd == "signatures":
         res = bench_signatures(args.demo, args.docs, args.num_perm)
+    elif args.cmd == "pipeline":
+        out = args.out or Path(tempfile.mkdtemp(prefix="dedup-pipeline-"))
+        res = bench_pipeline(args.demo, args.docs, args.workers, out)
     else:
         out = args.out or Path(tempfile.mkdtemp(prefix="dedup-scale-"))
         out.mkdir(parents=True, exist_ok=True)
