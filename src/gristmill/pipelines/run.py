@@ -32,7 +32,6 @@ from gristmill.pipelines.transforms import (
     ApplyFilters,
     Normalize,
     ParseRecords,
-    ReadCorpus,
     WriteShards,
 )
 
@@ -65,15 +64,14 @@ def make_pipeline(runner: str | None, workers: int, extra_args: list[str] | None
 
 def build(p: beam.Pipeline, inputs: list[str], out_dir: str, cfg: PipelineConfig) -> None:
     files = expand_inputs(inputs)
-    raw = p | "Read" >> ReadCorpus(files, cfg.input)
+    parsed = p | "ReadAndParse" >> ParseRecords(files, cfg.input)
     (
-        raw
+        parsed["records"]
         | "CountInput" >> beam.combiners.Count.Globally()
         | "WriteInputCount" >> beam.Map(
             lambda n: summ.write_json(FileSystems.join(out_dir, "_stats", "input_records.json"), {"input_records": n})
         )
     )
-    parsed = raw | "ParseRecords" >> ParseRecords(cfg.input)
     normed = parsed["docs"] | "Normalize" >> Normalize(cfg.normalize)
     specs = [s.model_dump() for s in cfg.filters]
     filtered = normed["docs"] | "ApplyFilters" >> ApplyFilters(specs)

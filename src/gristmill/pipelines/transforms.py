@@ -8,6 +8,7 @@ outputs apart from crashes (errors). The per-document logic lives in plain Pytho
 from __future__ import annotations
 
 import hashlib
+import pickle
 from collections.abc import Iterable
 
 import apache_beam as beam
@@ -34,7 +35,6 @@ from gristmill.schemas import (
 NAMESPACE = "gristmill"
 ERRORS = "errors"
 REJECTED = "rejected"
-ORIGIN = "_origin"
 
 
 def copy_doc(doc: Document) -> Document:
@@ -64,16 +64,28 @@ class ReadCorpus(beam.PTransform):
         )
 
 
+def origin(rec: RawRecord) -> str:
+    """Where a record came from, as a string that sorts in input order within a file."""
+    return f"{rec.file}#{rec.line if rec.line is not None else 0:012d}"
+
+
 class _ParseFn(beam.DoFn):
+    """RawRecord -> Document, or ErrorRecord (bad records, and every record of an id that is
+    not the id's first record; ``repeated`` maps each id used more than once to the origin of
+    its first record)."""
+
     def __init__(self, cfg: InputConfig) -> None:
         self.cfg = cfg
         self.bad = Metrics.counter(NAMESPACE, "errors")
 
-    def process(self, rec: RawRecord | ErrorRecord):
+    def process(self, rec: RawRecord | ErrorRecord, repeated: dict[str, str]):
         out = rec if isinstance(rec, ErrorRecord) else parse_or_error(rec, self.cfg)
-        if isinstance(out, Document):
-            # where the record came from, to keep the first of duplicate ids (removed in Normalize)
-            out.metadata[ORIGIN] = f"{rec.file}#{rec.line if rec.line is not None else 0:012d}"
+        if isinstance(out, Document) and out.id in repeated:
+            first = repeated[out.id]
+            if origin(rec) != first:
+                out = ErrorRecord(rec.file, rec.line, "duplicate_id",
+                                  f"id {out.id!r} already used by an earlier record ({first})",
+                                  out.text.encode("utf-8", "surrogatepass"))
         if isinstance(out, ErrorRecord):
             self.bad.inc()
             yield beam.pvalue.TaggedOutput(ERRORS, out)
@@ -81,40 +93,51 @@ class _ParseFn(beam.DoFn):
             yield out
 
 
-def _first_of_id(kv: tuple[str, Iterable[Document]]):
-    """Ids must be unique: keep the first occurrence (by source order), quarantine the rest."""
-    doc_id, docs = kv
-    docs = sorted(docs, key=lambda d: (d.metadata[ORIGIN], d.text))
-    first, *dups = docs
-    first_origin = first.metadata[ORIGIN]
-    yield first
-    for d in dups:
-        file, line = d.metadata[ORIGIN].rsplit("#", 1)
-        yield beam.pvalue.TaggedOutput(
-            ERRORS,
-            ErrorRecord(file, int(line) or None, "duplicate_id",
-                        f"id {doc_id!r} already used by an earlier record ({first_origin})",
-                        d.text.encode("utf-8", "surrogatepass")),
-        )
+def _id_and_origin(rec: RawRecord | ErrorRecord, cfg: InputConfig):
+    if isinstance(rec, RawRecord):
+        out = parse_or_error(rec, cfg)
+        if isinstance(out, Document):
+            yield out.id, origin(rec)
+
+
+def _first_of_repeated(kv: tuple[str, Iterable[str]]):
+    """(id, origin of its first record) for an id used by more than one record."""
+    doc_id, origins = kv
+    origins = sorted(origins)
+    if len(origins) > 1:
+        yield doc_id, origins[0]
 
 
 class ParseRecords(beam.PTransform):
-    """RawRecord -> Document (main) and ErrorRecord (``errors``); duplicate ids -> errors."""
+    """Input files -> Document (main), ErrorRecord (``errors``) and every record as read
+    (``records``, to count the input).
 
-    def __init__(self, cfg: InputConfig) -> None:
+    Ids must be unique: of the records sharing an id the first (in file and line order) is
+    kept and the others become ``duplicate_id`` errors. To find them without shuffling the
+    documents, the input is read twice: the first read sends only (id, origin) pairs through
+    a GroupByKey, and the second parses with the ids that repeat (a side input bounded by
+    their number) at hand. Parsing twice costs far less than moving every document through
+    the runner, which on the local runner holds a shuffle in memory.
+    """
+
+    def __init__(self, files: list[InputFile], cfg: InputConfig) -> None:
         super().__init__()
+        self.files = files
         self.cfg = cfg
 
-    def expand(self, records):
-        parsed = records | "Parse" >> beam.ParDo(_ParseFn(self.cfg)).with_outputs(ERRORS, main="docs")
-        unique = (
-            parsed.docs
-            | "KeyById" >> beam.Map(lambda d: (d.id, d))
+    def expand(self, pbegin):
+        repeated = (
+            pbegin
+            | "ReadForIds" >> ReadCorpus(self.files, self.cfg)
+            | "IdAndOrigin" >> beam.FlatMap(_id_and_origin, self.cfg)
             | "GroupById" >> beam.GroupByKey()
-            | "FirstOfId" >> beam.FlatMap(_first_of_id).with_outputs(ERRORS, main="docs")
+            | "RepeatedIds" >> beam.FlatMap(_first_of_repeated)
         )
-        errors = (parsed[ERRORS], unique[ERRORS]) | "MergeParseErrors" >> beam.Flatten()
-        return {"docs": unique.docs, ERRORS: errors}
+        records = pbegin | "Read" >> ReadCorpus(self.files, self.cfg)
+        parsed = records | "Parse" >> beam.ParDo(
+            _ParseFn(self.cfg), repeated=beam.pvalue.AsDict(repeated)
+        ).with_outputs(ERRORS, main="docs")
+        return {"docs": parsed.docs, ERRORS: parsed[ERRORS], "records": records}
 
 
 class _NormalizeFn(beam.DoFn):
@@ -125,7 +148,6 @@ class _NormalizeFn(beam.DoFn):
     def process(self, doc: Document):
         # Beam elements must not be mutated in place: work on a copy.
         doc = copy_doc(doc)
-        doc.metadata.pop(ORIGIN, None)
         if self.cfg is not None:
             doc.text = normalize_text(doc.text, nfc=self.cfg.nfc, strip_controls=self.cfg.strip_controls)
         if not doc.text.strip():
@@ -218,10 +240,11 @@ class _WriteShardFn(beam.DoFn):
         self.compression = None if compression == "none" else compression
 
     def process(self, kv):
-        shard, records = kv
-        schema, key, to_row = KINDS[self.kind]
-        rows = sorted(((key(r), to_row(r)) for r in records), key=lambda kr: kr[0])
-        table = pa.Table.from_pylist([r for _, r in rows], schema=schema)
+        shard, packed = kv
+        schema = KINDS[self.kind][0]
+        # (key, row bytes) sort by key, ties (possible for errors) by the row itself
+        rows = [pickle.loads(blob) for _, blob in sorted(packed)]
+        table = pa.Table.from_pylist(rows, schema=schema)
         path = FileSystems.join(self.out_dir, self.kind, f"part-{shard:05d}-of-{self.num_shards:05d}.parquet")
         with FileSystems.create(path) as f:
             pq.write_table(table, f, compression=self.compression, row_group_size=4096)
@@ -240,11 +263,18 @@ class WriteShards(beam.PTransform):
         self.kind, self.out_dir, self.num_shards, self.compression = kind, out_dir, num_shards, compression
 
     def expand(self, records):
-        key = KINDS[self.kind][1]
+        _, key, to_row = KINDS[self.kind]
         n = self.num_shards
+
+        def pack(r):
+            # The shuffle carries each record as its row's pickle: a local runner holds a
+            # shuffle in memory, and bytes take half the room of the decoded objects.
+            k = key(r)
+            return shard_of(k, n), (k, pickle.dumps(to_row(r), protocol=pickle.HIGHEST_PROTOCOL))
+
         return (
             records
-            | "AssignShard" >> beam.Map(lambda r: (shard_of(key(r), n), r))
+            | "AssignShard" >> beam.Map(pack)
             | "GroupShard" >> beam.GroupByKey()
             | "WriteParquet" >> beam.ParDo(_WriteShardFn(self.kind, self.out_dir, n, self.compression))
         )
