@@ -12,15 +12,17 @@ core; variants alternate in rounds and the best round counts (least disturbed):
    bigrams (the default) and the same model trained without bigrams (``word_ngrams=1``), the
    spam model, the ``language`` filter (lid.176), on the whole text and with ``max_chars``.
 3. The pipeline: ``run_pipeline`` (Beam in-process, one worker) on the whole demo corpus with
-   the default config, and with the same config minus the classifier filters (alternating,
-   two runs each, the lower CPU counts), for the previous code and settings (regex
-   preprocessing, wrapper predict, whole text for ``fasttext``, ``max_chars: 2000`` and a
-   0.001 floor for ``language``), the current ones, and the current ones with ``language``
-   moved after the heuristic rules. Share in the pipeline = the thread CPU time of the
-   classifier calls inside the run / the run's CPU; share by difference = (CPU with - CPU
-   without) / CPU with (noisier: two whole runs).
+   the default config as it runs now (the filter DoFn runs the chain stage by stage over
+   batches of 512 documents, ``FilterChain.run_batch``), with one document at a time
+   (``one_document_at_a_time()``: every filter on a document before the next document, as
+   before batches), with ``language`` moved after the heuristic rules, and without the
+   classifier filters (alternating, two runs each, the lower CPU counts). Every filter's
+   calls are timed inside the run (thread CPU): share in the pipeline = classifier CPU / the
+   run's CPU; share by difference = (CPU with - CPU without) / CPU with (noisier: two whole
+   runs). Batches must not change the results (same kept count and rejections per filter).
 
     .venv/bin/python benchmarks/classifiers.py [--demo data/demo] [--models models] [--json OUT]
+        [--skip-pipeline | --pipeline-only]
 
 Models are taken from ``--models`` (``make models``) or trained into a temp dir when missing.
 """
@@ -193,15 +195,14 @@ def window_decisions(docs: list[Document], paths: dict[str, Path]) -> dict[str, 
 
 
 @contextlib.contextmanager
-def timed_classifiers(acc: dict[str, list[float]]) -> Iterator[None]:
-    """Add the thread CPU time of every classifier call and 1 to ``acc[filter name]``
-    (``[seconds, calls]``). The runner is
-    in-process (one worker), so the DoFn's copies of the filters run in this process and the
-    time includes what the rest of the pipeline does to the CPU caches between calls."""
-    from gristmill.filters.fasttext_filter import FastTextFilter
-    from gristmill.filters.language import Language
+def timed_filters(acc: dict[str, list[float]], names: list[str]) -> Iterator[None]:
+    """Add the thread CPU time of every call of the named filters and 1 to ``acc[filter
+    name]`` (``[seconds, calls]``). The runner is in-process (one worker), so the DoFn's copies
+    of the filters run in this process and the time includes what the rest of the pipeline
+    does to the CPU caches between calls."""
+    from gristmill.filters.base import filter_class
 
-    saved = {cls: cls.__call__ for cls in (FastTextFilter, Language)}
+    saved = {cls: cls.__call__ for cls in {filter_class(n) for n in names}}
 
     def wrap(orig: Callable) -> Callable:
         def call(self, doc):
@@ -223,7 +224,27 @@ def timed_classifiers(acc: dict[str, list[float]]) -> Iterator[None]:
             cls.__call__ = orig
 
 
+@contextlib.contextmanager
+def one_document_at_a_time() -> Iterator[None]:
+    """The filter DoFn as it ran before batches: every filter on one document, then the next
+    document (``FilterChain.run_batch`` replaced by calls of the chain per document)."""
+    from gristmill.filters.chain import FilterChain
+
+    saved = FilterChain.run_batch
+    FilterChain.run_batch = lambda self, docs: [self(d) for d in docs]  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        FilterChain.run_batch = saved  # type: ignore[method-assign]
+
+
+CLASSIFIER_FILTERS = ("language", "fasttext_spam", "fasttext_toxicity")
+
+
 def pipeline_share(demo: Path, tmp: Path, paths: dict[str, Path], rounds: int = 2) -> dict:
+    """The classifier share of ``run_pipeline`` as it runs now (the filter DoFn runs the chain
+    stage by stage over batches of 512 documents) and one document at a time (as before),
+    with per-filter CPU µs per input document measured inside the run."""
     from gristmill.pipelines.run import run_pipeline
 
     cfg = load_config()
@@ -232,12 +253,6 @@ def pipeline_share(demo: Path, tmp: Path, paths: dict[str, Path], rounds: int = 
             spec.params["model"] = str(paths[spec.params["tag"]])
     without = cfg.model_copy(deep=True)
     without.filters = [s for s in cfg.filters if s.name not in CLASSIFIERS]
-    previous = cfg.model_copy(deep=True)  # the settings before: whole text, language 2000
-    for spec in previous.filters:
-        if spec.name == "fasttext":
-            spec.params.pop("max_chars", None)
-        if spec.name == "language":
-            spec.params["max_chars"] = 2000
     # The same filters with `language` moved after the heuristic rules (just before the
     # fasttext filters): the kept set is the same (all are in filter mode), the attribution
     # of rejections differs (a French scene is then rejected by gopher_quality).
@@ -245,28 +260,37 @@ def pipeline_share(demo: Path, tmp: Path, paths: dict[str, Path], rounds: int = 
     lang = next(s for s in late.filters if s.name == "language")
     late.filters.remove(lang)
     late.filters.insert(next(i for i, s in enumerate(late.filters) if s.name == "fasttext"), lang)
-    variants = {"without classifiers": without, "previous code and settings": previous,
-                "current": cfg, "current, language after the rules": late}
+    variants = {"without classifiers": without, "one document at a time": cfg,
+                "batches (current)": cfg, "batches, language after the rules": late}
+    names = [s.name for s in cfg.filters]
     res: dict = {}
     for i in range(rounds):  # alternate, keep the least disturbed run of each
         for label, c in variants.items():
             acc: dict[str, list[float]] = {}
-            with (previous_code() if label.startswith("previous") else contextlib.nullcontext()), \
-                    timed_classifiers(acc):
+            with (one_document_at_a_time() if label.startswith("one") else contextlib.nullcontext()), \
+                    timed_filters(acc, names):
                 t, w = time.process_time(), time.perf_counter()
-                out = tmp / f"run{i}-{label.replace(' ', '_').replace(',', '')}"
+                out = tmp / f"run{i}-{label.replace(' ', '_').replace(',', '').replace('(', '').replace(')', '')}"
                 s = run_pipeline([str(demo / "corpus")], str(out), c, workers=1)
                 cpu, wall = time.process_time() - t, time.perf_counter() - w
             if label not in res or cpu < res[label]["cpu_s"]:
+                n = s["input_records"]
                 res[label] = {"cpu_s": round(cpu, 2), "wall_s": round(wall, 2), "kept": s["kept"],
-                              "classifier_cpu_s": {k: round(v[0], 2) for k, v in acc.items()},
+                              "by_filter": s["by_filter"],
+                              "filter_cpu_s": {k: round(v[0], 2) for k, v in acc.items()},
+                              "filter_us_per_input_doc": {k: round(v[0] / n * 1e6, 1) for k, v in acc.items()},
                               "docs_reaching": {k: v[1] for k, v in acc.items()}}
     base = res["without classifiers"]["cpu_s"]
     for label in list(variants)[1:]:
         r = res[label]
-        clf = sum(r["classifier_cpu_s"].values())
+        clf = sum(v for k, v in r["filter_cpu_s"].items() if k in CLASSIFIER_FILTERS)
+        r["chain_cpu_s"] = round(sum(r["filter_cpu_s"].values()), 2)
+        r["classifier_cpu_s"] = round(clf, 2)
         r["share_in_pipeline"] = round(clf / r["cpu_s"], 3)
         r["share_by_difference"] = round((r["cpu_s"] - base) / r["cpu_s"], 3)
+    # Batches change the order of work, never the results.
+    assert res["batches (current)"]["by_filter"] == res["one document at a time"]["by_filter"]
+    assert res["batches (current)"]["kept"] == res["one document at a time"]["kept"]
     return res
 
 
@@ -275,6 +299,7 @@ def main() -> None:
     ap.add_argument("--demo", default="data/demo", help="demo corpus dir (built when missing)")
     ap.add_argument("--models", default="models", help="dir with toxicity.bin and spam.bin")
     ap.add_argument("--skip-pipeline", action="store_true", help="only the per-filter rates")
+    ap.add_argument("--pipeline-only", action="store_true", help="only the pipeline share")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
     demo = Path(args.demo)
@@ -284,7 +309,14 @@ def main() -> None:
         tmp = Path(t)
         paths = models(demo, Path(args.models), tmp)
         docs = load_docs(demo)
-        out = {"long_documents_us": long_doc_costs(docs, paths)}
+        out: dict = {}
+        if args.pipeline_only:
+            out["pipeline"] = pipeline_share(demo, tmp, paths)
+            print(json.dumps(out["pipeline"], indent=2))
+            if args.json:
+                Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+            return
+        out["long_documents_us"] = long_doc_costs(docs, paths)
         for k, v in out["long_documents_us"].items():
             print(f"{k:56s} {v:>8} µs per document" if k != "documents" else f"({v} literature scenes)")
         out["window_decisions"] = window_decisions(docs, paths)

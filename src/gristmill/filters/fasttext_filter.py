@@ -29,28 +29,26 @@ from typing import Any
 from gristmill.classify.model import ModelLoadError, label_probs, load_model, model_labels
 from gristmill.classify.preprocess import PREPROCESSORS, window
 from gristmill.filters.base import Filter, Verdict, register
-from gristmill.filters.text_units import paragraphs
+from gristmill.filters.text_units import BATCH_CHARS, BATCH_ENTRIES, TextCache, paragraphs
 from gristmill.schemas import Document
 
 _TAG = re.compile(r"^[A-Za-z0-9_]+$")
 
 
-_LAST: tuple[str, int | None, str, str] = ("", None, "", "")  # (preprocess, max_chars, text, line)
+_PREPARED = TextCache(max_entries=BATCH_ENTRIES, max_chars=BATCH_CHARS)
 
 
 def _prepared(how: str, max_chars: int | None, text: str) -> str:
-    """``PREPROCESSORS[how](window(text, max_chars))``, remembering the last result: the
+    """``PREPROCESSORS[how](window(text, max_chars))``, remembered for recent texts: the
     toxicity and spam filters of one chain see the same text object, and tokenizing a long
-    document costs as much as classifying it. Keyed on the identity of the text (the tuple
-    holds a reference, so the object cannot be freed and its id reused); one atomic tuple,
-    so concurrent bundle threads cannot mix entries."""
-    global _LAST
-    last = _LAST
-    if last[2] is text and last[0] == how and last[1] == max_chars:
-        return last[3]
-    line = PREPROCESSORS[how](window(text, max_chars))
-    _LAST = (how, max_chars, text, line)
-    return line
+    document costs as much as classifying it. Keyed on the identity of the text plus the
+    preprocessing and the window (``TextCache``: bounded, holds up to a batch of documents,
+    as ``FilterChain.run_batch`` runs each filter over a batch before the next)."""
+    line = _PREPARED.get(text, how, max_chars)
+    if line is None:
+        line = PREPROCESSORS[how](window(text, max_chars))
+        _PREPARED.put(text, line, how, max_chars)
+    return line  # type: ignore[return-value]
 
 
 @register

@@ -21,6 +21,8 @@ from apache_beam.utils import shared
 from gristmill.config import InputConfig, NormalizeConfig
 from gristmill.filters.chain import FilterChain
 from gristmill.filters.normalize import normalize_text
+from gristmill.filters.text_units import BATCH_CHARS, BATCH_ENTRIES
+from gristmill.pipelines.dedup import _window
 from gristmill.pipelines.parse import parse_or_error
 from gristmill.pipelines.readers import InputFile, RawRecord, read_file
 from gristmill.schemas import (
@@ -172,12 +174,19 @@ class Normalize(beam.PTransform):
 
 
 class _FilterFn(beam.DoFn):
-    """Runs the FilterChain. The built chain (fastText models included) is shared by all
-    DoFn instances of a worker process through ``shared.Shared``, never pickled."""
+    """Runs the FilterChain over batches of a bundle's documents (``FilterChain.run_batch``:
+    filter by filter, so each model stays in the CPU caches; same results as one document at
+    a time). A batch is flushed at ``batch_docs`` documents or ``batch_chars`` characters of
+    text (the shared per-text caches hold that much) and at the end of the bundle; outputs
+    keep the input order. The built chain (fastText models included) is shared by all DoFn
+    instances of a worker process through ``shared.Shared``, never pickled."""
 
-    def __init__(self, specs: list[dict], digest: str) -> None:
+    def __init__(self, specs: list[dict], digest: str, batch_docs: int = BATCH_ENTRIES,
+                 batch_chars: int = BATCH_CHARS) -> None:
         self.specs = specs
         self.digest = digest
+        self.batch_docs = batch_docs
+        self.batch_chars = batch_chars
         self._shared = shared.Shared()
         self._chain: FilterChain | None = None
         self._counters: dict[str, object] = {}
@@ -190,16 +199,35 @@ class _FilterFn(beam.DoFn):
 
         self._chain = self._shared.acquire(build, tag=self.digest)
 
+    def start_bundle(self):
+        self._batch: list[Document] = []
+        self._chars = 0
+
     def process(self, doc: Document):
-        doc, rej = self._chain(copy_doc(doc))
-        if rej is None:
-            yield doc
-        else:
-            c = self._counters.get(rej.reason)
-            if c is None:
-                c = self._counters[rej.reason] = Metrics.counter(NAMESPACE, f"filter.{rej.reason}")
-            c.inc()
-            yield beam.pvalue.TaggedOutput(REJECTED, rej)
+        # Beam elements must not be mutated in place: the chain works on a copy.
+        self._batch.append(copy_doc(doc))
+        self._chars += len(doc.text)
+        if len(self._batch) >= self.batch_docs or self._chars >= self.batch_chars:
+            yield from self._flush()
+
+    def finish_bundle(self):
+        for out in self._flush():  # finish_bundle's outputs must carry their window
+            if isinstance(out, beam.pvalue.TaggedOutput):
+                yield beam.pvalue.TaggedOutput(out.tag, _window(out.value))
+            else:
+                yield _window(out)
+
+    def _flush(self):
+        batch, self._batch, self._chars = self._batch, [], 0
+        for doc, rej in self._chain.run_batch(batch) if batch else ():
+            if rej is None:
+                yield doc
+            else:
+                c = self._counters.get(rej.reason)
+                if c is None:
+                    c = self._counters[rej.reason] = Metrics.counter(NAMESPACE, f"filter.{rej.reason}")
+                c.inc()
+                yield beam.pvalue.TaggedOutput(REJECTED, rej)
 
 
 class ApplyFilters(beam.PTransform):
