@@ -36,13 +36,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.windowed_value import WindowedValue
 
 from gristmill.config import DedupConfig, ExactDedupConfig, MinHashDedupConfig
 from gristmill.dedup.components import UnionFind, bucket_pairs
 from gristmill.dedup.minhash import Signer, band_keys, estimate_jaccard, jaccard, resolve_bands
 from gristmill.dedup.shingle import exact_key, shingle_hashes
+from gristmill.pipelines.transforms import in_global_window
 from gristmill.schemas.records import DOCUMENT_SCHEMA, Document, Rejection
 
 STAGE = "dedup"
@@ -83,11 +82,6 @@ def _annotate(doc: Document, prefix: str, rep: str, size: int, sim: float | None
 
 
 # ---------------------------------------------------------------- spill
-
-
-def _window(value) -> WindowedValue:
-    """An element emitted from ``finish_bundle`` (which must say its window)."""
-    return WindowedValue(value, GlobalWindow().max_timestamp(), [GlobalWindow()])
 
 
 class _SpillFn(beam.DoFn):
@@ -146,7 +140,7 @@ class _SpillFn(beam.DoFn):
     def finish_bundle(self):
         path = self._close()
         if path is not None:
-            yield _window(path)
+            yield in_global_window(path)
 
 
 def read_spill(path: str, columns: list[str] | None = None) -> Iterator[dict]:
@@ -252,7 +246,7 @@ class _BandsFn(beam.DoFn):
 
     def finish_bundle(self):
         for kv in self._flush():
-            yield _window(kv)
+            yield in_global_window(kv)
 
 
 def _shard_pairs(kv: tuple[int, Iterable[bytes]]) -> Iterator[tuple[str, str]]:

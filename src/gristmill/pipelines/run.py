@@ -29,6 +29,7 @@ from gristmill.pipelines.readers import expand_inputs
 from gristmill.pipelines.transforms import (
     ERRORS,
     REJECTED,
+    TMP_DIR,
     ApplyFilters,
     Normalize,
     ParseRecords,
@@ -38,8 +39,6 @@ from gristmill.pipelines.transforms import (
 log = logging.getLogger("gristmill")
 
 LOCAL_RUNNERS = (None, "", "direct", "DirectRunner", "FnApiRunner", "local")
-# Scratch space of a run (dedup's spill files), removed when the pipeline has finished.
-TMP_DIR = "_tmp"
 
 
 def make_pipeline(runner: str | None, workers: int, extra_args: list[str] | None = None) -> beam.Pipeline:

@@ -8,21 +8,24 @@ outputs apart from crashes (errors). The per-document logic lives in plain Pytho
 from __future__ import annotations
 
 import hashlib
+import heapq
 import pickle
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils import shared
+from apache_beam.utils.windowed_value import WindowedValue
 
 from gristmill.config import InputConfig, NormalizeConfig
 from gristmill.filters.chain import FilterChain
 from gristmill.filters.normalize import normalize_text
 from gristmill.filters.text_units import BATCH_CHARS, BATCH_ENTRIES
-from gristmill.pipelines.dedup import _window
 from gristmill.pipelines.parse import parse_or_error
 from gristmill.pipelines.readers import InputFile, RawRecord, read_file
 from gristmill.schemas import (
@@ -37,6 +40,11 @@ from gristmill.schemas import (
 NAMESPACE = "gristmill"
 ERRORS = "errors"
 REJECTED = "rejected"
+
+
+def in_global_window(value) -> WindowedValue:
+    """An element emitted from ``finish_bundle`` (which must say its window)."""
+    return WindowedValue(value, GlobalWindow().max_timestamp(), [GlobalWindow()])
 
 
 def copy_doc(doc: Document) -> Document:
@@ -213,9 +221,9 @@ class _FilterFn(beam.DoFn):
     def finish_bundle(self):
         for out in self._flush():  # finish_bundle's outputs must carry their window
             if isinstance(out, beam.pvalue.TaggedOutput):
-                yield beam.pvalue.TaggedOutput(out.tag, _window(out.value))
+                yield beam.pvalue.TaggedOutput(out.tag, in_global_window(out.value))
             else:
-                yield _window(out)
+                yield in_global_window(out)
 
     def _flush(self):
         batch, self._batch, self._chars = self._batch, [], 0
@@ -260,7 +268,70 @@ def shard_of(key: str, num_shards: int) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big") % num_shards
 
 
-class _WriteShardFn(beam.DoFn):
+# Scratch space of a run (sorted runs, dedup's spill files), removed when the pipeline ends.
+TMP_DIR = "_tmp"
+# A bundle sorts at most this many records in memory before writing them out as runs.
+RUN_RECORDS = 50_000
+ROW_GROUP = 4096
+_RUN_SCHEMA = pa.schema([("key", pa.string()), ("row", pa.large_binary())])
+_SPENT = "spent"
+
+
+def _delete(path: str) -> None:
+    FileSystems.delete([path])
+
+
+class _SortedRunsFn(beam.DoFn):
+    """Records -> sorted run files, one per output shard per flush; emits (shard, run path).
+
+    Each record becomes (key, pickled row); a bundle buffers at most ``RUN_RECORDS`` of them,
+    sorts each shard's part and writes it under a fresh name (a retried bundle never collides
+    with its failed attempt). Only the paths go through the shuffle that follows.
+    """
+
+    def __init__(self, kind: str, tmp_dir: str, num_shards: int) -> None:
+        self.kind, self.tmp_dir, self.num_shards = kind, tmp_dir, num_shards
+
+    def start_bundle(self) -> None:
+        self.parts: dict[int, list[tuple[str, bytes]]] = {}
+        self.count = 0
+
+    def process(self, record):
+        _, key, to_row = KINDS[self.kind]
+        k = key(record)
+        row = pickle.dumps(to_row(record), protocol=pickle.HIGHEST_PROTOCOL)
+        self.parts.setdefault(shard_of(k, self.num_shards), []).append((k, row))
+        self.count += 1
+        if self.count >= RUN_RECORDS:
+            yield from self._flush()
+
+    def _flush(self) -> list[tuple[int, str]]:
+        out = []
+        for shard, items in sorted(self.parts.items()):
+            items.sort()  # by key; equal keys (possible for errors) by the row bytes
+            path = FileSystems.join(self.tmp_dir, f"{self.kind}-{shard:05d}-{uuid.uuid4().hex}.parquet")
+            table = pa.table({"key": [k for k, _ in items], "row": [r for _, r in items]}, schema=_RUN_SCHEMA)
+            with FileSystems.create(path) as f:
+                pq.write_table(table, f, compression="lz4")
+            out.append((shard, path))
+        self.parts, self.count = {}, 0
+        return out
+
+    def finish_bundle(self):
+        for kv in self._flush():
+            yield in_global_window(kv)
+
+
+def _read_run(path: str) -> Iterator[tuple[str, bytes]]:
+    with FileSystems.open(path) as f:
+        for batch in pq.ParquetFile(f).iter_batches(batch_size=2048):
+            yield from zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True)
+
+
+class _MergeRunsFn(beam.DoFn):
+    """One shard: merge its sorted runs into ``part-SSSSS-of-NNNNN.parquet``, streaming (a
+    row group at a time), then name the runs as spent."""
+
     def __init__(self, kind: str, out_dir: str, num_shards: int, compression: str) -> None:
         self.kind = kind
         self.out_dir = out_dir
@@ -268,15 +339,26 @@ class _WriteShardFn(beam.DoFn):
         self.compression = None if compression == "none" else compression
 
     def process(self, kv):
-        shard, packed = kv
+        shard, runs = kv
+        runs = sorted(runs)
         schema = KINDS[self.kind][0]
-        # (key, row bytes) sort by key, ties (possible for errors) by the row itself
-        rows = [pickle.loads(blob) for _, blob in sorted(packed)]
-        table = pa.Table.from_pylist(rows, schema=schema)
         path = FileSystems.join(self.out_dir, self.kind, f"part-{shard:05d}-of-{self.num_shards:05d}.parquet")
+        n = 0
         with FileSystems.create(path) as f:
-            pq.write_table(table, f, compression=self.compression, row_group_size=4096)
-        yield (self.kind, len(rows))
+            writer = pq.ParquetWriter(f, schema, compression=self.compression)
+            rows: list[dict] = []
+            for _, blob in heapq.merge(*(_read_run(r) for r in runs)):
+                rows.append(pickle.loads(blob))
+                if len(rows) == ROW_GROUP:
+                    writer.write_table(pa.Table.from_pylist(rows, schema=schema), row_group_size=ROW_GROUP)
+                    n, rows = n + len(rows), []
+            if rows:
+                writer.write_table(pa.Table.from_pylist(rows, schema=schema), row_group_size=ROW_GROUP)
+                n += len(rows)
+            writer.close()
+        yield (self.kind, n)
+        for r in runs:
+            yield beam.pvalue.TaggedOutput(_SPENT, r)
 
 
 class WriteShards(beam.PTransform):
@@ -284,25 +366,26 @@ class WriteShards(beam.PTransform):
 
     Shard = hash(key) mod N, then rows sorted within the shard, so the bytes written depend
     only on the records, not on worker count or bundle order (reruns are byte-identical).
+    The sort is external: bundles write sorted runs under ``tmp_dir`` (default
+    ``<out_dir>/_tmp/<kind>``), only their paths are grouped by shard, and each shard merges
+    its runs; no step holds a shard, let alone the corpus, in memory, and the runner never
+    buffers the records. Runs are deleted once their shard is written.
     """
 
-    def __init__(self, kind: str, out_dir: str, num_shards: int, compression: str) -> None:
+    def __init__(self, kind: str, out_dir: str, num_shards: int, compression: str, tmp_dir: str | None = None) -> None:
         super().__init__()
         self.kind, self.out_dir, self.num_shards, self.compression = kind, out_dir, num_shards, compression
+        self.tmp_dir = tmp_dir or FileSystems.join(out_dir, TMP_DIR, kind)
 
     def expand(self, records):
-        _, key, to_row = KINDS[self.kind]
         n = self.num_shards
-
-        def pack(r):
-            # The shuffle carries each record as its row's pickle: a local runner holds a
-            # shuffle in memory, and bytes take half the room of the decoded objects.
-            k = key(r)
-            return shard_of(k, n), (k, pickle.dumps(to_row(r), protocol=pickle.HIGHEST_PROTOCOL))
-
-        return (
+        merged = (
             records
-            | "AssignShard" >> beam.Map(pack)
-            | "GroupShard" >> beam.GroupByKey()
-            | "WriteParquet" >> beam.ParDo(_WriteShardFn(self.kind, self.out_dir, n, self.compression))
+            | "SortedRuns" >> beam.ParDo(_SortedRunsFn(self.kind, self.tmp_dir, n))
+            | "GroupRunsByShard" >> beam.GroupByKey()
+            | "MergeRuns" >> beam.ParDo(_MergeRunsFn(self.kind, self.out_dir, n, self.compression)).with_outputs(
+                _SPENT, main="written"
+            )
         )
+        merged[_SPENT] | "CommitShards" >> beam.Reshuffle() | "DeleteRuns" >> beam.Map(_delete)
+        return merged.written
