@@ -321,7 +321,7 @@ def _tree_digest(root: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def bench_pipeline(demo: Path, n_docs: int, workers: int, out_dir: Path) -> dict:
+def bench_pipeline(demo: Path, n_docs: int, workers: int, out_dir: Path, runs_wanted: int = 2) -> dict:
     """``gristmill run`` with dedup, twice, on the synthetic corpus."""
     from gristmill.config import parse_config
     from gristmill.pipelines.run import run_pipeline
@@ -329,7 +329,7 @@ def bench_pipeline(demo: Path, n_docs: int, workers: int, out_dir: Path) -> dict
     inputs = _write_corpus(demo, n_docs, out_dir / "corpus")
     cfg = parse_config(yaml.safe_load(PIPELINE_CONFIG), "benchmarks/dedup.py")
     runs = []
-    for k in range(2):
+    for k in range(runs_wanted):
         run_dir = out_dir / f"run{k}"
         t0 = time.perf_counter()
         with _PeakRss(run_dir.with_name(run_dir.name + ".partial") / "_tmp" / "dedup") as mem:
@@ -343,13 +343,14 @@ def bench_pipeline(demo: Path, n_docs: int, workers: int, out_dir: Path) -> dict
             "kept": summary["kept"],
             "by_filter": {f: sum(r.values()) for f, r in summary["by_filter"].items()},
             "digest": {kind: _tree_digest(run_dir / kind) for kind in ("kept", "rejected")},
+            "memory_timeline_s_total_runner_gb": mem.timeline[:: max(1, len(mem.timeline) // 40)],
         })
     return {
         "bench": "dedup.pipeline",
         "docs": n_docs,
         "workers": workers,
         "runs": runs,
-        "byte_identical": runs[0]["digest"] == runs[1]["digest"],
+        "byte_identical": all(r["digest"] == runs[0]["digest"] for r in runs[1:]) if len(runs) > 1 else None,
         "unaccounted_docs": 0 if all(r["balanced"] for r in runs) else -1,
     }
 
@@ -372,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--docs", type=int, default=100_000)
     q.add_argument("--workers", type=int, default=2)
     q.add_argument("--out", type=Path, default=None, help="work dir (default: a temp dir)")
+    q.add_argument("--runs", type=int, default=2, help="runs to compare (>= 2 checks byte identity)")
     args = ap.parse_args(argv)
     if not (args.demo / "corpus" / "literature.jsonl").exists():
         ap.error(f"demo corpus not found under {args.demo}; run: gristmill data demo {args.demo}")
@@ -379,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         res = bench_signatures(args.demo, args.docs, args.num_perm)
     elif args.cmd == "pipeline":
         out = args.out or Path(tempfile.mkdtemp(prefix="dedup-pipeline-"))
-        res = bench_pipeline(args.demo, args.docs, args.workers, out)
+        res = bench_pipeline(args.demo, args.docs, args.workers, out, args.runs)
     else:
         out = args.out or Path(tempfile.mkdtemp(prefix="dedup-scale-"))
         out.mkdir(parents=True, exist_ok=True)

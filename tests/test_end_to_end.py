@@ -52,6 +52,9 @@ def test_demo_pipeline_end_to_end(demo_dir, spam_model, tmp_path, capsys):
     assert main(["run", "--input", str(data), "--output", str(run), "--config", str(cfg)]) == 0
     s = json.loads((run / "summary.json").read_text())
     assert s["balanced"] and s["input_records"] == 1852 and s["errors"] == 0
+    # dedup's spill files (under _tmp) are gone; nothing but the documented outputs remains
+    assert not (run / "_tmp").exists()
+    assert not run.with_name("run.partial").exists()
     bf = s["by_filter"]
     # every family removed something on real text
     for f in ("word_count", "language", "fasttext_spam", "fasttext_toxicity", "gopher_quality", "exact_dedup", "minhash"):
