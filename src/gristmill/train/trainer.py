@@ -210,7 +210,14 @@ def train(
     a final checkpoint, as a kill would (used by the resume tests)."""
     d, device = setup_distributed()
     try:
-        return _train(d, device, data, Path(out_dir), mcfg, tcfg, resume, stop_after)
+        summary = _train(d, device, data, Path(out_dir), mcfg, tcfg, resume, stop_after)
+        if d.initialized_here:
+            # Every rank finishes its collectives before any tears gloo down: a rank that
+            # destroyed the group while its peer was still in flight aborted the peer
+            # ("terminate called without an active exception", seen once in CI). Only on
+            # success: after an error the peers may never reach a barrier.
+            dist.barrier()
+        return summary
     finally:
         if d.initialized_here:
             dist.destroy_process_group()
