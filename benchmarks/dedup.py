@@ -321,13 +321,20 @@ def _tree_digest(root: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def bench_pipeline(demo: Path, n_docs: int, workers: int, out_dir: Path, runs_wanted: int = 2) -> dict:
-    """``gristmill run`` with dedup, twice, on the synthetic corpus."""
+def bench_pipeline(
+    demo: Path, n_docs: int, workers: int, out_dir: Path, runs_wanted: int = 2, tokenize: bool = False
+) -> dict:
+    """``gristmill run`` with dedup, twice, on the synthetic corpus (``tokenize``: GPT-2 token
+    shards too, verified after each run)."""
     from gristmill.config import parse_config
     from gristmill.pipelines.run import run_pipeline
+    from gristmill.tokenize.verify import verify_shards
 
     inputs = _write_corpus(demo, n_docs, out_dir / "corpus")
-    cfg = parse_config(yaml.safe_load(PIPELINE_CONFIG), "benchmarks/dedup.py")
+    raw = yaml.safe_load(PIPELINE_CONFIG)
+    if tokenize:
+        raw["tokenize"] = {"tokenizer": "gpt2"}
+    cfg = parse_config(raw, "benchmarks/dedup.py")
     runs = []
     for k in range(runs_wanted):
         run_dir = out_dir / f"run{k}"
@@ -343,6 +350,8 @@ def bench_pipeline(demo: Path, n_docs: int, workers: int, out_dir: Path, runs_wa
             "kept": summary["kept"],
             "by_filter": {f: sum(r.values()) for f, r in summary["by_filter"].items()},
             "digest": {kind: _tree_digest(run_dir / kind) for kind in ("kept", "rejected")},
+            "tokens": summary.get("tokens"),
+            "shards_problems": verify_shards(run_dir / "shards").problems[:5] if tokenize else None,
             "memory_timeline_s_total_runner_gb": mem.timeline[:: max(1, len(mem.timeline) // 40)],
         })
     return {
@@ -374,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--workers", type=int, default=2)
     q.add_argument("--out", type=Path, default=None, help="work dir (default: a temp dir)")
     q.add_argument("--runs", type=int, default=2, help="runs to compare (>= 2 checks byte identity)")
+    q.add_argument("--tokenize", action="store_true", help="also write GPT-2 token shards (and verify them)")
     args = ap.parse_args(argv)
     if not (args.demo / "corpus" / "literature.jsonl").exists():
         ap.error(f"demo corpus not found under {args.demo}; run: gristmill data demo {args.demo}")
@@ -381,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         res = bench_signatures(args.demo, args.docs, args.num_perm)
     elif args.cmd == "pipeline":
         out = args.out or Path(tempfile.mkdtemp(prefix="dedup-pipeline-"))
-        res = bench_pipeline(args.demo, args.docs, args.workers, out, args.runs)
+        res = bench_pipeline(args.demo, args.docs, args.workers, out, args.runs, args.tokenize)
     else:
         out = args.out or Path(tempfile.mkdtemp(prefix="dedup-scale-"))
         out.mkdir(parents=True, exist_ok=True)
