@@ -33,14 +33,14 @@ def test_many_runs_merge_to_the_same_bytes_as_one(demo_dir, tmp_path, monkeypatc
     _write(errs, "errors", tmp_path / "one", 2)
     monkeypatch.setattr(transforms, "RUN_RECORDS", 7)  # ~86 flushes: many runs per shard
     log = tmp_path / "deleted.txt"  # the pipeline runs a pickled copy of the function: log to a file
-    real_delete = transforms._delete
+    real_delete = transforms.delete_file
 
     def logged_delete(path: str) -> None:
         with open(log, "a") as f:
             f.write(path + "\n")
         real_delete(path)
 
-    monkeypatch.setattr(transforms, "_delete", logged_delete)
+    monkeypatch.setattr(transforms, "delete_file", logged_delete)
     _write(docs, "kept", tmp_path / "many", 3)
     _write(list(reversed(errs)), "errors", tmp_path / "many", 2)
 

@@ -41,7 +41,7 @@ from gristmill.config import DedupConfig, ExactDedupConfig, MinHashDedupConfig
 from gristmill.dedup.components import UnionFind, bucket_pairs
 from gristmill.dedup.minhash import Signer, band_keys, estimate_jaccard, jaccard, resolve_bands
 from gristmill.dedup.shingle import exact_key, shingle_hashes
-from gristmill.pipelines.transforms import in_global_window
+from gristmill.pipelines.transforms import delete_file, in_global_window
 from gristmill.schemas.records import DOCUMENT_SCHEMA, Document, Rejection
 
 STAGE = "dedup"
@@ -154,10 +154,6 @@ def read_spill(path: str, columns: list[str] | None = None) -> Iterator[dict]:
 def _id_text(path: str) -> Iterator[tuple[str, str]]:
     for row in read_spill(path, ["id", "text"]):
         yield row["id"], row["text"]
-
-
-def _delete(path: str) -> None:
-    FileSystems.delete([path])
 
 
 def spill(docs, spill_dir: str, exact: ExactDedupConfig | None):
@@ -524,7 +520,7 @@ def deduplicate(
     ).with_outputs(_REJECTED, _SPENT, main="kept")
     # The Reshuffle commits the deciding bundle before its file goes (a retried bundle must
     # still find it).
-    res[_SPENT] | "CommitDecisions" >> beam.Reshuffle() | "DeleteSpent" >> beam.Map(_delete)
+    res[_SPENT] | "CommitDecisions" >> beam.Reshuffle() | "DeleteSpent" >> beam.Map(delete_file)
     out.update(kept=res.kept, rejected=res[_REJECTED])
     return out
 

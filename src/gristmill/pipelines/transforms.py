@@ -277,7 +277,8 @@ _RUN_SCHEMA = pa.schema([("key", pa.string()), ("row", pa.large_binary())])
 _SPENT = "spent"
 
 
-def _delete(path: str) -> None:
+def delete_file(path: str) -> None:
+    """Remove a scratch file (a sorted run, a dedup spill file) on any Beam filesystem."""
     FileSystems.delete([path])
 
 
@@ -387,5 +388,5 @@ class WriteShards(beam.PTransform):
                 _SPENT, main="written"
             )
         )
-        merged[_SPENT] | "CommitShards" >> beam.Reshuffle() | "DeleteRuns" >> beam.Map(_delete)
+        merged[_SPENT] | "CommitShards" >> beam.Reshuffle() | "DeleteRuns" >> beam.Map(delete_file)
         return merged.written
