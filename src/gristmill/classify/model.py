@@ -131,6 +131,22 @@ def load_model(path: str | os.PathLike) -> Any:
     return model
 
 
+def load_for_filter(filter_name: str, path: str | os.PathLike, needed: list[str]) -> Any:
+    """``load_model`` for a filter: errors name the filter, and the model must predict every
+    label in ``needed`` (a filter asking for a label its model lacks would never fire)."""
+    try:
+        model = load_model(path)
+    except ModelLoadError as e:
+        raise ModelLoadError(f"filter {filter_name!r}: {e}") from None
+    labels = model_labels(model)
+    missing = [lab for lab in needed if lab not in labels]
+    if missing:
+        shown = f"{labels}" if len(labels) <= 12 else f"{labels[:12]} and {len(labels) - 12} more"
+        raise ValueError(f"filter {filter_name!r}: model {path} has no label(s) {missing} (it does not "
+                         f"know them); its labels are {shown}")
+    return model
+
+
 def model_labels(model: Any) -> list[str]:
     """The model's labels without fastText's ``__label__`` prefix, in the model's order."""
     return [strip_prefix(x) for x in model.get_labels()]

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gristmill.classify.model import ModelLoadError, label_probs, load_model, model_labels
+from gristmill.classify.model import label_probs, load_for_filter
 from gristmill.classify.preprocess import PREPROCESSORS, window
 from gristmill.filters.base import Filter, Verdict, register
 from gristmill.filters.text_units import BATCH_CHARS, BATCH_ENTRIES, TextCache, paragraphs
@@ -100,16 +100,7 @@ class FastTextFilter(Filter):
         """Load the model (once per process) and check it predicts the labels to remove."""
         if self._model is not None:
             return
-        try:
-            model = load_model(self.model)
-        except ModelLoadError as e:
-            raise ModelLoadError(f"filter {self.name!r}: {e}") from None
-        labels = model_labels(model)
-        missing = [r for r in self.remove if r not in labels]
-        if missing:
-            raise ValueError(f"filter {self.name!r}: model {self.model} has no label(s) {missing}; "
-                             f"its labels are {labels}")
-        self._model = model
+        self._model = load_for_filter(self.name, self.model, self.remove)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

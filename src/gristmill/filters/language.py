@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from gristmill.classify.model import ModelLoadError, label_probs, load_model, model_labels
+from gristmill.classify.model import label_probs, load_for_filter
 from gristmill.classify.preprocess import single_line, window
 from gristmill.filters.base import Filter, Verdict, register
 from gristmill.schemas import Document
@@ -76,17 +76,7 @@ class Language(Filter):
     def setup(self) -> None:
         if self._model is not None:
             return
-        path = self.model or default_langid_model()
-        try:
-            model = load_model(path)
-        except ModelLoadError as e:
-            raise ModelLoadError(f"filter 'language': {e}") from None
-        known = set(model_labels(model))
-        unknown = [lang for lang in self.languages if lang not in known]
-        if unknown:
-            raise ValueError(f"filter 'language': model {path} does not know {unknown} "
-                             f"(it has {len(known)} labels, e.g. en, de, fr, la)")
-        self._model = model
+        self._model = load_for_filter("language", self.model or default_langid_model(), self.languages)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
