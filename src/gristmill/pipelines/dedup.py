@@ -41,6 +41,7 @@ from gristmill.config import DedupConfig, ExactDedupConfig, MinHashDedupConfig
 from gristmill.dedup.components import UnionFind, bucket_pairs
 from gristmill.dedup.minhash import Signer, band_keys, estimate_jaccard, jaccard, resolve_bands
 from gristmill.dedup.shingle import exact_key, shingle_hashes
+from gristmill.pipelines.readers import parquet_batches
 from gristmill.pipelines.transforms import delete_file, in_global_window
 from gristmill.schemas.records import DOCUMENT_SCHEMA, Document, Rejection
 
@@ -145,10 +146,8 @@ class _SpillFn(beam.DoFn):
 
 def read_spill(path: str, columns: list[str] | None = None) -> Iterator[dict]:
     """The rows of one spill file, in order (only ``columns`` if given)."""
-    with FileSystems.open(path) as f:
-        pf = pq.ParquetFile(f)
-        for batch in pf.iter_batches(batch_size=_SPILL_BATCH, columns=columns):
-            yield from batch.to_pylist()
+    for batch in parquet_batches(path, columns, _SPILL_BATCH):
+        yield from batch.to_pylist()
 
 
 def _id_text(path: str) -> Iterator[tuple[str, str]]:

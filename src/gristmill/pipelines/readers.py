@@ -209,16 +209,22 @@ def _check_size(rec: RawRecord, max_record_bytes: int) -> RawRecord | ErrorRecor
     return rec
 
 
-def _read_parquet(f: InputFile) -> Iterator[RawRecord]:
+def parquet_batches(path: str, columns: list[str] | None = None, batch_size: int = 1024) -> Iterator[Any]:
+    """Record batches of a Parquet file on any Beam filesystem, streamed (never the whole
+    table in memory); only ``columns`` if given. Used for input files and for the pipeline's
+    own scratch files (dedup spill files, sorted runs)."""
     import pyarrow.parquet as pq
 
-    with FileSystems.open(f.path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
-        pf = pq.ParquetFile(fh)
-        row = 0
-        for batch in pf.iter_batches(batch_size=1024):
-            for rec in batch.to_pylist():
-                yield RawRecord(f.name, row, "parquet", rec)
-                row += 1
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+        yield from pq.ParquetFile(fh).iter_batches(batch_size=batch_size, columns=columns)
+
+
+def _read_parquet(f: InputFile) -> Iterator[RawRecord]:
+    row = 0
+    for batch in parquet_batches(f.path):
+        for rec in batch.to_pylist():
+            yield RawRecord(f.name, row, "parquet", rec)
+            row += 1
 
 
 def _read_whole(f: InputFile, kind: str, max_record_bytes: int) -> Iterator[RawRecord | ErrorRecord]:

@@ -27,7 +27,7 @@ from gristmill.filters.chain import FilterChain
 from gristmill.filters.normalize import normalize_text
 from gristmill.filters.text_units import BATCH_CHARS, BATCH_ENTRIES
 from gristmill.pipelines.parse import parse_or_error
-from gristmill.pipelines.readers import InputFile, RawRecord, read_file
+from gristmill.pipelines.readers import InputFile, RawRecord, parquet_batches, read_file
 from gristmill.schemas import (
     DOCUMENT_SCHEMA,
     ERROR_SCHEMA,
@@ -324,9 +324,8 @@ class _SortedRunsFn(beam.DoFn):
 
 
 def _read_run(path: str) -> Iterator[tuple[str, bytes]]:
-    with FileSystems.open(path) as f:
-        for batch in pq.ParquetFile(f).iter_batches(batch_size=2048):
-            yield from zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True)
+    for batch in parquet_batches(path, batch_size=2048):
+        yield from zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True)
 
 
 class _MergeRunsFn(beam.DoFn):
