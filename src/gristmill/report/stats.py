@@ -83,9 +83,6 @@ class RunStats:
     def input_chars(self) -> int:
         return self.kept_chars + self.rejected_chars
 
-    def fate_name(self, code: int) -> str:
-        return "kept" if code == KEPT else self.reasons[code - 1]
-
     def filter_order(self) -> list[str]:
         """Filters in pipeline order: configured filters, then the other stages (dedup) by
         the order a pipeline runs them, then anything else by name."""
