@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 # (module, what it adds) in the order they appear in --help.
@@ -49,7 +50,22 @@ def _setup_logging() -> None:
         h.addFilter(_DropBeamImportNoise())
 
 
+def _debug_enabled(argv: list[str]) -> bool:
+    return "--debug" in argv or os.environ.get("GRISTMILL_DEBUG", "") not in ("", "0")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a user's mistake is one line on stderr and exit 2.
+
+    ``UserError`` (and the library errors a user's files cause: a missing file, a
+    permission problem) print ``gristmill: error: ...``; ``--debug`` or ``GRISTMILL_DEBUG=1``
+    re-raises them with the traceback.
+    """
+    from gristmill.errors import UserError, one_line
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_enabled(argv)
+    argv = [a for a in argv if a != "--debug"]
     _setup_logging()
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -60,6 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (UserError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
+            PermissionError) as e:
+        if debug:
+            raise
+        print(f"gristmill: error: {one_line(e)}", file=sys.stderr)
+        return 2
     return int(rc or 0)
 
 

@@ -21,10 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gristmill.errors import UserError
+
 LABEL_PREFIX = "__label__"
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """Bad classifier input; the message names the file and line."""
 
 

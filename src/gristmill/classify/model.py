@@ -16,13 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from gristmill.errors import UserError
+
 LABEL_PREFIX = "__label__"
 
 _CACHE: dict[tuple[str, int, int], Any] = {}
 _LOCK = threading.Lock()
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(UserError, RuntimeError):
     """A fastText model file is missing, unreadable or not a fastText model."""
 
 

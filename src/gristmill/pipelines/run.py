@@ -22,6 +22,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from gristmill import __version__
 from gristmill.config import PipelineConfig
+from gristmill.errors import UserError
 from gristmill.filters.base import filter_class
 from gristmill.filters.chain import FilterChain
 from gristmill.pipelines import summary as summ
@@ -113,7 +114,7 @@ def _metrics(result) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
-class PipelineSetupError(RuntimeError):
+class PipelineSetupError(UserError, RuntimeError):
     """A stage cannot start (a missing or corrupt model, bad filter parameters)."""
 
 

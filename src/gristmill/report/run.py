@@ -19,11 +19,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from gristmill.errors import UserError
+
 BATCH_ROWS = 16_384  # ~30 MB of text per batch at 2 KB/doc: memory stays flat with run size
 KINDS = ("kept", "rejected", "errors")
 
 
-class RunDirError(ValueError):
+class RunDirError(UserError, ValueError):
     """The path is not a readable gristmill run directory."""
 
 

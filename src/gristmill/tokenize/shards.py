@@ -34,6 +34,8 @@ import numpy as np
 import pyarrow as pa
 import xxhash
 
+from gristmill.errors import UserError
+
 SCHEMA_VERSION = "1"
 MANIFEST = "manifest.json"
 SPLITS = ("train", "validation")
@@ -43,7 +45,7 @@ DEFAULT_SHARD_TOKENS = 50_000_000
 DEFAULT_VAL_FRACTION = 0.01
 
 
-class ShardError(ValueError):
+class ShardError(UserError, ValueError):
     """A shards directory that does not match its manifest (or has none)."""
 
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import yaml
 
+from gristmill.errors import UserError
 from gristmill.train.model import PRESETS, GPTConfig
 
 Dtype = Literal["auto", "fp32", "bf16", "fp16"]
@@ -70,7 +71,7 @@ TRAIN_KEYS = {f.name for f in fields(TrainConfig)}
 assert not MODEL_KEYS & TRAIN_KEYS, "GPTConfig and TrainConfig field names must not collide"
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A bad preset, key or value; the message names it and the accepted choices."""
 
 

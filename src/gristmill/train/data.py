@@ -23,8 +23,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from gristmill.errors import UserError
 
-class NotEnoughTokens(ValueError):
+
+class NotEnoughTokens(UserError, ValueError):
     """The split is too small for one batch; the message says what to change."""
 
 

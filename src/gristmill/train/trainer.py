@@ -28,6 +28,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
+from gristmill.errors import UserError
 from gristmill.train import checkpoint as ck
 from gristmill.train.config import TrainConfig
 from gristmill.train.data import TokenWindows, WindowSampler, validation_ids
@@ -40,7 +41,7 @@ DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 RESUME_FREE_KEYS = {"progress", "log_every", "eval_every", "ckpt_every"}
 
 
-class ResumeMismatch(ValueError):
+class ResumeMismatch(UserError, ValueError):
     """``--resume`` with settings that would not continue the same run."""
 
 

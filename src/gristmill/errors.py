@@ -1,0 +1,18 @@
+"""The one base class for mistakes a user can make: flags, config, input files, run dirs.
+
+The command line (``gristmill.cli.main``) turns any ``UserError`` into one line on stderr,
+``gristmill: error: <message>``, and exit status 2; a traceback appears only with
+``--debug`` or ``GRISTMILL_DEBUG=1``. Core code raises these (or a subclass) and never
+prints or exits itself, so the same functions can be called from Python.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Something the user can fix: the message says what is wrong and, where possible, how."""
+
+
+def one_line(message: object) -> str:
+    """A message folded onto one line (multi-line messages from libraries included)."""
+    return " ".join(str(message).split())
