@@ -114,6 +114,7 @@ def test_existing_output_refused_and_partial_cleaned(sample, tmp_path, capsys):
     # a crashed earlier run left a partial directory: it is removed and the run redone
     partial = Path(str(out) + ".partial")
     partial.mkdir()
+    (partial / ".gristmill-run").write_text("{}")  # gristmill's own, so it may be removed
     (partial / "junk").write_text("left by a crash")
     s = run_pipeline([str(sample / "sms.jsonl")], str(out), CFG, overwrite=True)
     assert s["input_records"] == 600 and not partial.exists() and not (out / "junk").exists()

@@ -42,7 +42,7 @@ from gristmill.dedup.components import UnionFind, bucket_pairs
 from gristmill.dedup.minhash import Signer, band_keys, estimate_jaccard, jaccard, resolve_bands
 from gristmill.dedup.shingle import exact_key, shingle_hashes
 from gristmill.pipelines.readers import parquet_batches
-from gristmill.pipelines.transforms import delete_file, in_global_window
+from gristmill.pipelines.transforms import ERRORS, delete_file, doc_error, in_global_window
 from gristmill.schemas.records import DOCUMENT_SCHEMA, Document, Rejection
 
 STAGE = "dedup"
@@ -128,9 +128,15 @@ class _SpillFn(beam.DoFn):
         return path
 
     def process(self, doc: Document):
-        if self.exact_normalize is not None:
-            yield beam.pvalue.TaggedOutput(_EXACT_KEYS, (exact_key(doc.text, self.exact_normalize), doc.id))
-        self.rows.append(doc.to_row())
+        try:
+            row = _encodable(doc.to_row())
+            key = exact_key(doc.text, self.exact_normalize) if self.exact_normalize is not None else None
+        except Exception as e:  # one bad document is an error record, never a failed run
+            yield beam.pvalue.TaggedOutput(ERRORS, doc_error(doc, "dedup", e))
+            return
+        if key is not None:
+            yield beam.pvalue.TaggedOutput(_EXACT_KEYS, (key, doc.id))
+        self.rows.append(row)
         self.file_docs += 1
         self.file_bytes += len(doc.text)
         if len(self.rows) >= _SPILL_BATCH:
@@ -142,6 +148,19 @@ class _SpillFn(beam.DoFn):
         path = self._close()
         if path is not None:
             yield in_global_window(path)
+
+
+def _encodable(row: dict) -> dict:
+    """``row`` if every string in it can be written as UTF-8 (Arrow's rule), else raise here,
+    for this document alone, instead of failing the whole batch write later."""
+    for k in ("id", "text", "source", "url"):
+        if row[k] is not None:
+            row[k].encode("utf-8")
+    for k, v in row["metadata"]:
+        k.encode("utf-8"), v.encode("utf-8")
+    for k, _ in row["scores"]:
+        k.encode("utf-8")
+    return row
 
 
 def read_spill(path: str, columns: list[str] | None = None) -> Iterator[dict]:
@@ -156,12 +175,12 @@ def _id_text(path: str) -> Iterator[tuple[str, str]]:
 
 
 def spill(docs, spill_dir: str, exact: ExactDedupConfig | None):
-    """(spill file paths, spread over workers; exact (hash, id) keys or None)."""
+    """(spill file paths, spread over workers; exact (hash, id) keys or None; error records)."""
     out = docs | "Spill" >> beam.ParDo(
         _SpillFn(spill_dir, exact.normalize if exact is not None else None)
-    ).with_outputs(_EXACT_KEYS, main="files")
+    ).with_outputs(_EXACT_KEYS, ERRORS, main="files")
     files = out.files | "SpreadSpillFiles" >> beam.Reshuffle()
-    return files, (out[_EXACT_KEYS] if exact is not None else None)
+    return files, (out[_EXACT_KEYS] if exact is not None else None), out[ERRORS]
 
 
 # ---------------------------------------------------------------- exact
@@ -504,7 +523,7 @@ def deduplicate(
     """
     if spill_dir is None:
         spill_dir = tempfile.mkdtemp(prefix="gristmill-dedup-spill-")
-    files, keys = spill(docs, spill_dir, exact_cfg)
+    files, keys, errors = spill(docs, spill_dir, exact_cfg)
     exact = exact_groups(keys) if keys is not None else None
     out: dict = {}
     clusters, threshold = None, None
@@ -520,7 +539,7 @@ def deduplicate(
     # The Reshuffle commits the deciding bundle before its file goes (a retried bundle must
     # still find it).
     res[_SPENT] | "CommitDecisions" >> beam.Reshuffle() | "DeleteSpent" >> beam.Map(delete_file)
-    out.update(kept=res.kept, rejected=res[_REJECTED])
+    out.update(kept=res.kept, rejected=res[_REJECTED], errors=errors)
     return out
 
 
@@ -578,6 +597,7 @@ class Deduplicate(beam.PTransform):
 
     def expand(self, docs):
         if self.cfg.exact is None and self.minhash is None:
-            return {"kept": docs, "rejected": docs.pipeline | "NoDedup" >> beam.Create([])}
+            none = docs.pipeline | "NoDedup" >> beam.Create([])
+            return {"kept": docs, "rejected": none, "errors": none}
         out = deduplicate(docs, self.cfg.exact, self.minhash, self.spill_dir)
-        return {"kept": out["kept"], "rejected": out["rejected"]}
+        return {"kept": out["kept"], "rejected": out["rejected"], "errors": out["errors"]}

@@ -25,6 +25,7 @@ from gristmill.config import PipelineConfig
 from gristmill.errors import UserError
 from gristmill.filters.base import filter_class
 from gristmill.filters.chain import FilterChain
+from gristmill.pipelines import rundir
 from gristmill.pipelines import summary as summ
 from gristmill.pipelines.readers import expand_inputs
 from gristmill.pipelines.transforms import (
@@ -35,6 +36,7 @@ from gristmill.pipelines.transforms import (
     Normalize,
     ParseRecords,
     WriteShards,
+    write_empty_kinds,
 )
 
 log = logging.getLogger("gristmill")
@@ -76,6 +78,7 @@ def build(p: beam.Pipeline, inputs: list[str], out_dir: str, cfg: PipelineConfig
     specs = [s.model_dump() for s in cfg.filters]
     filtered = normed["docs"] | "ApplyFilters" >> ApplyFilters(specs)
     rejected = [normed[REJECTED], filtered[REJECTED]]
+    errors = [parsed[ERRORS], normed[ERRORS], filtered[ERRORS]]
     kept = filtered["docs"]
     if cfg.dedup is not None and (cfg.dedup.exact is not None or cfg.dedup.minhash is not None):
         from gristmill.pipelines.dedup import Deduplicate
@@ -83,10 +86,11 @@ def build(p: beam.Pipeline, inputs: list[str], out_dir: str, cfg: PipelineConfig
         dd = kept | "Deduplicate" >> Deduplicate(cfg.dedup, spill_dir=FileSystems.join(out_dir, TMP_DIR, "dedup"))
         kept = dd["kept"]
         rejected.append(dd["rejected"])
+        errors.append(dd["errors"])
     n, comp = cfg.output.num_shards, cfg.output.compression
     kept | "WriteKept" >> WriteShards("kept", out_dir, n, comp)
     tuple(rejected) | "MergeRejected" >> beam.Flatten() | "WriteRejected" >> WriteShards("rejected", out_dir, n, comp)
-    parsed[ERRORS] | "WriteErrors" >> WriteShards("errors", out_dir, n, comp)
+    tuple(errors) | "MergeErrors" >> beam.Flatten() | "WriteErrors" >> WriteShards("errors", out_dir, n, comp)
     if cfg.tokenize is not None:
         from gristmill.pipelines.tokenize import TokenizeToShards
 
@@ -140,6 +144,23 @@ def _remove_scratch(path: str) -> None:
         FileSystems.delete([path])
 
 
+def _marker_info(config: PipelineConfig) -> dict:
+    return {"gristmill": __version__, "config_hash": config.digest()}
+
+
+def _start_remote(out: str, overwrite: bool, config: PipelineConfig) -> str:
+    """Object stores have no atomic rename: the run is written in place, and ``--overwrite``
+    still needs the marker that says gristmill made what is there."""
+    if FileSystems.exists(out):
+        if not overwrite:
+            raise FileExistsError(f"output directory {out} exists; pass --overwrite to replace it")
+        if not FileSystems.exists(FileSystems.join(out, rundir.MARKER)):
+            raise rundir.UnsafeOutput(f"--overwrite refused: {out} has no {rundir.MARKER} marker, "
+                                      "so gristmill did not create it")
+    summ.write_json(FileSystems.join(out, rundir.MARKER), _marker_info(config))
+    return out
+
+
 def run_pipeline(
     inputs: list[str],
     output_dir: str,
@@ -149,24 +170,38 @@ def run_pipeline(
     overwrite: bool = False,
     extra_args: list[str] | None = None,
 ) -> dict:
-    """Run the pipeline and return the summary (also written to ``summary.json``)."""
+    """Run the pipeline and return the summary (also written to ``summary.json``).
+
+    Locally the run is written to ``<output>.partial`` under ``<output>.lock`` and swapped in
+    when complete (``rundir`` says why each step is safe).
+    """
+    out = output_dir.rstrip("/") or output_dir
+    if "://" in out:
+        check_stages(config)
+        work = _start_remote(out, overwrite, config)
+        return _run_in(work, inputs, config, workers, runner, extra_args)
+    rundir.check_output_location(out, inputs)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with rundir.output_lock(out):
+        rundir.recover(out)
+        rundir.check_replaceable(out, overwrite)
+        check_stages(config)
+        work = rundir.start_partial(out, _marker_info(config))
+        summary = _run_in(work, inputs, config, workers, runner, extra_args)
+        rundir.finish(work, out)
+    return summary
+
+
+def _run_in(work: str, inputs: list[str], config: PipelineConfig, workers: int,
+            runner: str | None, extra_args: list[str] | None) -> dict:
+    """Run the pipeline into ``work`` and write its summary there."""
     t0 = time.perf_counter()
-    out = output_dir.rstrip("/")
-    remote = "://" in out
-    if FileSystems.exists(out) and not overwrite:
-        raise FileExistsError(f"output directory {out} exists; pass --overwrite to replace it")
-    check_stages(config)
-    work = out if remote else out + ".partial"
-    if not remote and os.path.exists(work):
-        log.warning("removing %s left by an interrupted run", work)
-        shutil.rmtree(work)
-    if not remote:
-        os.makedirs(work)
     p = make_pipeline(runner, workers, extra_args)
     build(p, inputs, work, config)
     result = p.run()
     result.wait_until_finish()
     _remove_scratch(FileSystems.join(work, TMP_DIR))
+    write_empty_kinds(work, config.output.num_shards, config.output.compression)
     t1 = time.perf_counter()
 
     counts = summ.count_outputs(work)
@@ -205,8 +240,4 @@ def run_pipeline(
             f"record accounting failed: input_records={input_records} but kept+rejected+errors={accounted} "
             f"(outputs kept in {work})"
         )
-    if not remote:
-        if os.path.exists(out):
-            shutil.rmtree(out)
-        os.replace(work, out)
     return summary

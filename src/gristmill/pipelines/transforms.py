@@ -52,6 +52,18 @@ def copy_doc(doc: Document) -> Document:
     return Document(doc.id, doc.text, doc.source, doc.url, dict(doc.metadata), dict(doc.scores))
 
 
+# An error record keeps at most this much of the document that caused it (its text head).
+ERROR_RAW_BYTES = 4096
+
+
+def doc_error(doc: Document, stage: str, exc: BaseException) -> ErrorRecord:
+    """A document a stage crashed on, as an error record (Beam's dead-letter pattern): the run
+    goes on, the count still balances, and ``errors/`` says which document, where and why."""
+    head = doc.text.encode("utf-8", "replace")[:ERROR_RAW_BYTES]
+    return ErrorRecord(doc.source, None, f"{stage}_exception",
+                       f"document {doc.id!r}: {type(exc).__name__}: {exc}", head)
+
+
 class ReadCorpus(beam.PTransform):
     """Files -> RawRecord | ErrorRecord, one element per input record.
 
@@ -156,6 +168,12 @@ class _NormalizeFn(beam.DoFn):
         self.empty = Metrics.counter(NAMESPACE, "normalize.empty_text")
 
     def process(self, doc: Document):
+        try:
+            yield from self._normalize(doc)
+        except Exception as e:  # one bad document is an error record, never a failed run
+            yield beam.pvalue.TaggedOutput(ERRORS, doc_error(doc, "normalize", e))
+
+    def _normalize(self, doc: Document):
         # Beam elements must not be mutated in place: work on a copy.
         doc = copy_doc(doc)
         if self.cfg is not None:
@@ -177,8 +195,8 @@ class Normalize(beam.PTransform):
         self.cfg = cfg
 
     def expand(self, docs):
-        out = docs | "NormalizeText" >> beam.ParDo(_NormalizeFn(self.cfg)).with_outputs(REJECTED, main="docs")
-        return {"docs": out.docs, REJECTED: out[REJECTED]}
+        out = docs | "NormalizeText" >> beam.ParDo(_NormalizeFn(self.cfg)).with_outputs(REJECTED, ERRORS, main="docs")
+        return {"docs": out.docs, REJECTED: out[REJECTED], ERRORS: out[ERRORS]}
 
 
 class _FilterFn(beam.DoFn):
@@ -212,8 +230,7 @@ class _FilterFn(beam.DoFn):
         self._chars = 0
 
     def process(self, doc: Document):
-        # Beam elements must not be mutated in place: the chain works on a copy.
-        self._batch.append(copy_doc(doc))
+        self._batch.append(doc)
         self._chars += len(doc.text)
         if len(self._batch) >= self.batch_docs or self._chars >= self.batch_chars:
             yield from self._flush()
@@ -225,10 +242,28 @@ class _FilterFn(beam.DoFn):
             else:
                 yield in_global_window(out)
 
+    def _run(self, batch: list[Document]) -> list:
+        """(document, rejection or None) per document; a batch that raises is run again one
+        document at a time, and a document that still raises becomes an error record.
+        Beam elements must not be mutated in place: the chain works on copies."""
+        try:
+            return self._chain.run_batch([copy_doc(d) for d in batch])
+        except Exception:
+            pass
+        out = []
+        for d in batch:
+            try:
+                out.extend(self._chain.run_batch([copy_doc(d)]))
+            except Exception as e:  # one bad document is an error record, never a failed run
+                out.append((doc_error(d, "filter", e), None))
+        return out
+
     def _flush(self):
         batch, self._batch, self._chars = self._batch, [], 0
-        for doc, rej in self._chain.run_batch(batch) if batch else ():
-            if rej is None:
+        for doc, rej in self._run(batch) if batch else ():
+            if isinstance(doc, ErrorRecord):
+                yield beam.pvalue.TaggedOutput(ERRORS, doc)
+            elif rej is None:
                 yield doc
             else:
                 c = self._counters.get(rej.reason)
@@ -248,9 +283,11 @@ class ApplyFilters(beam.PTransform):
 
     def expand(self, docs):
         if not self.specs:
-            return {"docs": docs, REJECTED: docs.pipeline | "NoFilterRejections" >> beam.Create([])}
-        out = docs | "RunFilterChain" >> beam.ParDo(_FilterFn(self.specs, self.digest)).with_outputs(REJECTED, main="docs")
-        return {"docs": out.docs, REJECTED: out[REJECTED]}
+            none = docs.pipeline | "NoFilterRejections" >> beam.Create([])
+            return {"docs": docs, REJECTED: none, ERRORS: none}
+        out = docs | "RunFilterChain" >> beam.ParDo(_FilterFn(self.specs, self.digest)).with_outputs(
+            REJECTED, ERRORS, main="docs")
+        return {"docs": out.docs, REJECTED: out[REJECTED], ERRORS: out[ERRORS]}
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -389,3 +426,19 @@ class WriteShards(beam.PTransform):
         )
         merged[_SPENT] | "CommitShards" >> beam.Reshuffle() | "DeleteRuns" >> beam.Map(delete_file)
         return merged.written
+
+
+def write_empty_kinds(out_dir: str, num_shards: int, compression: str) -> list[str]:
+    """Give each output kind with no rows (``kept/``, ``rejected/``, ``errors/``) one zero-row
+    Parquet file with its schema, so ``kept/*.parquet`` always matches and readers that glob
+    a run (pandas, DuckDB, HF datasets) never fail on an empty result. Returns what it wrote."""
+    written = []
+    for kind, (schema, _, _) in KINDS.items():
+        pattern = FileSystems.join(out_dir, kind, "*.parquet")
+        if FileSystems.match([pattern])[0].metadata_list:
+            continue
+        path = FileSystems.join(out_dir, kind, f"part-00000-of-{num_shards:05d}.parquet")
+        with FileSystems.create(path) as f:
+            pq.write_table(schema.empty_table(), f, compression=None if compression == "none" else compression)
+        written.append(path)
+    return written
