@@ -4,6 +4,12 @@ Plain Python (the Beam step in ``run.py`` only routes the two outcomes), so ever
 is unit-testable: invalid UTF-8, malformed JSON, a record that is not an object, a missing or
 non-string text field, a non-string id. Other fields of the record go to ``metadata`` as
 strings (JSON for non-strings) so nothing is lost.
+
+Every string a Document gets from here is valid UTF-8: lone surrogates (valid in JSON as
+``"\\ud800"``, fatal to every Parquet writer downstream) are replaced with U+FFFD and counted
+in ``metadata["unicode_repaired"]`` (see ``repair_text``), so one odd character never costs a
+document or a run. An ErrorRecord keeps at most ``RAW_PREFIX_BYTES`` of the record, with the
+full length and sha256 in its message.
 """
 
 from __future__ import annotations
@@ -12,8 +18,10 @@ import json
 from typing import Any
 
 from gristmill.config import InputConfig
-from gristmill.pipelines.readers import RawRecord, html_to_text
-from gristmill.schemas import Document, ErrorRecord
+from gristmill.pipelines.readers import RawRecord, bounded_raw, html_to_text
+from gristmill.schemas import Document, ErrorRecord, repair_text
+
+REPAIRED_KEY = "unicode_repaired"
 
 
 class ParseError(ValueError):
@@ -57,6 +65,10 @@ def _from_mapping(rec: dict, raw: RawRecord, cfg: InputConfig) -> Document:
 
 def parse_record(raw: RawRecord, cfg: InputConfig) -> Document:
     """Parse one record; raises ParseError with an error type and a message."""
+    return _repaired(_parse(raw, cfg))
+
+
+def _parse(raw: RawRecord, cfg: InputConfig) -> Document:
     if raw.fmt == "jsonl":
         line = _decode(raw.payload)
         try:
@@ -76,19 +88,54 @@ def parse_record(raw: RawRecord, cfg: InputConfig) -> Document:
     return Document(id=raw.file, text=text, source=raw.file, metadata=meta)
 
 
+def _repaired(doc: Document) -> Document:
+    """``doc`` with every string field, metadata keys and values included, repaired by
+    ``repair_text``, and the number of repaired code points in ``metadata["unicode_repaired"]``
+    when there are any (replacing an input field of that name). Two keys that repair to the
+    same string are both kept: the later one gets more U+FFFD appended."""
+    doc.text, total = repair_text(doc.text)
+    doc.id, n = repair_text(doc.id)
+    total += n
+    doc.source, n = repair_text(doc.source)
+    total += n
+    if doc.url is not None:
+        doc.url, n = repair_text(doc.url)
+        total += n
+    meta: dict[str, str] = {}
+    for key, value in doc.metadata.items():
+        key, n = repair_text(key)
+        value, m = repair_text(value)
+        total += n + m
+        while key in meta:
+            key += "\ufffd"
+        meta[key] = value
+    if total:
+        meta[REPAIRED_KEY] = str(total)
+    doc.metadata = meta
+    return doc
+
+
 def parse_or_error(raw: RawRecord, cfg: InputConfig) -> Document | ErrorRecord:
     try:
         return parse_record(raw, cfg)
     except ParseError as e:
-        return ErrorRecord(raw.file, raw.line, e.error_type, str(e), _raw_bytes(raw))
+        error_type, message = e.error_type, str(e)
     except Exception as e:  # anything unforeseen is still one quarantined record
-        return ErrorRecord(raw.file, raw.line, "parse_failed", f"{type(e).__name__}: {e}", _raw_bytes(raw))
+        error_type, message = "parse_failed", f"{type(e).__name__}: {e}"
+    data, note = bounded_raw(_raw_bytes(raw))
+    return ErrorRecord(raw.file, raw.line, error_type, repair_text(message + note)[0], data)
 
 
 def _raw_bytes(raw: RawRecord) -> bytes:
+    """The record as bytes for ``ErrorRecord.raw`` (a Parquet row as JSON); lone surrogates
+    are kept as their WTF-8 bytes, since raw is binary and should show what was read."""
     p = raw.payload
     if isinstance(p, bytes):
         return p
     if isinstance(p, str):
         return p.encode("utf-8", "surrogatepass")
-    return json.dumps(p, ensure_ascii=False, sort_keys=True, default=str).encode()
+    try:
+        text = json.dumps(p, ensure_ascii=False, sort_keys=True, default=str)
+    except (TypeError, ValueError):  # keys that do not sort or serialize
+        text = repr(p)
+    return text.encode("utf-8", "surrogatepass")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bz2
 import fnmatch
+import hashlib
 import html.parser
 import os
 import re
@@ -22,13 +23,20 @@ from typing import Any
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from gristmill.schemas import ErrorRecord
+from gristmill.schemas import ErrorRecord, repair_text
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".bz2")
 TEXT_SUFFIXES = (".txt", ".text", ".md")
 HTML_SUFFIXES = (".html", ".htm")
 PARQUET_SUFFIXES = (".parquet",)
+UTF8_BOM = b"\xef\xbb\xbf"
+
+RAW_PREFIX_BYTES = 4096
+"""How much of a bad record ``ErrorRecord.raw`` keeps. Enough to see what is wrong with it (the
+start of a JSON line, the head of a page); the message then gives the full length and sha256,
+so the record can be found in the input and checked. Bounded so that ``errors/`` (and a run's
+memory) stays small however large a bad record is."""
 
 
 @dataclass(frozen=True)
@@ -41,8 +49,8 @@ class InputFile:
 
 @dataclass
 class RawRecord:
-    """One record as read, before parsing. ``payload`` is bytes (a JSONL line), a dict
-    (a Parquet row) or str (a whole text/HTML file)."""
+    """One record as read, before parsing. ``payload`` is bytes (a JSONL line, or a whole
+    text/HTML file with any BOM removed) or a dict (a Parquet row)."""
 
     file: str
     line: int | None
@@ -79,7 +87,8 @@ def expand_inputs(inputs: list[str]) -> list[InputFile]:
     Names are relative to a directory argument, or the base name otherwise, so ids do not
     depend on where the corpus sits on disk. Hidden files and ``.crc``-style sidecars are
     skipped in directories; a path that matches nothing is an error (a typo must not give
-    an empty run).
+    an empty run). A name with bytes that are not UTF-8 (which Python holds as lone
+    surrogates) gets U+FFFD in their place, since names end up in ids and Parquet strings.
     """
     out: dict[str, InputFile] = {}
     for inp in inputs:
@@ -91,7 +100,7 @@ def expand_inputs(inputs: list[str]) -> list[InputFile]:
                     if fn.startswith((".", "_")):
                         continue
                     full = os.path.join(dirpath, fn)
-                    out.setdefault(full, InputFile(full, os.path.relpath(full, root)))
+                    out.setdefault(full, InputFile(full, repair_text(os.path.relpath(full, root))[0]))
             continue
         pattern = inp
         if "://" in inp and not _has_glob(inp) and inp.endswith("/"):
@@ -103,7 +112,7 @@ def expand_inputs(inputs: list[str]) -> list[InputFile]:
             base = m.path.rstrip("/").rsplit("/", 1)[-1]
             if _has_glob(inp) and not fnmatch.fnmatch(base, pattern.rsplit("/", 1)[-1]):
                 continue
-            out.setdefault(m.path, InputFile(m.path, base))
+            out.setdefault(m.path, InputFile(m.path, repair_text(base)[0]))
     return [out[k] for k in sorted(out)]
 
 
@@ -178,35 +187,130 @@ def _chunks(path: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
 
 
 def _read_jsonl(f: InputFile, max_record_bytes: int) -> Iterator[RawRecord | ErrorRecord]:
+    """One RawRecord per non-blank line, streamed: a line is held as a list of pieces and
+    joined once it ends (``buf += chunk`` would be quadratic in a long line), and a line over
+    ``max_record_bytes`` is only counted and hashed from then on, so memory stays within the
+    limit plus a chunk however long a line is."""
     lineno = 0
-    buf = b""
+    rec = _PendingRecord(max_record_bytes)
     try:
-        for chunk in _chunks(f.path):
-            buf += chunk
-            if b"\n" not in chunk:
-                continue
-            *complete, buf = buf.split(b"\n")
-            for line in complete:
+        for chunk in _skip_bom(_chunks(f.path)):
+            *ends, rest = chunk.split(b"\n")
+            for i, piece in enumerate(ends):
                 lineno += 1
-                if line.strip():
-                    yield _check_size(RawRecord(f.name, lineno, "jsonl", line), max_record_bytes)
+                if i and 0 < len(piece) <= max_record_bytes and not piece.isspace():
+                    yield RawRecord(f.name, lineno, "jsonl", piece)  # the common case: a line inside one chunk
+                    continue
+                rec.add(piece)
+                out = rec.take(f.name, lineno, "jsonl")
+                if out is not None:
+                    yield out
+            rec.add(rest)
     except (TruncatedInput, OSError, EOFError, zlib.error, ValueError) as e:
+        raw, note = rec.partial()
         yield ErrorRecord(
             f.name, lineno + 1, "truncated_or_corrupt_file",
-            f"{type(e).__name__}: {e} (reading stopped at line {lineno + 1}; the {lineno} lines before it were read)",
-            buf or None,
+            f"{type(e).__name__}: {e} (reading stopped at line {lineno + 1}; the {lineno} lines before it were read)"
+            + note,
+            raw or None,
         )
         return
-    if buf.strip():
-        yield _check_size(RawRecord(f.name, lineno + 1, "jsonl", buf), max_record_bytes)
+    out = rec.take(f.name, lineno + 1, "jsonl")
+    if out is not None:
+        yield out
 
 
-def _check_size(rec: RawRecord, max_record_bytes: int) -> RawRecord | ErrorRecord:
-    n = len(rec.payload)
-    if n > max_record_bytes:
-        return ErrorRecord(rec.file, rec.line, "record_too_large",
-                           f"record is {n} bytes, over input.max_record_bytes={max_record_bytes}", rec.payload)
-    return rec
+def _skip_bom(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The chunks with a UTF-8 byte-order mark at the very start dropped: editors on Windows
+    write one, and left in it makes the first JSON line malformed or starts a text with U+FEFF."""
+    head = b""
+    for chunk in chunks:
+        head += chunk
+        if len(head) >= len(UTF8_BOM) or not UTF8_BOM.startswith(head):
+            break
+    yield head[len(UTF8_BOM):] if head.startswith(UTF8_BOM) else head
+    yield from chunks
+
+
+class _Fingerprint:
+    """Length, sha256 and first ``RAW_PREFIX_BYTES`` of bytes fed piece by piece: all an error
+    record keeps of a record too large (or too broken) to store whole."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.sha = hashlib.sha256()
+        self.prefix = bytearray()
+
+    def update(self, data: bytes) -> None:
+        if len(self.prefix) < RAW_PREFIX_BYTES:
+            self.prefix += data[: RAW_PREFIX_BYTES - len(self.prefix)]
+        self.size += len(data)
+        self.sha.update(data)
+
+    def note(self) -> str:
+        """What to add to the error message when ``raw`` holds only a prefix ("" otherwise)."""
+        if self.size <= len(self.prefix):
+            return ""
+        return (f" [errors/raw keeps the first {len(self.prefix)} of {self.size} bytes;"
+                f" sha256 of all {self.size}: {self.sha.hexdigest()}]")
+
+
+def bounded_raw(data: bytes) -> tuple[bytes, str]:
+    """What an ErrorRecord keeps of a bad record's bytes: all of them up to RAW_PREFIX_BYTES,
+    else the prefix and a note (full length and sha256) to append to the error message."""
+    if len(data) <= RAW_PREFIX_BYTES:
+        return data, ""
+    fp = _Fingerprint()
+    fp.update(data)
+    return bytes(fp.prefix), fp.note()
+
+
+class _PendingRecord:
+    """The bytes of the record being read: held as pieces up to ``limit`` bytes; past it the
+    pieces are dropped and the rest is only fingerprinted, so the record is reported as
+    ``record_too_large`` without ever being held whole."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._reset()
+
+    def _reset(self) -> None:
+        self.pieces: list[bytes] = []
+        self.size = 0
+        self.big: _Fingerprint | None = None
+
+    def add(self, data: bytes) -> None:
+        if not data:
+            return
+        if self.big is not None:
+            self.big.update(data)
+            return
+        self.pieces.append(data)
+        self.size += len(data)
+        if self.size > self.limit:
+            self.big = _Fingerprint()
+            for p in self.pieces:
+                self.big.update(p)
+            self.pieces = []
+
+    def take(self, file: str, line: int | None, fmt: str) -> RawRecord | ErrorRecord | None:
+        """The finished record (None for a blank JSONL line), and start the next one."""
+        big, data = self.big, b"".join(self.pieces)
+        self._reset()
+        if big is not None:
+            return ErrorRecord(file, line, "record_too_large",
+                               f"record is {big.size} bytes, over input.max_record_bytes={self.limit}"
+                               f" (sha256 {big.sha.hexdigest()}; errors/raw keeps its first {len(big.prefix)} bytes)",
+                               bytes(big.prefix))
+        if fmt == "jsonl" and (not data or data.isspace()):
+            return None
+        return RawRecord(file, line, fmt, data)
+
+    def partial(self) -> tuple[bytes, str]:
+        """(bounded raw bytes, message note) of a record cut off by a read error."""
+        if self.big is not None:
+            return bytes(self.big.prefix), self.big.note()
+        return bounded_raw(b"".join(self.pieces))
 
 
 def parquet_batches(path: str, columns: list[str] | None = None, batch_size: int = 1024) -> Iterator[Any]:
@@ -228,12 +332,14 @@ def _read_parquet(f: InputFile) -> Iterator[RawRecord]:
 
 
 def _read_whole(f: InputFile, kind: str, max_record_bytes: int) -> Iterator[RawRecord | ErrorRecord]:
-    data = b""
-    for chunk in _chunks(f.path):
-        data += chunk
-        if len(data) > max_record_bytes:
-            break
-    yield _check_size(RawRecord(f.name, None, kind, data), max_record_bytes)
+    """A text or HTML file is one record (even when empty: it still counts as input); over
+    the limit it is read to the end only to count and hash it."""
+    rec = _PendingRecord(max_record_bytes)
+    for chunk in _skip_bom(_chunks(f.path)):
+        rec.add(chunk)
+    out = rec.take(f.name, None, kind)
+    assert out is not None  # only blank JSONL lines give None
+    yield out
 
 
 class _HTMLText(html.parser.HTMLParser):

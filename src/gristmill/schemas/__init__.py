@@ -17,6 +17,7 @@ from gristmill.schemas.records import (
     documents_to_table,
     errors_to_table,
     rejections_to_table,
+    repair_text,
     table_to_documents,
 )
 
@@ -31,5 +32,6 @@ __all__ = [
     "documents_to_table",
     "errors_to_table",
     "rejections_to_table",
+    "repair_text",
     "table_to_documents",
 ]

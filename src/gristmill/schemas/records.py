@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -144,6 +145,28 @@ class ErrorRecord:
             "message": self.message,
             "raw": self.raw,
         }
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def repair_text(s: str) -> tuple[str, int]:
+    """``s`` with every lone surrogate replaced by U+FFFD, and how many were replaced.
+
+    JSON may escape a lone surrogate (``"\\ud800"`` is valid JSON) and Python then holds it in
+    a ``str``, but Arrow, Parquet and every writer we use need valid UTF-8: one such code point
+    in any field would kill the whole run when the first writer meets it. A data team would
+    rather keep the document with a visible replacement character than lose it (or the run),
+    so parsing repairs every string it produces and counts the repairs in the document's
+    metadata. Valid pairs (``"\\ud83d\\ude00"``) are already one character after ``json``.
+    """
+    if s.isascii():  # O(1) in CPython: most strings stop here
+        return s, 0
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.subn("\ufffd", s)
+    return s, 0
 
 
 def _finite_or_none(x: float | None) -> float | None:
