@@ -27,7 +27,13 @@ from gristmill.filters.chain import FilterChain
 from gristmill.filters.normalize import normalize_text
 from gristmill.filters.text_units import BATCH_CHARS, BATCH_ENTRIES
 from gristmill.pipelines.parse import parse_or_error
-from gristmill.pipelines.readers import InputFile, RawRecord, parquet_batches, read_file
+from gristmill.pipelines.readers import (
+    InputFile,
+    RawRecord,
+    bounded_raw,
+    parquet_batches,
+    read_file,
+)
 from gristmill.schemas import (
     DOCUMENT_SCHEMA,
     ERROR_SCHEMA,
@@ -52,16 +58,17 @@ def copy_doc(doc: Document) -> Document:
     return Document(doc.id, doc.text, doc.source, doc.url, dict(doc.metadata), dict(doc.scores))
 
 
-# An error record keeps at most this much of the document that caused it (its text head).
-ERROR_RAW_BYTES = 4096
-
-
 def doc_error(doc: Document, stage: str, exc: BaseException) -> ErrorRecord:
     """A document a stage crashed on, as an error record (Beam's dead-letter pattern): the run
     goes on, the count still balances, and ``errors/`` says which document, where and why."""
-    head = doc.text.encode("utf-8", "replace")[:ERROR_RAW_BYTES]
-    return ErrorRecord(doc.source, None, f"{stage}_exception",
-                       f"document {doc.id!r}: {type(exc).__name__}: {exc}", head)
+    return text_error(doc.source, None, f"{stage}_exception",
+                      f"document {doc.id!r}: {type(exc).__name__}: {exc}", doc.text)
+
+
+def text_error(file: str, line: int | None, error_type: str, message: str, text: str) -> ErrorRecord:
+    """An error record that keeps a bounded prefix of ``text`` (``readers.bounded_raw``)."""
+    raw, note = bounded_raw(text.encode("utf-8", "replace"))
+    return ErrorRecord(file, line, error_type, message + note, raw)
 
 
 class ReadCorpus(beam.PTransform):
@@ -105,9 +112,8 @@ class _ParseFn(beam.DoFn):
         if isinstance(out, Document) and out.id in repeated:
             first = repeated[out.id]
             if origin(rec) != first:
-                out = ErrorRecord(rec.file, rec.line, "duplicate_id",
-                                  f"id {out.id!r} already used by an earlier record ({first})",
-                                  out.text.encode("utf-8", "surrogatepass"))
+                out = text_error(rec.file, rec.line, "duplicate_id",
+                                 f"id {out.id!r} already used by an earlier record ({first})", out.text)
         if isinstance(out, ErrorRecord):
             self.bad.inc()
             yield beam.pvalue.TaggedOutput(ERRORS, out)
