@@ -114,6 +114,13 @@ def test_beam_and_plain_writer_write_identical_bytes_in_any_order(beam_shards, k
         assert (tmp_path / "plain" / s["file"]).read_bytes() == (out / s["file"]).read_bytes()
 
 
+def test_beam_writer_records_each_shards_max_id(beam_shards):
+    out, manifest = beam_shards
+    assert manifest["shards"]
+    for s in manifest["shards"]:
+        assert s["max_id"] == int(sh.map_token_file(out / s["file"]).max())
+
+
 def test_two_workers_write_the_same_shards(beam_shards, kept_docs, tmp_path):
     out, manifest = beam_shards
     again = _beam_tokenize(list(reversed(kept_docs)), tmp_path / "w2", workers=2)

@@ -50,6 +50,9 @@ def test_tokenize_cli_gpt2(kept, sample_docs, gpt2, tmp_path, capsys):
     assert m["totals"]["documents"] == len(sample_docs)
     assert m["tokenizer"]["name"] == "gpt2" and m["dtype"] == "uint16"
     assert m["val_fraction"] == 0.1
+    ss = open_shards(out)  # each shard's max_id is recorded (the trainer checks it)
+    assert [s["max_id"] for s in m["shards"]] == [
+        int(a.max()) for split in ("train", "validation") for a in ss.arrays(split)]
     assert main(["shards", "verify", str(out)]) == 0
     # A non-empty output needs --overwrite.
     assert main(["tokenize", "--input", str(kept), "--output", str(out)]) == 2

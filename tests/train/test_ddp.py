@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from gristmill.train import checkpoint as ck
@@ -87,3 +88,28 @@ def test_accumulation_micro_steps_skip_the_gradient_all_reduce(tmp_path):
         assert buckets >= 1 and len(calls) == 2 * buckets  # 2 steps x 3 micro-steps: 2 syncs
     finally:
         dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_ddp_ranks_all_refuse_a_damaged_shard_without_hanging(demo_shards, tmp_path):
+    """Only local rank 0 reads the shards in full; the verdict is shared, so every rank exits 2
+    with the same one-line error (none is left waiting in a collective) and nothing is written."""
+    import shutil
+
+    shards = shutil.copytree(demo_shards, tmp_path / "shards")
+    f = sorted(shards.glob("train-*.arrow"))[0]
+    data = bytearray(f.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    f.write_bytes(bytes(data))
+    argv = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+            "-m", "gristmill.cli", "train", "--data", str(shards), "--out", str(tmp_path / "run"),
+            "--no-progress"]
+    for key, value in FLAGS.items():
+        argv += [f"--{key.replace('_', '-')}", str(value)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("gristmill: error:")]
+    assert len(errors) == 2 and errors[0] == errors[1] and f.name in errors[0], proc.stderr[-3000:]
+    assert "sha256" in errors[0]
+    assert not (tmp_path / "run").exists()

@@ -86,7 +86,7 @@ def _shards_verify(args: argparse.Namespace) -> int:
     assert report.manifest is not None
     _print_totals(report.manifest, str(args.shards_dir))
     print(f"shards verify: OK ({report.shards_checked} shards, {report.tokens_checked:,} tokens: "
-          f"sha256, dtype, ids < vocab, EOS counts and totals match the manifest)")
+          f"sha256, dtype, ids < vocab, paths, EOS counts and totals match the manifest)")
     return 0
 
 
@@ -149,7 +149,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sv = ssub.add_parser(
         "verify", help="check shards against manifest.json (exit 1 on any mismatch)",
         description="Check every shard's sha256, dtype, token and document (EOS) counts, that all "
-        "ids are below the vocabulary size, and the manifest totals. Exit 1 on any problem.",
+        "ids are below the vocabulary size (and equal each shard's max_id), that every manifest "
+        "entry is a file inside SHARDS_DIR, and the manifest totals. Exit 1 on any problem.",
     )
     sv.add_argument("shards_dir", help="directory with manifest.json")
     sv.set_defaults(func=_shards_verify)

@@ -27,7 +27,7 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -145,8 +145,8 @@ def normalize_tokenizer_info(tokenizer_info: Any) -> dict:
 
 def build_manifest(tokenizer: dict, shards: list[dict], *, shard_tokens: int,
                    val_fraction: float, seed: int) -> dict:
-    """The manifest for ``shards`` (records with file, split, documents, tokens, sha256),
-    in (split, file) order, with totals."""
+    """The manifest for ``shards`` (records with file, split, documents, tokens, sha256,
+    max_id), in (split, file) order, with totals."""
     shards = sorted(shards, key=lambda s: (SPLITS.index(s["split"]), s["file"]))
     totals: dict[str, Any] = {"documents": 0, "tokens": 0}
     for split in SPLITS:
@@ -187,8 +187,9 @@ def write_manifest(out_dir: str | Path, manifest: dict) -> Path:
 
 def finalize(out_dir: str | Path, pending: list[dict], tokenizer: dict, *, shard_tokens: int,
              val_fraction: float, seed: int) -> dict:
-    """Rename written shards (records with split, bucket, tmp, documents, tokens, sha256) to
-    contiguous ``<split>-NNNNN.arrow`` names in bucket order, then write the manifest."""
+    """Rename written shards (records with split, bucket, tmp, documents, tokens, sha256,
+    max_id) to contiguous ``<split>-NNNNN.arrow`` names in bucket order, then write the
+    manifest."""
     out = Path(out_dir)
     shards = []
     for split in SPLITS:
@@ -197,7 +198,7 @@ def finalize(out_dir: str | Path, pending: list[dict], tokenizer: dict, *, shard
             name = shard_file_name(split, i)
             os.replace(p["tmp"], out / name)
             shards.append({"file": name, "split": split, "documents": p["documents"],
-                           "tokens": p["tokens"], "sha256": p["sha256"]})
+                           "tokens": p["tokens"], "sha256": p["sha256"], "max_id": p["max_id"]})
     manifest = build_manifest(tokenizer, shards, shard_tokens=shard_tokens,
                               val_fraction=val_fraction, seed=seed)
     write_manifest(out, manifest)
@@ -207,12 +208,16 @@ def finalize(out_dir: str | Path, pending: list[dict], tokenizer: dict, *, shard
 def write_bucket(out_dir: str | Path, split: str, bucket: int,
                  docs: Iterable[tuple[str, Sequence[int] | np.ndarray | bytes]], eos_id: int,
                  dtype: np.dtype) -> dict:
-    """Pack one bucket's documents into a temp-named shard file; the record for ``finalize``."""
+    """Pack one bucket's documents into a temp-named shard file; the record for ``finalize``.
+
+    ``max_id`` (the largest id in the file, EOS included) goes into the manifest so the trainer
+    can check ids against its vocabulary without reading the shard."""
     tokens, ndocs = pack(docs, eos_id, dtype)
     tmp = Path(out_dir) / f".{split}-b{bucket:05d}.arrow.tmp-{uuid.uuid4().hex[:8]}"
     digest = write_token_file(tmp, tokens)
     return {"split": split, "bucket": bucket, "tmp": str(tmp), "documents": ndocs,
-            "tokens": int(tokens.size), "sha256": digest}
+            "tokens": int(tokens.size), "sha256": digest,
+            "max_id": int(tokens.max()) if tokens.size else None}
 
 
 def write_shards(docs: Iterable[Sequence[int] | np.ndarray | tuple[str, Sequence[int]]],
@@ -281,13 +286,36 @@ def read_manifest(shards_dir: str | Path) -> dict:
         manifest = json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise ShardError(f"{path} is not valid JSON: {e}") from None
+    if not isinstance(manifest, dict):
+        raise ShardError(f"{path}: expected a JSON object, got {type(manifest).__name__}")
     if manifest.get("schema_version") != SCHEMA_VERSION:
         raise ShardError(f"{path}: schema_version {manifest.get('schema_version')!r}, "
                          f"this gristmill reads {SCHEMA_VERSION!r}")
     for key in ("tokenizer", "dtype", "shards", "totals"):
         if key not in manifest:
             raise ShardError(f"{path}: missing key {key!r}")
+    if not isinstance(manifest["shards"], list):
+        raise ShardError(f"{path}: 'shards' must be a list of shard entries")
     return manifest
+
+
+def shard_path(root: str | Path, name: Any) -> Path:
+    """``root / name`` for a manifest ``file`` entry, refusing any that leaves ``root``.
+
+    A manifest is data and may come from anywhere: an entry like ``../../etc/passwd``, an
+    absolute path, or a symlink to a file outside the directory would make the reader open a
+    file the shards directory does not own. Symlinks that stay inside are allowed."""
+    if not isinstance(name, str) or not name or "\0" in name:
+        raise ShardError(f"{Path(root) / MANIFEST}: shard file entry {name!r} is not a file name")
+    pure = PurePath(name)
+    if pure.is_absolute() or ".." in pure.parts:
+        raise ShardError(f"{Path(root) / MANIFEST}: shard file {name!r} is outside the shards "
+                         f"directory (absolute or '..'); a manifest names files inside it")
+    path = Path(root) / pure
+    if not path.resolve().is_relative_to(Path(root).resolve()):
+        raise ShardError(f"{path}: a symlink to {path.resolve()}, outside the shards directory "
+                         f"{root}; copy the file in instead")
+    return path
 
 
 def map_token_file(path: str | Path, dtype: np.dtype | None = None) -> np.ndarray:
@@ -342,7 +370,7 @@ class ShardSet:
         for s in self.shards(split):
             arr = self._cache.get(s["file"])
             if arr is None:
-                arr = map_token_file(self.root / s["file"], self.dtype)
+                arr = map_token_file(shard_path(self.root, s["file"]), self.dtype)
                 if arr.size != s["tokens"]:
                     raise ShardError(f"{self.root / s['file']}: {arr.size} tokens, manifest says "
                                      f"{s['tokens']}; run `gristmill shards verify {self.root}`")
@@ -359,11 +387,14 @@ class ShardSet:
 
 def open_shards(shards_dir: str | Path) -> ShardSet:
     """Open a shards directory written by ``gristmill tokenize``, ``gristmill run`` or
-    ``write_shards``. Arrays are mapped lazily by ``arrays(split)``."""
+    ``write_shards``. Arrays are mapped lazily by ``arrays(split)``; every manifest entry must
+    name a file inside the directory (checked here, before anything is opened)."""
     root = Path(shards_dir)
     manifest = read_manifest(root)
     expected = token_dtype(int(manifest["tokenizer"]["vocab_size"])).name
     if manifest["dtype"] != expected:
         raise ShardError(f"{root / MANIFEST}: dtype {manifest['dtype']} does not match vocab_size "
                          f"{manifest['tokenizer']['vocab_size']} (expected {expected})")
+    for shard in manifest["shards"]:
+        shard_path(root, shard.get("file") if isinstance(shard, dict) else shard)
     return ShardSet(root=root, manifest=manifest)

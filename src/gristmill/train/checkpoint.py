@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from gristmill.errors import UserError, one_line
+
 FORMAT_VERSION = 1
 
 
@@ -44,15 +46,52 @@ def atomic_save(obj: Any, path: Path) -> None:
             tmp.unlink()
 
 
-def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint file (weights_only: tensors and plain containers only)."""
+class CheckpointError(UserError, ValueError):
+    """A file given as a checkpoint that is not one: truncated, garbage, or not ours."""
+
+
+def load(path: str | Path, map_location: str | torch.device = "cpu",
+         require: tuple[str, ...] = ("model", "config")) -> dict:
+    """Load a checkpoint file (weights_only: tensors and plain containers only).
+
+    Anything torch cannot load (a truncated file, random bytes, a pickle that needs code) or a
+    dict without the ``require``d keys is a ``CheckpointError`` naming the file, not a
+    traceback from deep inside torch."""
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"no checkpoint at {p}")
-    ckpt = torch.load(p, map_location=map_location, weights_only=True)
+    try:
+        ckpt = torch.load(p, map_location=map_location, weights_only=True)
+    except (PermissionError, IsADirectoryError, MemoryError):
+        raise
+    except Exception as e:  # torch raises RuntimeError, UnpicklingError, EOFError, ...
+        raise corrupt(p, torch_reason(e)) from e
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT_VERSION:
-        raise ValueError(f"{p} is not a gristmill checkpoint (format {FORMAT_VERSION})")
+        raise corrupt(p, f"no format {FORMAT_VERSION} marker")
+    missing = [k for k in require if k not in ckpt]
+    if missing:
+        raise corrupt(p, f"missing {', '.join(missing)}")
     return ckpt
+
+
+def torch_reason(e: Exception) -> str:
+    """The useful part of torch's load error, on one line: its messages run to paragraphs,
+    carry terminal escapes, and advise ``weights_only=False``, which gristmill never does."""
+    msg = str(e)
+    marker = "WeightsUnpickler error:"
+    if marker in msg:
+        detail = (msg.split(marker, 1)[1].strip().splitlines() or [""])[0].split(". ")[0]
+        why = f"not only tensors and plain containers ({detail})"
+    elif isinstance(e, EOFError):
+        why = "the file ends early (empty or cut short)"
+    else:
+        why = f"{type(e).__name__}: {(msg.strip().splitlines() or [''])[0].split('. ')[0]}"
+    return "".join(c for c in one_line(why) if c.isprintable())[:300]
+
+
+def corrupt(path: str | Path, why: str) -> CheckpointError:
+    """The one message for a file that cannot serve as a checkpoint."""
+    return CheckpointError(f"{path}: not a gristmill checkpoint / corrupt: {why}")
 
 
 def resolve(path: str | Path, prefer: str = "best") -> Path:

@@ -7,7 +7,7 @@ torchrun's environment; nothing else changes).
 from __future__ import annotations
 
 import argparse
-import sys
+from typing import Any
 
 from gristmill.train.config import add_override_flags
 
@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Train a GPT on SHARDS_DIR (from `gristmill tokenize`). Writes RUN_DIR/"
         "metrics.jsonl, RUN_DIR/config.json and RUN_DIR/ckpt/{last,best}.pt. Settings: "
         "--preset, then --config YAML (flat mapping of the keys below, optionally preset:), "
-        "then the flags below. Under torchrun, trains with DDP.",
+        "then the flags below. The shards are verified first, as `gristmill shards verify` "
+        "does (sha256, ids < vocab, paths inside SHARDS_DIR). Under torchrun, trains with DDP.",
     )
     p.add_argument("--data", required=True, metavar="SHARDS_DIR", help="token shards directory")
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory to write")
@@ -30,7 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="model shape to start from (default: tiny)")
     p.add_argument("--config", metavar="YAML", help="flat YAML mapping of config keys")
     p.add_argument("--resume", action="store_true",
-                   help="continue from RUN_DIR/ckpt/last.pt if it exists (else start fresh)")
+                   help="continue from RUN_DIR/ckpt/last.pt; a new or empty RUN_DIR starts "
+                   "fresh, one with metrics but no last.pt is an error")
+    p.add_argument("--no-verify", action="store_true",
+                   help="skip the full read that checks every shard's sha256 and ids (for "
+                   "corpora where it is too slow); paths and the manifest's max ids are "
+                   "still checked")
     add_override_flags(p)
     p.set_defaults(func=_cmd_train)
 
@@ -62,18 +68,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from gristmill.tokenize import ShardError
-    from gristmill.train.config import ConfigError, configs_from_args
-    from gristmill.train.data import NotEnoughTokens
-    from gristmill.train.trainer import ResumeMismatch, train
+    from gristmill.train.config import configs_from_args
+    from gristmill.train.trainer import train
 
-    try:
-        mcfg, tcfg = configs_from_args(args)
-        summary = train(args.data, args.out, mcfg, tcfg, resume=args.resume)
-    except (ConfigError, ShardError, NotEnoughTokens, ResumeMismatch, FileExistsError,
-            FileNotFoundError) as e:
-        print(f"gristmill train: {e}", file=sys.stderr)
-        return 2
+    # Every user mistake here (config, shards, resume, checkpoint) is a UserError: gristmill.cli
+    # prints it as one line and exits 2.
+    mcfg, tcfg = configs_from_args(args)
+    summary = train(args.data, args.out, mcfg, tcfg, resume=args.resume,
+                    verify=not args.no_verify)
     if "val_loss" in summary:
         print(f"step {summary['step']}: val loss {summary['val_loss']:.4f} "
               f"(best {summary['best_val_loss']:.4f}); run in {args.out}")
@@ -86,15 +88,22 @@ def _device(name: str | None) -> str:
     return name or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _cmd_sample(args: argparse.Namespace) -> int:
-    from gristmill.train.sample import generate_text, load_model, load_run_tokenizer
+def _run_tokenizer(ckpt: dict, override: str | None) -> Any:
+    """The checkpoint's tokenizer; a tokenizer file that does not load is the user's to fix."""
+    from gristmill.errors import UserError, one_line
+    from gristmill.train.sample import load_run_tokenizer
 
     try:
-        model, ckpt = load_model(args.ckpt, _device(args.device), prefer=args.which)
-        tok = load_run_tokenizer(ckpt, args.tokenizer)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"gristmill sample: {e}", file=sys.stderr)
-        return 2
+        return load_run_tokenizer(ckpt, override)
+    except ValueError as e:  # tokenize.load_tokenizer: not a tokenizer.json, no EOS token
+        raise UserError(one_line(e)) from e
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from gristmill.train.sample import generate_text, load_model
+
+    model, ckpt = load_model(args.ckpt, _device(args.device), prefer=args.which)
+    tok = _run_tokenizer(ckpt, args.tokenizer)
     texts = generate_text(model, tok, args.prompt, args.max_new_tokens, args.temperature,
                           args.top_k or None, args.seed, args.num_samples, not args.no_cache)
     for i, text in enumerate(texts):
@@ -106,14 +115,10 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from gristmill.train.export_hf import export_hf
-    from gristmill.train.sample import load_model, load_run_tokenizer
+    from gristmill.train.sample import load_model
 
-    try:
-        model, ckpt = load_model(args.ckpt, "cpu", prefer=args.which)
-        tok = load_run_tokenizer(ckpt, args.tokenizer)
-        out = export_hf(model, tok, args.out)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"gristmill export-hf: {e}", file=sys.stderr)
-        return 2
+    model, ckpt = load_model(args.ckpt, "cpu", prefer=args.which)
+    tok = _run_tokenizer(ckpt, args.tokenizer)
+    out = export_hf(model, tok, args.out)
     print(f"exported {ckpt['path']} (step {ckpt['step']}) to {out}")
     return 0

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
+from gristmill.errors import UserError
 from gristmill.train.model import GPT
 
 # GPT-2 Conv1D weights: stored transposed relative to nn.Linear.
@@ -86,11 +87,11 @@ def hf_config(model: GPT, eos_id: int) -> dict[str, Any]:
 
 def export_hf(model: GPT, tokenizer: Any, out_dir: str | Path) -> Path:
     """Write the model and tokenizer to ``out_dir`` (created; existing files are replaced)."""
+    if tokenizer.vocab_size != model.config.vocab_size:
+        raise UserError(f"tokenizer has {tokenizer.vocab_size} tokens but the model was trained "
+                        f"with vocab_size {model.config.vocab_size}; pass the right --tokenizer")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if tokenizer.vocab_size != model.config.vocab_size:
-        raise ValueError(f"tokenizer has {tokenizer.vocab_size} tokens but the model was trained "
-                         f"with vocab_size {model.config.vocab_size}; pass the right --tokenizer")
     tmp = out / ".model.safetensors.tmp"
     save_file(hf_state_dict(model), str(tmp), metadata={"format": "pt"})
     os.replace(tmp, out / "model.safetensors")

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from gristmill.errors import UserError
 from gristmill.train import checkpoint as ck
 from gristmill.train.model import GPT, GPTConfig
 
@@ -16,8 +17,11 @@ def load_model(ckpt_path: str | Path, device: str | torch.device = "cpu",
     """The model of a checkpoint file or run directory (``best`` first), in eval mode."""
     path = ck.resolve(ckpt_path, prefer=prefer)
     ckpt = ck.load(path, map_location=device)
-    model = GPT(GPTConfig(**ckpt["config"]["model"]))
-    model.load_state_dict(ckpt["model"])
+    try:
+        model = GPT(GPTConfig(**ckpt["config"]["model"]))
+        model.load_state_dict(ckpt["model"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:  # config or weights don't fit
+        raise ck.corrupt(path, ck.torch_reason(e)) from e
     model.to(device).eval()
     ckpt["path"] = str(path)
     return model, ckpt
@@ -43,7 +47,7 @@ def load_run_tokenizer(ckpt: dict, override: str | None = None) -> Any:
         if cand and Path(cand).is_file():
             tok = load_tokenizer(cand)
             if meta.get("sha256") and tok.sha256 != meta["sha256"]:
-                raise ValueError(f"tokenizer {cand} does not match the one the model was trained "
+                raise UserError(f"tokenizer {cand} does not match the one the model was trained "
                                  f"with (sha256 {tok.sha256[:12]} != {meta['sha256'][:12]})")
             return tok
     raise FileNotFoundError(

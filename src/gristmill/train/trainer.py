@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import math
 import os
 import shutil
@@ -39,6 +40,9 @@ from gristmill.train.perf import peak_flops, resolve_dtype
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 # Settings that may differ between a run and its resumption without changing the loss curve.
 RESUME_FREE_KEYS = {"progress", "log_every", "eval_every", "ckpt_every"}
+# What ckpt/last.pt must hold to resume from it (best.pt lacks the optimizer and RNG states).
+RESUME_KEYS = ("model", "optimizer", "scaler", "step", "best_val_loss", "rng", "config", "data")
+log = logging.getLogger(__name__)
 
 
 class ResumeMismatch(UserError, ValueError):
@@ -82,6 +86,53 @@ def open_data(data: Any) -> Any:
 
         return open_shards(data)
     return data
+
+
+def verify_data(shards: Any, model_vocab: int, full: bool, d: Dist) -> None:
+    """Refuse shards that do not match their manifest before any training (``ShardError``, one
+    line naming the shard): ``tokenize.verify.require_trainable``, the checks of
+    ``gristmill shards verify`` plus ids against the model's vocabulary.
+
+    Under DDP one process per node (local rank 0) does the full read; the others make the cheap
+    checks; every rank then raises the same error, so no rank is left waiting in a collective.
+    """
+    root = getattr(shards, "root", None)
+    if root is None:
+        return  # an already-open reader without a directory (tests): nothing on disk to check
+    from gristmill.tokenize.shards import ShardError
+    from gristmill.tokenize.verify import require_trainable
+
+    if not full and d.master:
+        log.warning("--no-verify: not reading the shards in %s, so their sha256 and ids are not "
+                    "checked (paths and the manifest's max_id still are)", root)
+    problem, warnings = None, []
+    try:
+        warnings = require_trainable(root, model_vocab, full=full and d.local_rank == 0)
+    except ShardError as e:
+        problem = str(e)
+    if d.world_size > 1:
+        problems: list[Any] = [None] * d.world_size
+        dist.all_gather_object(problems, problem)
+        problem = next((p for p in problems if p), None)
+    if problem:
+        raise ShardError(problem)
+    if d.master:
+        for w in warnings:
+            log.warning("%s", w)
+
+
+def _no_checkpoint_to_resume(out: Path, d: Dist) -> None:
+    """``--resume`` without ``ckpt/last.pt``: a fresh start only where no earlier run would be
+    overwritten (its metrics or best checkpoint); said in the log either way."""
+    leftovers = [p for p in (out / "metrics.jsonl", ck.ckpt_dir(out) / "best.pt")
+                 if p.is_file() and p.stat().st_size > 0]
+    if leftovers:
+        names = " and ".join(str(p.relative_to(out)) for p in leftovers)
+        raise UserError(f"--resume: {out} has {names} but no ckpt/last.pt to resume from (the "
+                        f"run stopped before its first checkpoint, or it was removed); use a new "
+                        f"--out, or run without --resume to start over in it (replacing them)")
+    if d.master:
+        log.warning("no checkpoint in %s: starting a new run", out)
 
 
 def data_fingerprint(shards: Any) -> dict:
@@ -206,12 +257,14 @@ def train(
     tcfg: TrainConfig,
     resume: bool = False,
     stop_after: int | None = None,
+    verify: bool = True,
 ) -> dict:
     """Train and return a summary. ``stop_after`` ends the process's loop after that step without
-    a final checkpoint, as a kill would (used by the resume tests)."""
+    a final checkpoint, as a kill would (used by the resume tests). ``verify=False`` skips the
+    full read of the shards (sha256, ids); the cheap checks always run."""
     d, device = setup_distributed()
     try:
-        summary = _train(d, device, data, Path(out_dir), mcfg, tcfg, resume, stop_after)
+        summary = _train(d, device, data, Path(out_dir), mcfg, tcfg, resume, stop_after, verify)
         if d.initialized_here:
             # Every rank finishes its collectives before any tears gloo down: a rank that
             # destroyed the group while its peer was still in flight aborted the peer
@@ -225,7 +278,7 @@ def train(
 
 
 def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
-           tcfg: TrainConfig, resume: bool, stop_after: int | None) -> dict:
+           tcfg: TrainConfig, resume: bool, stop_after: int | None, verify: bool) -> dict:
     shards = open_data(data)
     fp = data_fingerprint(shards)
     if shards.vocab_size > mcfg.vocab_size or mcfg.vocab_size == GPTConfig.vocab_size:
@@ -234,10 +287,13 @@ def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
     last_path = ck.ckpt_dir(out) / "last.pt"
     ckpt = None
     if resume and last_path.exists():
-        ckpt = ck.load(last_path, map_location=device)
+        ckpt = ck.load(last_path, map_location=device, require=RESUME_KEYS)
         _check_resume(ckpt, mcfg, tcfg, fp, d)
-    elif last_path.exists() and not resume:
+    elif resume:
+        _no_checkpoint_to_resume(out, d)
+    elif last_path.exists():
         raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or use a new --out")
+    verify_data(shards, mcfg.vocab_size, verify, d)
 
     dtype = resolve_dtype(tcfg.dtype, device, tcfg.compile)
     if device.type == "cuda":
