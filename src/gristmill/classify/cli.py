@@ -9,6 +9,8 @@ import argparse
 import json
 import sys
 
+from gristmill.report.safe_text import visible
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("classifier", help="train and evaluate fastText classifiers (toxicity, spam, ...)",
@@ -101,8 +103,8 @@ def _train(args: argparse.Namespace) -> int:
         relabel = [Relabel.parse(r) for r in args.relabel]
         res = train_classifier(args.data, args.out, cfg, args.text_field, args.label_field,
                                args.format, args.positive, args.name, description, relabel)
-    except (DataError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (DataError, ValueError) as e:  # may quote the data (field names): escaped
+        print(f"error: {visible(e)}", file=sys.stderr)
         return 2
     m = res.metrics
     t = m["test"]
@@ -123,8 +125,8 @@ def _eval(args: argparse.Namespace) -> int:
         out = evaluate_model(args.model, args.data, args.positive, args.threshold,
                              args.text_field, args.label_field, args.format,
                              [Relabel.parse(r) for r in args.relabel])
-    except (DataError, ModelLoadError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (DataError, ModelLoadError, ValueError) as e:  # may quote the data: escaped
+        print(f"error: {visible(e)}", file=sys.stderr)
         return 2
     text = json.dumps(out, indent=2, sort_keys=True)
     if args.output:

@@ -12,7 +12,11 @@ def _print_summary(s: dict, out: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    con = Console(width=100)
+    from gristmill.report.safe_text import visible
+
+    # filter names, reasons and the path come from the config and the run: escaped, no markup
+    con = Console(width=100, markup=False, emoji=False)
+    out = visible(out)
     t = Table(title=f"gristmill run -> {out}", show_header=True)
     t.add_column("stage / filter", overflow="fold")
     t.add_column("reason", overflow="fold")
@@ -20,9 +24,9 @@ def _print_summary(s: dict, out: str) -> None:
     t.add_row("input records", "", f"{s['input_records']:,}")
     for f, reasons in s["by_filter"].items():
         for r, n in reasons.items():
-            t.add_row(f, r, f"{n:,}")
+            t.add_row(visible(f), visible(r), f"{n:,}")
     for et, n in s.get("errors_by_type", {}).items():
-        t.add_row("errors", et, f"{n:,}")
+        t.add_row("errors", visible(et), f"{n:,}")
     t.add_row("kept", "", f"{s['kept']:,}", style="bold")
     t.add_row("rejected", "", f"{s['rejected']:,}")
     t.add_row("errors", "", f"{s['errors']:,}")

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+from gristmill.report.safe_text import visible
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def _console(width: int) -> Console:
+    """The report's console: data (ids, reasons, sources, texts) may hold ``[brackets]`` and
+    ``:codes:``; neither is read as markup or emoji. Data text is also escaped (``visible``)."""
+    from rich.console import Console
+
+    return Console(width=width, markup=False, emoji=False)
 
 
 def _report(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from gristmill.report.run import RunDir, RunDirError
 
-    con = Console(width=args.width, markup=False)  # ids and reasons may hold [brackets]
+    con = _console(args.width)
     try:
         if args.compare:
             from gristmill.report.compare import compare_runs, print_compare
@@ -30,47 +42,46 @@ def _report(args: argparse.Namespace) -> int:
             from gristmill.report.html import write_html
 
             path = write_html(st, args.html)
-            con.print(f"HTML report: {path}")
+            con.print(f"HTML report: {visible(path)}")
         if not args.quiet:
             print_report(st, con)
     except RunDirError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {visible(e)}", file=sys.stderr)
         return 2
     return 0
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from gristmill.report.run import RunDir, RunDirError
     from gristmill.report.samples import representatives, sample_rejected
     from gristmill.report.terminal import inspect_renderables
 
-    con = Console(width=args.width, markup=False)  # ids and reasons may hold [brackets]
+    con = _console(args.width)
     try:
         run = RunDir.open(args.run_dir)
     except RunDirError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {visible(e)}", file=sys.stderr)
         return 2
     rows, counts = sample_rejected(run, args.filter, args.reason, args.n, args.seed)
     if not counts:
         mode = next((s.get("mode") for s in run.filter_specs if s["name"] == args.filter), None)
         if mode == "annotate":
-            print(f"error: {args.filter!r} ran in annotate mode in {run.path}: it removed nothing; "
+            print(f"error: {args.filter!r} ran in annotate mode in {visible(run.path)}: it removed nothing; "
                   f"its would-be reason is in each document's metadata 'annotate.{args.filter}' "
                   "(counts: `gristmill report`)", file=sys.stderr)
             return 2
         names = sorted((run.summary.get("by_filter") or {}).keys())
-        print(f"error: no documents rejected by filter {args.filter!r} in {run.path}; "
-              f"filters that rejected documents: {', '.join(names) or 'none'}", file=sys.stderr)
+        print(f"error: no documents rejected by filter {args.filter!r} in {visible(run.path)}; "
+              f"filters that rejected documents: {visible(', '.join(names)) or 'none'}",
+              file=sys.stderr)
         return 2
     if not rows:
         print(f"error: filter {args.filter!r} rejected nothing with reason {args.reason!r}; "
-              f"its reasons: {', '.join(f'{r} ({n})' for r, n in counts.items())}",
+              f"its reasons: {visible(', '.join(f'{r} ({n})' for r, n in counts.items()))}",
               file=sys.stderr)
         return 2
-    con.print(f"{args.filter}: " + ", ".join(f"{r} {n:,}" for r, n in counts.items())
-              + f"; showing {len(rows)} (seed {args.seed})")
+    con.print(visible(f"{args.filter}: " + ", ".join(f"{r} {n:,}" for r, n in counts.items())
+                      + f"; showing {len(rows)} (seed {args.seed})"))
     c4_params = next((s.get("params") or {} for s in run.filter_specs if s["name"] == "c4"), None)
     for panel in inspect_renderables(rows, representatives(run, rows), args.chars, c4_params):
         con.print(panel)

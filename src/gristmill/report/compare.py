@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gristmill.report.run import RunDir
+from gristmill.report.safe_text import plain
 
 EXAMPLES = 3
 
@@ -109,20 +110,21 @@ def compare_runs(a: RunDir, b: RunDir) -> Comparison:
 
 
 def print_compare(cmp: Comparison, con: Console) -> None:
-    con.print(f"A: {cmp.a.path}\nB: {cmp.b.path}", markup=False)
+    # paths, config values, reasons and ids come from the runs: escaped, never markup
+    con.print(plain(f"A: {cmp.a.path}"), plain(f"B: {cmp.b.path}"), sep="\n")
     if cmp.config_changes:
         t = Table(title="Config differences", title_justify="left", show_edge=False)
         for c in ("key", "A", "B"):
             t.add_column(c, overflow="fold")
         for k, va, vb in cmp.config_changes:
-            t.add_row(k, str(va), str(vb))
+            t.add_row(plain(k), plain(str(va)), plain(str(vb)))
         con.print(t)
     t = Table(title="Documents per stage and reason", title_justify="left", show_edge=False)
     t.add_column("row", overflow="fold")
     for c in ("A", "B", "B - A"):
         t.add_column(c, justify="right", no_wrap=True)
     for k, na, nb in cmp.counts:
-        t.add_row(k, f"{na:,}", f"{nb:,}", f"{nb - na:+,}")
+        t.add_row(plain(k), f"{na:,}", f"{nb:,}", f"{nb - na:+,}")
     con.print(t)
     t = Table(title=f"Documents whose fate changed: {cmp.changed:,}", title_justify="left",
               show_edge=False)
@@ -131,5 +133,5 @@ def print_compare(cmp: Comparison, con: Console) -> None:
     t.add_column("docs", justify="right", no_wrap=True)
     t.add_column("e.g.", overflow="fold")
     for fa, fb, n, ids in cmp.transitions:
-        t.add_row(fa, fb, f"{n:,}", ", ".join(ids))
+        t.add_row(plain(fa), plain(fb), f"{n:,}", plain(", ".join(ids)))
     con.print(t)

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from gristmill.report import highlight, plots, whatif
+from gristmill.report.safe_text import visible
 from gristmill.report.stats import RunStats
 from gristmill.report.terminal import c4_counts, c4_title, dedup_table, num, pct
 
@@ -55,8 +56,10 @@ SECTIONS = [("funnel", "Funnel"), ("filters", "Filters and reasons"), ("scores",
             ("errors", "Errors")]
 
 
-def esc(x: object) -> str:
-    return html.escape(str(x), quote=True)
+def esc(x: object, multiline: bool = False) -> str:
+    """HTML-escaped, with control and bidi characters shown as escapes (``visible``): a
+    saved page carries no terminal escape sequence and no text that displays reordered."""
+    return html.escape(visible(str(x), multiline), quote=True)
 
 
 def table(headers: list[str], rows: list[list], cls: str = "sortable") -> str:
@@ -86,10 +89,10 @@ def marked(text: str, spans: list[tuple[int, int]], cls: str = "") -> str:
     out, pos = [], 0
     attr = f' class="{cls}"' if cls else ""
     for a, b in spans:
-        out.append(esc(text[pos:a]))
-        out.append(f"<mark{attr}>{esc(text[a:b])}</mark>")
+        out.append(esc(text[pos:a], multiline=True))
+        out.append(f"<mark{attr}>{esc(text[a:b], multiline=True)}</mark>")
         pos = b
-    out.append(esc(text[pos:]))
+    out.append(esc(text[pos:], multiline=True))
     return "".join(out)
 
 

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gristmill.report import highlight, whatif
+from gristmill.report.safe_text import plain, visible
 from gristmill.report.stats import RunStats
 
 WIDTH = 80
@@ -39,7 +40,7 @@ def c4_title(st: RunStats) -> str:
 
 
 def _table(title: str, *cols: str, right_from: int = 1) -> Table:
-    t = Table(title=title, title_justify="left", title_style="bold", expand=False,
+    t = Table(title=plain(title), title_justify="left", title_style="bold", expand=False,
               pad_edge=False, show_edge=False)
     for i, c in enumerate(cols):
         t.add_column(c, justify="right" if i >= right_from else "left",
@@ -47,13 +48,19 @@ def _table(title: str, *cols: str, right_from: int = 1) -> Table:
     return t
 
 
+def add_row(t: Table, *cells: object, style: str | None = None) -> None:
+    """Add a row whose cells may hold text from the run (names, reasons, sources, ids):
+    a ``str`` cell is escaped (:func:`visible`) and never read as console markup."""
+    t.add_row(*(plain(c) if isinstance(c, str) else c for c in cells), style=style)
+
+
 def report_renderables(st: RunStats) -> list:
     run = st.run
     out: list = []
     head = Text()
-    head.append(f"gristmill report: {run.path}\n", style="bold")
+    head.append(f"gristmill report: {visible(run.path)}\n", style="bold")
     h = run.summary.get("config_hash")
-    head.append(f"config {h[:12] if h else '?'}  ")
+    head.append(f"config {visible(h[:12]) if h else '?'}  ")
     head.append(f"input {st.input_records:,}  kept {st.kept_docs:,}  rejected "
                 f"{st.rejected_docs:,}  errors {st.errors:,}")
     if run.tokens is not None:
@@ -65,39 +72,39 @@ def report_renderables(st: RunStats) -> list:
     for step, n in st.funnel():
         if step.startswith("after "):
             chars -= st.by_filter()[step[6:]]["chars"]
-        t.add_row(step, f"{n:,}", pct(n, st.input_records),
-                  f"{chars:,}" if step not in ("input records",) else f"{st.input_chars:,}")
+        add_row(t, step, f"{n:,}", pct(n, st.input_records),
+                f"{chars:,}" if step not in ("input records",) else f"{st.input_chars:,}")
     if run.tokens is not None:
-        t.add_row("tokens (shards)", f"{run.tokens:,}", "", "")
+        add_row(t, "tokens (shards)", f"{run.tokens:,}", "", "")
     out.append(t)
 
     t = _table("Removed, by filter and reason", "reason", "docs", "% docs", "chars", "% chars")
     for f, info in st.by_filter().items():
-        t.add_row(Text(f"{f} ({info['stage']})", style="bold"), f"{info['docs']:,}",
-                  pct(info["docs"], st.input_records), f"{info['chars']:,}",
-                  pct(info["chars"], st.input_chars))
+        add_row(t, plain(f"{f} ({info['stage']})", style="bold"), f"{info['docs']:,}",
+                pct(info["docs"], st.input_records), f"{info['chars']:,}",
+                pct(info["chars"], st.input_chars))
         for rs in info["reasons"]:
-            t.add_row("  " + rs.reason.split(".", 1)[-1], f"{rs.docs:,}",
-                      pct(rs.docs, st.input_records), f"{rs.chars:,}", pct(rs.chars, st.input_chars))
+            add_row(t, "  " + rs.reason.split(".", 1)[-1], f"{rs.docs:,}",
+                    pct(rs.docs, st.input_records), f"{rs.chars:,}", pct(rs.chars, st.input_chars))
     out.append(t)
 
     if st.annotated:
         t = _table("Annotate-mode filters (would have removed)", "reason", "docs")
         for r, n in sorted(st.annotated.items()):
-            t.add_row(r, f"{n:,}")
+            add_row(t, r, f"{n:,}")
         out.append(t)
     if st.metadata_sums:
         t = _table(c4_title(st), "metadata key", "total")
         for k, v in sorted(st.metadata_sums.items()):
-            t.add_row(k, num(v))
+            add_row(t, k, num(v))
         out.append(t)
 
     t = _table("By source", "source", "input", "kept", "% kept", "rejected", "top filter")
     for s, row in st.by_source.items():
         top = row["by_filter"].most_common(1)
-        t.add_row(s or "(none)", f"{row['input']:,}", f"{row['kept']:,}",
-                  pct(row["kept"], row["input"]), f"{row['rejected']:,}",
-                  f"{top[0][0]} {top[0][1]:,}" if top else "")
+        add_row(t, s or "(none)", f"{row['input']:,}", f"{row['kept']:,}",
+                pct(row["kept"], row["input"]), f"{row['rejected']:,}",
+                f"{top[0][0]} {top[0][1]:,}" if top else "")
     out.append(t)
 
     dd = dedup_table(st)
@@ -105,8 +112,8 @@ def report_renderables(st: RunStats) -> list:
         t = _table("Duplicates", "stage", "removed", "clusters", "mean size", "max size",
                    "mean sim")
         for row in dd:
-            t.add_row(row["filter"], f"{row['removed']:,}", f"{row['clusters']:,}",
-                      f"{row['mean_size']:.2f}", f"{row['max_size']:,}", row["mean_sim"])
+            add_row(t, row["filter"], f"{row['removed']:,}", f"{row['clusters']:,}",
+                    f"{row['mean_size']:.2f}", f"{row['max_size']:,}", row["mean_sim"])
         out.append(t)
 
     if st.scores:
@@ -119,10 +126,10 @@ def report_renderables(st: RunStats) -> list:
                 continue
             f, _, metric = key.partition(".")
             if f != last:
-                t.add_row(Text(f, style="bold"), "", "", "", "", "")
+                add_row(t, plain(f, style="bold"), "", "", "", "", "")
                 last = f
-            t.add_row("  " + (metric or key), f"{s['n']:,}", short(s["mean"]), short(s["p5"]),
-                      short(s["p50"]), short(s["p95"]))
+            add_row(t, "  " + (metric or key), f"{s['n']:,}", short(s["mean"]), short(s["p5"]),
+                    short(s["p50"]), short(s["p95"]))
         out.append(t)
 
     rules = whatif.rules(st)
@@ -131,9 +138,9 @@ def report_renderables(st: RunStats) -> list:
                    "% docs", "% chars")
         for rule in rules:
             c = whatif.whatif(st.scores[rule.key], rule, points=2)
-            t.add_row(rule.describe().replace("removed if ", ""), f"{c.docs_at_current:,}",
-                      pct(c.docs_at_current, c.docs),
-                      pct(c.chars_at_current, float(st.scores[rule.key].chars.sum())))
+            add_row(t, rule.describe().replace("removed if ", ""), f"{c.docs_at_current:,}",
+                    pct(c.docs_at_current, c.docs),
+                    pct(c.chars_at_current, float(st.scores[rule.key].chars.sum())))
         out.append(t)
 
     if st.errors_by_type:
@@ -144,7 +151,7 @@ def report_renderables(st: RunStats) -> list:
         t.add_column("first example", no_wrap=True, overflow="ellipsis", max_width=48)
         for et, n in st.errors_by_type.most_common():
             ex = st.error_examples[et][0] if st.error_examples[et] else ""
-            t.add_row(et, f"{n:,}", ex)
+            add_row(t, et, f"{n:,}", ex)
         out.append(t)
     return out
 
@@ -182,9 +189,18 @@ def print_report(st: RunStats, console: Console | None = None) -> None:
 
 
 def styled(text: str, spans: list[tuple[int, int]], style: str = "bold black on yellow") -> Text:
-    t = Text(text)
-    for a, b in spans:
-        t.stylize(style, a, b)
+    """A document's text with ``spans`` highlighted. Each piece is escaped on its own
+    (:func:`visible` works per character), so the spans still cover the characters they
+    named once a control character has grown into its escape."""
+    t, pos = Text(), 0
+    for a, b in sorted(spans):
+        a = max(a, pos)  # overlapping spans: style each character once
+        if b <= a:
+            continue
+        t.append(visible(text[pos:a], multiline=True))
+        t.append(visible(text[a:b], multiline=True), style)
+        pos = b
+    t.append(visible(text[pos:], multiline=True))
     return t
 
 
@@ -206,26 +222,27 @@ def inspect_renderables(rows: list[dict], reps: dict[str, dict], limit_chars: in
         spans, label = highlight.spans_for(row["reason"], row["text"], rep_text, c4_params)
         piece, shifted, cut = highlight.clip(row["text"], spans, limit_chars)
         head = Text()
-        head.append(f"{row['reason']}", style="bold red")
+        head.append(visible(row["reason"]), style="bold red")
         if row.get("value") is not None:
             head.append(f"  value {num(row['value'])}")
         if row.get("threshold") is not None:
             head.append(f"  threshold {num(row['threshold'])}")
-        head.append(f"  {len(row['text']):,} chars  source {row.get('source') or '-'}")
+        head.append(f"  {len(row['text']):,} chars  source {visible(row.get('source')) or '-'}")
         parts: list = [head]
         if label:
             parts.append(Text(f"highlighted: {label} ({len(spans)} spans)", style="italic"))
         parts.append(styled(piece + (" [...]" if cut else ""), shifted))
         c4 = c4_counts(row)
         if c4:
-            parts.append(Text(c4, style="italic"))
+            parts.append(plain(c4, style="italic"))
         if row.get("duplicate_of"):
-            parts.append(Text(f"duplicate of {row['duplicate_of']}"
-                              + (f" ({rep['fate']})" if rep else " (not found in this run)"),
-                              style="bold"))
+            parts.append(plain(f"duplicate of {row['duplicate_of']}"
+                               + (f" ({rep['fate']})" if rep else " (not found in this run)"),
+                               style="bold"))
             if rep:
                 rep_spans = highlight.differing_words(rep["text"], row["text"])
                 rp, rs, rcut = highlight.clip(rep["text"], rep_spans, limit_chars)
                 parts.append(styled(rp + (" [...]" if rcut else ""), rs, "bold black on cyan"))
-        out.append(Panel(Group(*parts), title=row["id"], title_align="left", width=WIDTH))
+        # a str title would be parsed as console markup whatever the console says
+        out.append(Panel(Group(*parts), title=plain(row["id"]), title_align="left", width=WIDTH))
     return out

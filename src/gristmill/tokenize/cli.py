@@ -11,10 +11,13 @@ from pathlib import Path
 
 
 def _print_totals(manifest: dict, where: str) -> None:
+    from gristmill.report.safe_text import visible
+
     t = manifest["totals"]
     tok = manifest["tokenizer"]
-    print(f"{where}: {len(manifest['shards'])} shards, {manifest['dtype']}, tokenizer "
-          f"{tok['name']} (vocab {tok['vocab_size']}, eos {tok['eos_id']})")
+    # the manifest is a file anyone could have written: its strings are shown escaped
+    print(visible(f"{where}: {len(manifest['shards'])} shards, {manifest['dtype']}, tokenizer "
+                  f"{tok['name']} (vocab {tok['vocab_size']}, eos {tok['eos_id']})"))
     for split in ("train", "validation"):
         print(f"  {split:<10} {t[split]['documents']:>10,} documents {t[split]['tokens']:>14,} tokens")
     print(f"  {'total':<10} {t['documents']:>10,} documents {t['tokens']:>14,} tokens")
@@ -78,8 +81,10 @@ def _shards_verify(args: argparse.Namespace) -> int:
 
     report = verify_shards(args.shards_dir)
     if not report.ok:
-        for p in report.problems:
-            print(f"FAIL {p}", file=sys.stderr)
+        from gristmill.report.safe_text import visible
+
+        for p in report.problems:  # they quote manifest entries (file names): escaped
+            print(f"FAIL {visible(p)}", file=sys.stderr)
         print(f"shards verify: {len(report.problems)} problem(s) in {args.shards_dir}",
               file=sys.stderr)
         return 1
