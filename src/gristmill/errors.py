@@ -14,5 +14,8 @@ class UserError(Exception):
 
 
 def one_line(message: object) -> str:
-    """A message folded onto one line (multi-line messages from libraries included)."""
-    return " ".join(str(message).split())
+    """A message folded onto one line (multi-line messages from libraries included), with
+    any control or bidi character it quotes from data shown escaped (``safe_text.visible``)."""
+    from gristmill.safe_text import visible
+
+    return visible(" ".join(str(message).split()))

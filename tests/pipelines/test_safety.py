@@ -158,7 +158,9 @@ def test_second_run_on_a_locked_output_is_refused_then_stale_lock_taken_over(cor
         partial.mkdir()
         (partial / rundir.MARKER).write_text("{}")
         (partial / "live.parquet").write_text("the first run's work")
-        assert _cli_run(corpus, out) == 2
+        cfg = out.parent / "cfg.yaml"
+        cfg.write_text("filters:\n  - name: word_count\n")
+        assert _cli_run(corpus, out, "--config", str(cfg)) == 2
         line = _one_error_line(capsys)
         assert f"process {holder.pid}" in line and "lock" in line
         assert (partial / "live.parquet").exists()

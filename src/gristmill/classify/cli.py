@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from gristmill.report.safe_text import visible
+from gristmill.safe_text import visible
 
 
 def register(sub: argparse._SubParsersAction) -> None:

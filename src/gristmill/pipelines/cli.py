@@ -12,7 +12,7 @@ def _print_summary(s: dict, out: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from gristmill.report.safe_text import visible
+    from gristmill.safe_text import visible
 
     # filter names, reasons and the path come from the config and the run: escaped, no markup
     con = Console(width=100, markup=False, emoji=False)

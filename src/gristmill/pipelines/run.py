@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import platform
 import shutil
 import time
@@ -181,14 +180,10 @@ def run_pipeline(
         work = _start_remote(out, overwrite, config)
         return _run_in(work, inputs, config, workers, runner, extra_args)
     rundir.check_output_location(out, inputs)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    with rundir.output_lock(out):
-        rundir.recover(out)
-        rundir.check_replaceable(out, overwrite)
-        check_stages(config)
-        work = rundir.start_partial(out, _marker_info(config))
+    rundir.check_replaceable(out, overwrite)  # checked again under the lock
+    check_stages(config)
+    with rundir.new_run_dir(out, inputs, overwrite, _marker_info(config)) as work:
         summary = _run_in(work, inputs, config, workers, runner, extra_args)
-        rundir.finish(work, out)
     return summary
 
 

@@ -130,14 +130,15 @@ def _is_empty_dir(path: str) -> bool:
 
 def check_replaceable(output: str, overwrite: bool) -> None:
     """An existing output may be replaced only with ``--overwrite``, and only if gristmill
-    made it (the marker) or it is empty."""
+    made it (the marker; or it sits in a run directory, as ``RUN_DIR/shards`` does) or it is
+    empty."""
     if os.path.lexists(output) and not os.path.isdir(output):
         raise UnsafeOutput(f"--output {output} is a file, not a directory; give a directory path")
     if not os.path.exists(output):
         return
     if not overwrite:
         raise FileExistsError(f"output directory {output} exists; pass --overwrite to replace it")
-    if not (is_run_dir(output) or _is_empty_dir(output)):
+    if not (is_run_dir(output) or _is_empty_dir(output) or is_run_dir(os.path.dirname(os.path.abspath(output)))):
         raise UnsafeOutput(f"--overwrite refused: {output} is not empty and has no {MARKER} "
                            "marker, so gristmill did not create it; give a new --output or "
                            "remove it yourself")
@@ -287,10 +288,26 @@ def finish(work: str, output: str) -> None:
     _kill_point("after-replace")
 
 
-def recover(output: str) -> None:
+@contextlib.contextmanager
+def new_run_dir(output: str, inputs: Iterable[str], overwrite: bool, info: dict,
+                complete_file: str = "summary.json") -> Iterator[str]:
+    """The whole life of a local output directory: check where it is, take the lock, put
+    back what a crash left, check it may be replaced, then yield a fresh ``.partial`` to
+    write into; on success swap it in. ``complete_file`` is written last by a finished run."""
+    check_output_location(output, inputs)
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    with output_lock(output):
+        recover(output, complete_file)
+        check_replaceable(output, overwrite)
+        work = start_partial(output, info)
+        yield work
+        finish(work, output)
+
+
+def recover(output: str, complete_file: str = "summary.json") -> None:
     """Undo what a crash between ``finish``'s two renames left: no output, the old run aside.
 
-    The new run is complete when its ``summary.json`` exists (written last); it is put in
+    The new run is complete when its ``complete_file`` exists (written last); it is put in
     place, else the old one is put back.
     """
     aside = output + REPLACED_SUFFIX
@@ -301,7 +318,7 @@ def recover(output: str) -> None:
         shutil.rmtree(aside)
         return
     work = output + PARTIAL_SUFFIX
-    if is_run_dir(work) and os.path.isfile(os.path.join(work, "summary.json")):
+    if is_run_dir(work) and os.path.isfile(os.path.join(work, complete_file)):
         log.warning("completing an interrupted --overwrite: %s -> %s", work, output)
         os.rename(work, output)
         shutil.rmtree(aside)

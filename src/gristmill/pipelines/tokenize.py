@@ -174,12 +174,14 @@ def _table_batches(table, batch_size: int):
 
 
 def run_tokenize(input_dir: str, output_dir: str, cfg: TokenizeConfig, workers: int = 1,
-                 runner: str | None = None, extra_args: list[str] | None = None) -> dict:
+                 runner: str | None = None, extra_args: list[str] | None = None,
+                 overwrite: bool = False) -> dict:
     """``gristmill tokenize``: kept Parquet (``RUN_DIR/kept``, ``RUN_DIR`` or a glob) -> shards.
-    Returns the manifest."""
+    Returns the manifest. A local output gets the run-directory rules (``rundir``): marker,
+    lock, ``--overwrite`` only of what gristmill wrote, crash-safe replacement."""
     from apache_beam.io.filesystems import FileSystems
 
-    from gristmill.pipelines.run import make_pipeline
+    from gristmill.pipelines import rundir
 
     pattern = input_dir
     if os.path.isdir(os.path.join(input_dir, "kept")):  # a run directory
@@ -188,6 +190,20 @@ def run_tokenize(input_dir: str, output_dir: str, cfg: TokenizeConfig, workers: 
         pattern = os.path.join(input_dir, "*.parquet")
     if not FileSystems.match([pattern])[0].metadata_list:
         raise FileNotFoundError(f"no Parquet files match {pattern} (expected RUN_DIR/kept)")
+    out = output_dir.rstrip("/") or output_dir
+    if "://" in out:
+        return _tokenize_into(pattern, out, cfg, workers, runner, extra_args)
+    rundir.check_replaceable(out, overwrite)
+    info = {"gristmill": "tokenize", "tokenizer": cfg.tokenizer}
+    with rundir.new_run_dir(out, [pattern], overwrite, info, complete_file=sh.MANIFEST) as work:
+        _tokenize_into(pattern, work, cfg, workers, runner, extra_args)
+    return sh.read_manifest(out)
+
+
+def _tokenize_into(pattern: str, output_dir: str, cfg: TokenizeConfig, workers: int,
+                   runner: str | None, extra_args: list[str] | None) -> dict:
+    from gristmill.pipelines.run import make_pipeline
+
     p = make_pipeline(runner, workers, extra_args)
     (
         p

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from gristmill.report.safe_text import visible
+from gristmill.safe_text import visible
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gristmill.report.run import RunDir
-from gristmill.report.safe_text import plain
+from gristmill.safe_text import plain
 
 EXAMPLES = 3
 

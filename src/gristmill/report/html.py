@@ -14,9 +14,9 @@ import tempfile
 from pathlib import Path
 
 from gristmill.report import highlight, plots, whatif
-from gristmill.report.safe_text import visible
 from gristmill.report.stats import RunStats
 from gristmill.report.terminal import c4_counts, c4_title, dedup_table, num, pct
+from gristmill.safe_text import visible
 
 SAMPLE_CHARS = 1500
 

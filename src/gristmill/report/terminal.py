@@ -8,8 +8,8 @@ from rich.table import Table
 from rich.text import Text
 
 from gristmill.report import highlight, whatif
-from gristmill.report.safe_text import plain, visible
 from gristmill.report.stats import RunStats
+from gristmill.safe_text import plain, visible
 
 WIDTH = 80
 

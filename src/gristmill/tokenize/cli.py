@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shutil
 import sys
 from pathlib import Path
 
 
 def _print_totals(manifest: dict, where: str) -> None:
-    from gristmill.report.safe_text import visible
+    from gristmill.safe_text import visible
 
     t = manifest["totals"]
     tok = manifest["tokenizer"]
@@ -42,17 +41,11 @@ def _tokenize(args: argparse.Namespace, extra: list[str]) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     out = Path(args.output)
-    if out.exists() and any(out.iterdir()):
-        if not args.overwrite:
-            print(f"error: output directory {out} is not empty; pass --overwrite to replace it",
-                  file=sys.stderr)
-            return 2
-        shutil.rmtree(out)
     from gristmill.pipelines.tokenize import run_tokenize
 
     try:
         manifest = run_tokenize(args.input, str(out), cfg, workers=args.workers,
-                                runner=args.runner, extra_args=extra)
+                                runner=args.runner, extra_args=extra, overwrite=args.overwrite)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -81,7 +74,7 @@ def _shards_verify(args: argparse.Namespace) -> int:
 
     report = verify_shards(args.shards_dir)
     if not report.ok:
-        from gristmill.report.safe_text import visible
+        from gristmill.safe_text import visible
 
         for p in report.problems:  # they quote manifest entries (file names): escaped
             print(f"FAIL {visible(p)}", file=sys.stderr)

@@ -7,8 +7,10 @@ torchrun's environment; nothing else changes).
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
+from gristmill.safe_text import visible
 from gristmill.train.config import add_override_flags
 
 
@@ -109,7 +111,9 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     for i, text in enumerate(texts):
         if args.num_samples > 1:
             print(f"--- sample {i + 1}")
-        print(text)
+        # Model output can hold any byte sequence the tokenizer knows: escape control
+        # characters on a terminal; a pipe or file gets the text as generated.
+        print(visible(text, multiline=True) if sys.stdout.isatty() else text)
     return 0
 
 

@@ -6,8 +6,8 @@ import unicodedata
 
 from rich.text import Text
 
-from gristmill.report.safe_text import plain, visible
 from gristmill.report.terminal import styled
+from gristmill.safe_text import plain, visible
 
 ESCAPED = ("Cc", "Cf", "Zl", "Zp", "Cs")
 
