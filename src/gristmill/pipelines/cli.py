@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 
 
 def _print_summary(s: dict, out: str) -> None:
@@ -38,36 +37,35 @@ def _print_summary(s: dict, out: str) -> None:
 
 
 def _run(args: argparse.Namespace, extra: list[str]) -> int:
-    from gristmill.config import ConfigError, load_config
-    from gristmill.pipelines.run import PipelineSetupError, run_pipeline
+    from gristmill.config import load_config
+    from gristmill.pipelines.preflight import check_output
+    from gristmill.pipelines.run import run_pipeline
 
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    try:
-        s = run_pipeline(args.input, args.output, cfg, workers=args.workers, runner=args.runner,
-                         overwrite=args.overwrite, extra_args=extra)
-    except (FileExistsError, FileNotFoundError, PipelineSetupError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    check_output(args.output)
+    cfg = load_config(args.config)  # a ConfigError is a UserError: one line, exit 2 (cli.main)
+    s = run_pipeline(args.input, args.output, cfg, workers=args.workers, runner=args.runner,
+                     overwrite=args.overwrite, extra_args=extra)
     _print_summary(s, args.output)
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from gristmill.cli_parser import positive_int
+
     p = sub.add_parser(
         "run",
         help="run the corpus pipeline (read, normalize, filter, dedup, write[, tokenize])",
-        description="Run the corpus pipeline. Flags it does not know (e.g. --job_endpoint, --project) "
-        "go to Beam's PipelineOptions.",
+        description="Run the corpus pipeline. Beam pipeline options pass to the runner: a flag "
+        "gristmill does not know is accepted if Beam's PipelineOptions define it (e.g. "
+        "--job_endpoint, --project, --flink_master), otherwise it is an error; everything after "
+        "a literal `--` goes to Beam unchecked.",
     )
     p.add_argument("--input", nargs="+", required=True, help="files, directories or globs (local or gs://, s3://...)")
     p.add_argument("--output", required=True, help="run directory (kept/, rejected/, errors/, summary.json)")
     p.add_argument("--config", default=None, help="pipeline YAML (default: configs/default.yaml)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes for the local runner (default 1)")
+    p.add_argument("--workers", type=positive_int, default=1,
+                   help="worker processes for the local runner, >= 1 (default 1)")
     p.add_argument("--runner", default=None,
                    help="Beam runner: local FnApiRunner by default; PortableRunner, DataflowRunner, FlinkRunner, SparkRunner")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")

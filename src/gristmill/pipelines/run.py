@@ -26,6 +26,7 @@ from gristmill.filters.base import filter_class
 from gristmill.filters.chain import FilterChain
 from gristmill.pipelines import rundir
 from gristmill.pipelines import summary as summ
+from gristmill.pipelines.preflight import check_tokenizer
 from gristmill.pipelines.readers import expand_inputs
 from gristmill.pipelines.transforms import (
     ERRORS,
@@ -50,14 +51,20 @@ def make_pipeline(runner: str | None, workers: int, extra_args: list[str] | None
     tries to download the Prism binary, which fails offline and falls back silently.
     ``workers > 1`` uses its multi-processing mode (one SDK worker process each).
     Other runners (PortableRunner, DataflowRunner, FlinkRunner, SparkRunner) take their
-    own flags through ``extra_args``.
+    own flags through ``extra_args``. A runner name Beam does not know, or ``workers < 1``,
+    is a ``UserError`` here, before any stage is built.
     """
+    from gristmill.pipelines.beam_options import check_runner
+
+    if workers < 1:
+        raise UserError(f"workers must be >= 1, got {workers}")
+    check_runner(runner)
     args = list(extra_args or [])
     if runner in LOCAL_RUNNERS:
         from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
         mode = "multi_processing" if workers > 1 else "in_memory"
-        opts = PipelineOptions(args, direct_num_workers=max(1, workers), direct_running_mode=mode)
+        opts = PipelineOptions(args, direct_num_workers=workers, direct_running_mode=mode)
         return beam.Pipeline(runner=FnApiRunner(), options=opts)
     opts = PipelineOptions(args + [f"--runner={runner}"])
     return beam.Pipeline(options=opts)
@@ -133,6 +140,7 @@ def check_stages(config: PipelineConfig) -> None:
         FilterChain.from_specs(specs).setup()
     except Exception as e:
         raise PipelineSetupError(f"filter setup failed: {e}") from e
+    check_tokenizer(config)
 
 
 def _remove_scratch(path: str) -> None:

@@ -90,6 +90,8 @@ def _inspect(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's subcommands to the `gristmill` parser."""
+    from gristmill.cli_parser import positive_int
+
     p = sub.add_parser(
         "report",
         help="what a run did: funnel, reasons, sources, duplicates, scores, errors",
@@ -100,7 +102,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
     p.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"),
                    help="compare two runs: counts per stage and reason, documents whose fate changed")
-    p.add_argument("--width", type=int, default=80, help="terminal width (default 80)")
+    p.add_argument("--width", type=positive_int, default=80, help="terminal width (default 80)")
     p.add_argument("--quiet", action="store_true", help="with --html, skip the terminal tables")
     p.set_defaults(func=_report)
 
@@ -114,8 +116,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("run_dir", help="run directory written by `gristmill run`")
     q.add_argument("--filter", required=True, help="filter name, e.g. word_count or minhash")
     q.add_argument("--reason", help="reason code, with or without the '<filter>.' prefix")
-    q.add_argument("-n", type=int, default=5, help="documents to show (default 5)")
+    q.add_argument("-n", type=positive_int, default=5, help="documents to show (default 5)")
     q.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
-    q.add_argument("--chars", type=int, default=1200, help="characters of text shown per document")
-    q.add_argument("--width", type=int, default=80, help="terminal width (default 80)")
+    q.add_argument("--chars", type=positive_int, default=1200, help="characters of text shown per document")
+    q.add_argument("--width", type=positive_int, default=80, help="terminal width (default 80)")
     q.set_defaults(func=_inspect)
