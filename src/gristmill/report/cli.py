@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING
 
+from gristmill.errors import UserError
 from gristmill.safe_text import visible
 
 if TYPE_CHECKING:
@@ -32,8 +32,7 @@ def _report(args: argparse.Namespace) -> int:
             print_compare(compare_runs(a, b), con)
             return 0
         if not args.run_dir:
-            print("error: give RUN_DIR, or --compare RUN_A RUN_B", file=sys.stderr)
-            return 2
+            raise UserError("give RUN_DIR, or --compare RUN_A RUN_B")
         from gristmill.report.stats import compute_stats
         from gristmill.report.terminal import print_report
 
@@ -46,8 +45,7 @@ def _report(args: argparse.Namespace) -> int:
         if not args.quiet:
             print_report(st, con)
     except RunDirError as e:
-        print(f"error: {visible(e)}", file=sys.stderr)
-        return 2
+        raise UserError(str(e)) from e
     return 0
 
 
@@ -60,26 +58,20 @@ def _inspect(args: argparse.Namespace) -> int:
     try:
         run = RunDir.open(args.run_dir)
     except RunDirError as e:
-        print(f"error: {visible(e)}", file=sys.stderr)
-        return 2
+        raise UserError(str(e)) from e
     rows, counts = sample_rejected(run, args.filter, args.reason, args.n, args.seed)
     if not counts:
         mode = next((s.get("mode") for s in run.filter_specs if s["name"] == args.filter), None)
         if mode == "annotate":
-            print(f"error: {args.filter!r} ran in annotate mode in {visible(run.path)}: it removed nothing; "
+            raise UserError(f"{args.filter!r} ran in annotate mode in {visible(run.path)}: it removed nothing; "
                   f"its would-be reason is in each document's metadata 'annotate.{args.filter}' "
-                  "(counts: `gristmill report`)", file=sys.stderr)
-            return 2
+                  "(counts: `gristmill report`)")
         names = sorted((run.summary.get("by_filter") or {}).keys())
-        print(f"error: no documents rejected by filter {args.filter!r} in {visible(run.path)}; "
-              f"filters that rejected documents: {visible(', '.join(names)) or 'none'}",
-              file=sys.stderr)
-        return 2
+        raise UserError(f"no documents rejected by filter {args.filter!r} in {visible(run.path)}; "
+              f"filters that rejected documents: {visible(', '.join(names)) or 'none'}")
     if not rows:
-        print(f"error: filter {args.filter!r} rejected nothing with reason {args.reason!r}; "
-              f"its reasons: {visible(', '.join(f'{r} ({n})' for r, n in counts.items()))}",
-              file=sys.stderr)
-        return 2
+        raise UserError(f"filter {args.filter!r} rejected nothing with reason {args.reason!r}; "
+              f"its reasons: {visible(', '.join(f'{r} ({n})' for r, n in counts.items()))}")
     con.print(visible(f"{args.filter}: " + ", ".join(f"{r} {n:,}" for r, n in counts.items())
                       + f"; showing {len(rows)} (seed {args.seed})"))
     c4_params = next((s.get("params") or {} for s in run.filter_specs if s["name"] == "c4"), None)

@@ -8,6 +8,9 @@ import logging
 import sys
 from pathlib import Path
 
+from gristmill.cli_parser import positive_int
+from gristmill.errors import UserError
+
 
 def _print_totals(manifest: dict, where: str) -> None:
     from gristmill.safe_text import visible
@@ -29,8 +32,7 @@ def _tokenize(args: argparse.Namespace, extra: list[str]) -> int:
     try:
         base = (load_config(args.config).tokenize if args.config else None) or TokenizeConfig()
     except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        raise UserError(str(e)) from e
     overrides = {k: v for k, v in {
         "tokenizer": args.tokenizer, "shard_tokens": args.shard_tokens,
         "val_fraction": args.val_fraction, "seed": args.seed, "batch_size": args.batch_size,
@@ -38,8 +40,7 @@ def _tokenize(args: argparse.Namespace, extra: list[str]) -> int:
     try:
         cfg = TokenizeConfig.model_validate({**base.model_dump(), **overrides})
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        raise UserError(str(e)) from e
     out = Path(args.output)
     from gristmill.pipelines.tokenize import run_tokenize
 
@@ -47,8 +48,7 @@ def _tokenize(args: argparse.Namespace, extra: list[str]) -> int:
         manifest = run_tokenize(args.input, str(out), cfg, workers=args.workers,
                                 runner=args.runner, extra_args=extra, overwrite=args.overwrite)
     except (FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        raise UserError(str(e)) from e
     _print_totals(manifest, str(out))
     return 0
 
@@ -61,8 +61,7 @@ def _tokenizer_train(args: argparse.Namespace) -> int:
         files = kept_files(args.input)
         train_bpe(files, args.vocab_size, args.out, min_frequency=args.min_frequency)
     except (FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        raise UserError(str(e)) from e
     tok = load_tokenizer(args.out)
     print(f"wrote {args.out}: byte-level BPE, vocab {tok.vocab_size}, eos {tok.eos_id}, "
           f"trained on {len(files)} Parquet files")
@@ -94,8 +93,7 @@ def _shards_info(args: argparse.Namespace) -> int:
     try:
         manifest = read_manifest(args.shards_dir)
     except ShardError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        raise UserError(str(e)) from e
     if args.json:
         print(json.dumps(manifest, indent=2))
     else:
@@ -109,7 +107,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "tokenize",
         help="tokenize kept documents into Arrow token shards (Beam pipeline)",
         description="Encode RUN_DIR/kept Parquet into SHARDS_DIR/<split>-NNNNN.arrow token shards "
-        "and manifest.json. Flags it does not know go to Beam's PipelineOptions.",
+        "and manifest.json. Flags it does not know are accepted if Beam's PipelineOptions define them; anything after -- goes to Beam unchecked.",
     )
     p.add_argument("--input", required=True,
                    help="RUN_DIR/kept (directory of Parquet), RUN_DIR, or a glob")
@@ -121,7 +119,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="share of documents (by id hash) in the validation split")
     p.add_argument("--seed", type=int, default=None, help="seed of the split/shard hashes")
     p.add_argument("--batch-size", type=int, default=None, help="documents per encode batch")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (local runner)")
+    p.add_argument("--workers", type=positive_int, default=1, help="worker processes (local runner)")
     p.add_argument("--runner", default=None, help="Beam runner (default: local FnApiRunner)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty output directory")
     p.set_defaults(func=_tokenize, pass_extra=True)
