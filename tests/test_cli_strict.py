@@ -133,7 +133,7 @@ def test_output_that_is_a_file_is_refused_and_kept(sms, tmp_path, capsys):
     before = hashlib.sha256(f.read_bytes()).hexdigest()
     for more in ([], ["--overwrite"]):
         assert main(_run_args(sms, f, *more)) == 2
-        assert f"--output {f} is an existing file, not a run directory" in _one_error_line(capsys)
+        assert f"--output {f} is a file, not a directory" in _one_error_line(capsys)
     assert hashlib.sha256(f.read_bytes()).hexdigest() == before
     assert not Path(f"{f}.partial").exists()
 

@@ -116,7 +116,7 @@ def test_output_that_is_a_file_is_one_line(corpus, tmp_path, capsys):
     f = tmp_path / "out.txt"
     f.write_text("keep me")
     assert _cli_run(corpus, f, "--overwrite") == 2
-    assert "is a file" in _one_error_line(capsys)
+    assert "is a file, not a directory" in _one_error_line(capsys)
     assert f.read_text() == "keep me"
 
 

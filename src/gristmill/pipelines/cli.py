@@ -38,11 +38,9 @@ def _print_summary(s: dict, out: str) -> None:
 
 def _run(args: argparse.Namespace, extra: list[str]) -> int:
     from gristmill.config import load_config
-    from gristmill.pipelines.preflight import check_output
     from gristmill.pipelines.run import run_pipeline
 
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
-    check_output(args.output)
     cfg = load_config(args.config)  # a ConfigError is a UserError: one line, exit 2 (cli.main)
     s = run_pipeline(args.input, args.output, cfg, workers=args.workers, runner=args.runner,
                      overwrite=args.overwrite, extra_args=extra)

@@ -1,13 +1,11 @@
 """Checks a run makes before it reads any input: each turns a user's mistake into one line.
 
 Without them the same mistakes surface late, as tracebacks: a bad ``tokenizer.json`` when
-Beam builds the tokenize stage (after the output directory was created), an ``--output``
-that is a file when the finished run is moved into place.
+Beam builds the tokenize stage, after the output directory was created. (Where a run may
+write is ``rundir``'s job.)
 """
 
 from __future__ import annotations
-
-import os
 
 from gristmill.config import PipelineConfig
 from gristmill.errors import UserError
@@ -27,13 +25,3 @@ def check_tokenizer(config: PipelineConfig) -> None:
         load_tokenizer(spec)
     except (OSError, ValueError) as e:
         raise UserError(f"tokenize: cannot load tokenizer {spec!r}: {e}") from e
-
-
-def check_output(output: str) -> None:
-    """``--output`` names a run directory: an existing file there is a mistake, not a run."""
-    if "://" in output:  # object stores have no directories to check
-        return
-    path = output.rstrip("/") or "/"
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise UserError(f"--output {path} is an existing file, not a run directory; "
-                        "name a new directory (or a previous run's, with --overwrite)")
