@@ -13,23 +13,23 @@ def _lit(demo_dir, n=3):
         return [json.loads(next(f))["text"] for _ in range(n)]
 
 
-def test_repeated_lines_marks_every_copy(demo_dir):
+def test_repeated_lines_marks_the_copies_the_filter_counts(demo_dir):
+    """gopher_repetition counts each later copy of a line (the first is the original)."""
     text = _lit(demo_dir, 1)[0]
     first = next(ln for ln in text.split("\n") if ln.strip())
     doubled = text + "\n" + first
-    spans = highlight.repeated_lines(doubled)
-    marked = [doubled[a:b].strip() for a, b in spans]
-    assert marked.count(first.strip()) == 2
+    spans, label = highlight.spans_for("gopher_repetition.dup_line_frac", doubled)
+    assert label == "repeated lines"
+    assert [doubled[a:b] for a, b in spans].count(first) == 1 and spans[-1][1] == len(doubled)
 
 
 def test_top_ngram_and_special_characters(demo_dir):
-    text = _lit(demo_dir, 1)[0][:400] + " the quick fox, the quick fox, the quick fox"
-    spans = highlight.top_ngram(text, 3)
-    assert [text[a:b].lower() for a, b in spans].count("the quick fox") == 3
-    sc = highlight.special_characters("ab $$ c!")
-    assert sc == [(3, 5), (7, 8)]
-    span_list, label = highlight.spans_for("gopher_repetition.top_3gram_char_frac", text)
-    assert label == "most repeated 3-gram" and span_list == spans
+    text = _lit(demo_dir, 1)[0][:400] + " the quick fox jumps and the quick fox jumps and the quick fox"
+    spans, label = highlight.spans_for("gopher_repetition.top_3gram_char_frac", text)
+    assert label == "most repeated 3-gram"
+    assert [text[a:b] for a, b in spans] == ["the quick fox"] * 3
+    sc, label = highlight.spans_for("special_characters.too_many_special_chars", "ab $$ c!")
+    assert sc == [(3, 5), (7, 8)] and label == "special characters"
 
 
 def test_differing_words_finds_a_dropped_line(demo_dir):
@@ -57,11 +57,10 @@ def test_c4_lines_match_the_filter_count(demo_dir):
 
     text = _lit(demo_dir, 1)[0]
     v = create("c4")(Document(id="x", text=text))
-    spans = highlight.c4_removed_lines(text)
+    spans, label = highlight.spans_for("c4.too_few_sentences", text)
     blank = sum(1 for ln in text.splitlines() if not ln.strip())
     assert spans and len(spans) + blank == int(v.info["c4.lines_removed"])
-    marked, label = highlight.spans_for("c4.too_few_sentences", text)
-    assert marked == spans and label == "lines C4 removes"
+    assert label == "lines C4 removes"
 
 
 def test_reason_specific_finders():
@@ -72,5 +71,7 @@ def test_reason_specific_finders():
     spans, _ = highlight.spans_for("gopher_quality.too_few_alpha_words", t)
     assert [t[a:b] for a, b in spans] == ["•", "•", "#", "#", "123", "456"]
     spans, label = highlight.spans_for("gopher_repetition.dup_5gram_char_frac", "a b c d e x a b c d e")
-    assert label == "repeated 5-grams" and len(spans) == 2
+    assert label == "repeated 5-grams" and spans == [(12, 21)]  # the copy, not the original
     assert highlight.spans_for("word_count.too_few_words", t) == ([], "")
+    spans, label = highlight.spans_for("c4.curly_bracket", "a { b } {")
+    assert spans == [(2, 3), (8, 9)] and label == "curly brackets"

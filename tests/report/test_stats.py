@@ -85,13 +85,13 @@ def test_scores_are_every_stored_score(stats, outputs):
     assert sorted(stats.scores["word_count.words"].values.tolist()) == vals
 
 
-def test_rule_recovered_from_rejections_and_whatif(stats, outputs):
+def test_declared_rules_and_whatif(stats, outputs):
     rules = {r.reason: r for r in whatif.rules(stats)}
     rule = rules["word_count.too_few_words"]
     assert (rule.key, rule.side, rule.threshold, rule.inclusive) == ("word_count.words", "below", 8.0, False)
-    # the upper bound never fired: it comes from the configured params
-    upper = [r for r in whatif.rules(stats) if r.key == "word_count.words" and r.side == "above"]
-    assert upper and upper[0].threshold == 2500 and upper[0].source == "params"
+    # the upper bound never fired: it is declared all the same, with the configured param
+    upper = rules["word_count.too_many_words"]
+    assert (upper.key, upper.side, upper.threshold, upper.source) == ("word_count.words", "above", 2500, "declared")
     # no rules for dedup: its decisions cannot be replayed from per-document scores
     assert not [r for r in whatif.rules(stats) if r.filter in ("exact_dedup", "minhash")]
     docs = outputs["kept"] + outputs["rejected"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from gristmill.filters.rules import Rule, Span
 from gristmill.schemas import Document
 
 
@@ -46,12 +47,45 @@ class Filter:
     name: ClassVar[str] = ""
     version: ClassVar[str] = "1"
     reasons: ClassVar[tuple[str, ...]] = ()
+    # The threshold rules, in the order they are checked (``filters.rules``). Reasons not
+    # decided by a rule (a label list, a page-level pattern) are decided in ``__call__``.
+    RULES: ClassVar[tuple[Rule, ...]] = ()
 
     def setup(self) -> None:
         """Load heavy resources (models). Idempotent; called once per worker process."""
 
     def __call__(self, doc: Document) -> Verdict:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    # declared rules ------------------------------------------------------------------------
+    def rules(self) -> tuple[Rule, ...]:
+        """This instance's rules (a filter whose rules depend on its parameters overrides it)."""
+        return self.RULES
+
+    def decide(self, scores: dict[str, float], **kw: Any) -> Verdict:
+        """Apply the rules in order: the first that fails gives the reason, value and
+        threshold; every score is written either way. ``kw`` goes to the Verdict."""
+        for rule in self.rules():
+            value = scores[f"{self.name}.{rule.score}"]
+            threshold = rule.threshold_of(self)
+            if rule.fails(value, threshold):
+                return self.reject(rule.reason, value, threshold, scores, **kw)
+        return Verdict(keep=True, scores=scores, **kw)
+
+    def rule_for(self, reason: str) -> Rule | None:
+        """The rule behind a reason (short ``too_few_words`` or full ``word_count.too_few_words``)."""
+        short = reason.removeprefix(f"{self.name}.")
+        return next((r for r in self.rules() if short == r.reason or short in r.also), None)
+
+    def highlight(self, reason: str, text: str) -> tuple[list[Span], str]:
+        """The spans of ``text`` that made a rule's score, and what they are; ([], "") for a
+        reason with nothing to point at (a count, a probability)."""
+        rule = self.rule_for(reason)
+        if rule is None or rule.units is None:
+            return [], ""
+        method, _, arg = rule.units.partition(":")
+        finder = getattr(self, method)
+        return (finder(text, int(arg)) if arg else finder(text)), rule.label
 
     # helpers for subclasses -------------------------------------------------------------
     def reason_code(self, short: str) -> str:

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import re
 
+from gristmill.filters import spans
 from gristmill.filters.base import Filter, Verdict, register
+from gristmill.filters.rules import Rule, Span
 from gristmill.filters.text_units import count_sentences
 from gristmill.schemas import Document
 
@@ -53,6 +55,15 @@ class C4(Filter):
     name = "c4"
     version = "1"
     reasons = ("lorem_ipsum", "curly_bracket", "too_few_sentences")
+    # The line cleaner rewrites the text and the page rules (lorem ipsum, a curly bracket)
+    # are patterns, not thresholds: they are decided in __call__. The sentence count is a
+    # threshold rule; __call__ applies it after cleaning, as declared here.
+    RULES = (
+        Rule("too_few_sentences", "sentences", "<", "min_sentences", "removed_line_spans",
+             "lines C4 removes"),
+    )
+    _PAGE_PATTERNS = {"lorem_ipsum": ("(?i)lorem ipsum", "lorem ipsum"),
+                      "curly_bracket": (r"\{", "curly brackets")}
 
     def __init__(
         self,
@@ -132,6 +143,24 @@ class C4(Filter):
         }
         if page_reason is not None:  # value: the (1-based) line that dropped the page
             return self.reject(page_reason, page_line, None, scores, info=info)
-        if n_sent < self.min_sentences:
-            return self.reject("too_few_sentences", n_sent, self.min_sentences, scores, info=info)
-        return Verdict(keep=True, scores=scores, text=new_text if new_text != text else None, info=info)
+        verdict = self.decide(scores, info=info)
+        if verdict.keep and new_text != text:  # a rejected page keeps its text as it came
+            verdict.text = new_text
+        return verdict
+
+    def highlight(self, reason: str, text: str) -> tuple[list[Span], str]:
+        """The page rules' patterns, or the lines the cleaner removes (a declared rule)."""
+        short = reason.removeprefix(f"{self.name}.")
+        if short in self._PAGE_PATTERNS:
+            regex, label = self._PAGE_PATTERNS[short]
+            return spans.pattern(text, regex), label
+        return super().highlight(reason, text)
+
+    def removed_line_spans(self, text: str) -> list[Span]:
+        """Lines the cleaner drops, found by running this filter on each line alone: C4
+        records only counts, so this replays its line rules on the few documents shown."""
+
+        def dropped(line: str) -> bool:
+            return self(Document(id="line", text=line)).scores.get("c4.lines_removed_frac", 0.0) >= 1.0
+
+        return spans.nonempty_lines_where(text, dropped)

@@ -24,19 +24,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     register_classifier(sub)  # gristmill classifier train|eval
 
 
-def _defaults(cls: type) -> dict:
-    """The parameters a filter built with no arguments has (its resolved defaults); from the
-    signature when it cannot be built without arguments."""
+def _defaults(cls: type) -> tuple[dict, list[dict]]:
+    """The parameters a filter built with no arguments has (its resolved defaults) and its
+    declared rules with their default thresholds; from the signature (and no rules) when it
+    cannot be built without arguments (``fasttext`` needs a model: its rules are one per
+    label to remove, ``>= threshold``)."""
     try:
-        return cls().params()
+        f = cls()
     except Exception:
-        pass
-    sig = inspect.signature(cls.__init__)
-    return {
-        k: p.default
-        for k, p in sig.parameters.items()
-        if k != "self" and p.default is not inspect.Parameter.empty
-    }
+        sig = inspect.signature(cls.__init__)
+        return {k: p.default for k, p in sig.parameters.items()
+                if k != "self" and p.default is not inspect.Parameter.empty}, []
+    return f.params(), [r.as_dict(f.name, r.threshold_of(f)) for r in f.rules()]
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -45,12 +44,14 @@ def _list(args: argparse.Namespace) -> int:
     rows = []
     for name in available():
         cls = filter_class(name)
+        params, rules = _defaults(cls)
         rows.append(
             {
                 "name": name,
                 "version": cls.version,
                 "reasons": [f"{name}.{r}" for r in cls.reasons],
-                "params": _defaults(cls),
+                "params": params,
+                "rules": rules,
             }
         )
     if args.json:
@@ -61,4 +62,7 @@ def _list(args: argparse.Namespace) -> int:
         print(f"{r['name']} (v{r['version']})")
         print(f"  params:  {params or '-'}")
         print(f"  reasons: {', '.join(r['reasons']) or '-'}")
+        for rule in r["rules"]:
+            print(f"  rule:    {rule['reason']}: {rule['score']} {rule['op']} {rule['param']}"
+                  f" ({rule['threshold']})")
     return 0

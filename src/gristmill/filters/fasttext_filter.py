@@ -29,6 +29,7 @@ from typing import Any
 from gristmill.classify.model import label_probs, load_for_filter
 from gristmill.classify.preprocess import PREPROCESSORS, window
 from gristmill.filters.base import Filter, Verdict, register
+from gristmill.filters.rules import Rule
 from gristmill.filters.text_units import BATCH_CHARS, BATCH_ENTRIES, TextCache, paragraphs
 from gristmill.schemas import Document
 
@@ -126,6 +127,10 @@ class FastTextFilter(Filter):
         if self.paragraphs == "max":
             return [max(c) for c in cols]
         return [sum(c) / len(c) for c in cols]
+
+    def rules(self) -> tuple[Rule, ...]:
+        """One threshold per label to remove; the rejection's value is the highest of them."""
+        return tuple(Rule("above_threshold", lab, ">=", "threshold") for lab in self.remove)
 
     def __call__(self, doc: Document) -> Verdict:
         p = self.score(doc.text)

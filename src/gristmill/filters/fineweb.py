@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import re
 
+from gristmill.filters import spans
 from gristmill.filters.base import Filter, Verdict, register
+from gristmill.filters.rules import Rule, Span
 from gristmill.filters.text_units import analyze
 from gristmill.schemas import Document
 
@@ -37,7 +39,16 @@ class FineWebQuality(Filter):
 
     name = "fineweb_quality"
     version = "1"
-    reasons = ("empty", "too_few_punct_lines", "too_many_short_lines", "too_many_dup_line_chars")
+    RULES = (
+        Rule("too_few_punct_lines", "punct_lines_frac", "<=", "min_punct_lines_frac",
+             "unpunctuated_line_spans", "lines without final punctuation"),
+        Rule("too_many_short_lines", "short_lines_frac", ">=", "max_short_lines_frac",
+             "short_line_spans", "short lines"),
+        Rule("too_many_dup_line_chars", "dup_line_char_frac", ">=", "max_dup_line_char_frac",
+             "repeated_line_spans", "repeated lines"),
+    )
+    # "empty" (no non-empty line) is decided in __call__, before the rules.
+    reasons = ("empty", *(r.reason for r in RULES))
 
     def __init__(
         self,
@@ -75,13 +86,14 @@ class FineWebQuality(Filter):
         s = self.measure(doc.text)
         if not analyze(doc.text).nonempty_lines:
             return self.reject("empty", 0.0, None, s)
-        v = s["fineweb_quality.punct_lines_frac"]
-        if v <= self.min_punct_lines_frac:
-            return self.reject("too_few_punct_lines", v, self.min_punct_lines_frac, s)
-        v = s["fineweb_quality.short_lines_frac"]
-        if v >= self.max_short_lines_frac:
-            return self.reject("too_many_short_lines", v, self.max_short_lines_frac, s)
-        v = s["fineweb_quality.dup_line_char_frac"]
-        if v >= self.max_dup_line_char_frac:
-            return self.reject("too_many_dup_line_chars", v, self.max_dup_line_char_frac, s)
-        return Verdict(keep=True, scores=s)
+        return self.decide(s)
+
+    # the units each rule counts (``inspect`` highlights them) ---------------------------
+    def unpunctuated_line_spans(self, text: str) -> list[Span]:
+        return spans.nonempty_lines_where(text, lambda ln: not _PUNCT_LINE.search(ln))
+
+    def short_line_spans(self, text: str) -> list[Span]:
+        return spans.nonempty_lines_where(text, lambda ln: len(ln.strip()) < self.short_line_chars)
+
+    def repeated_line_spans(self, text: str) -> list[Span]:
+        return spans.repeated_lines(text)

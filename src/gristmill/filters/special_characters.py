@@ -17,10 +17,14 @@ import re
 import unicodedata
 
 from gristmill.filters.base import Filter, Verdict, register
+from gristmill.filters.rules import Rule, Span
+from gristmill.filters.spans import merge
 from gristmill.filters.text_units import analyze
 from gristmill.schemas import Document
 
 _MARKS: re.Pattern[str] | None = None
+# One special character: what ``CharCounts.other`` counts (``text_units``), one at a time.
+_SPECIAL = re.compile(r"[^\w\s]|_")
 
 
 def _marks_regex() -> re.Pattern[str]:
@@ -57,6 +61,10 @@ class SpecialCharacters(Filter):
     name = "special_characters"
     version = "1"
     reasons = ("too_many_special_chars",)
+    RULES = (
+        Rule("too_many_special_chars", "special_chars_frac", ">", "max_special_chars_frac",
+             "special_char_spans", "special characters"),
+    )
 
     def __init__(self, max_special_chars_frac: float = 0.25) -> None:
         if not 0 <= max_special_chars_frac <= 1:
@@ -66,7 +74,9 @@ class SpecialCharacters(Filter):
     def __call__(self, doc: Document) -> Verdict:
         text = doc.text
         v = special_chars(text) / len(text) if text else 0.0
-        s = {"special_characters.special_chars_frac": v}
-        if v > self.max_special_chars_frac:
-            return self.reject("too_many_special_chars", v, self.max_special_chars_frac, s)
-        return Verdict(keep=True, scores=s)
+        return self.decide({"special_characters.special_chars_frac": v})
+
+    def special_char_spans(self, text: str) -> list[Span]:
+        """The characters ``special_chars`` counts (marks excluded)."""
+        return merge([m.span() for m in _SPECIAL.finditer(text)
+                      if text.isascii() or not _marks_regex().fullmatch(m.group())])

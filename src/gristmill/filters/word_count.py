@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gristmill.filters.base import Filter, Verdict, register
+from gristmill.filters.rules import Rule
 from gristmill.filters.text_units import words
 from gristmill.schemas import Document
 
@@ -14,6 +15,10 @@ class WordCount(Filter):
     name = "word_count"
     version = "1"
     reasons = ("too_few_words", "too_many_words")
+    RULES = (
+        Rule("too_few_words", "words", "<", "min_words"),
+        Rule("too_many_words", "words", ">", "max_words"),
+    )
 
     def __init__(self, min_words: int = 50, max_words: int = 100_000) -> None:
         if min_words < 0 or max_words < min_words:
@@ -22,10 +27,4 @@ class WordCount(Filter):
         self.max_words = max_words
 
     def __call__(self, doc: Document) -> Verdict:
-        n = len(words(doc.text))
-        scores = {"word_count.words": float(n)}
-        if n < self.min_words:
-            return self.reject("too_few_words", n, self.min_words, scores)
-        if n > self.max_words:
-            return self.reject("too_many_words", n, self.max_words, scores)
-        return Verdict(keep=True, scores=scores)
+        return self.decide({"word_count.words": float(len(words(doc.text)))})

@@ -53,6 +53,7 @@ def _inspect(args: argparse.Namespace) -> int:
     from gristmill.report.run import RunDir, RunDirError
     from gristmill.report.samples import representatives, sample_rejected
     from gristmill.report.terminal import inspect_renderables
+    from gristmill.report.whatif import declared_filters
 
     con = _console(args.width)
     try:
@@ -74,8 +75,8 @@ def _inspect(args: argparse.Namespace) -> int:
               f"its reasons: {visible(', '.join(f'{r} ({n})' for r, n in counts.items()))}")
     con.print(visible(f"{args.filter}: " + ", ".join(f"{r} {n:,}" for r, n in counts.items())
                       + f"; showing {len(rows)} (seed {args.seed})"))
-    c4_params = next((s.get("params") or {} for s in run.filter_specs if s["name"] == "c4"), None)
-    for panel in inspect_renderables(rows, representatives(run, rows), args.chars, c4_params):
+    filters = declared_filters(run.filter_specs)
+    for panel in inspect_renderables(rows, representatives(run, rows), args.chars, filters):
         con.print(panel)
     return 0
 

@@ -96,9 +96,9 @@ def marked(text: str, spans: list[tuple[int, int]], cls: str = "") -> str:
     return "".join(out)
 
 
-def _doc_block(row: dict, rep: dict | None, c4_params: dict | None = None) -> str:
+def _doc_block(row: dict, rep: dict | None, filters: list | None = None) -> str:
     rep_text = rep["text"] if rep else None
-    spans, label = highlight.spans_for(row["reason"], row["text"], rep_text, c4_params)
+    spans, label = highlight.spans_for(row["reason"], row["text"], rep_text, filters)
     piece, shifted, cut = highlight.clip(row["text"], spans, SAMPLE_CHARS)
     meta = [f"<b>{esc(row['id'])}</b>", esc(row.get("source") or "-"), esc(row["reason"])]
     if row.get("value") is not None:
@@ -133,7 +133,7 @@ def render(st: RunStats) -> str:
     run = st.run
     by_filter = st.by_filter()
     modes = {s["name"]: s.get("mode", "filter") for s in run.filter_specs}
-    c4_params = next((s.get("params") or {} for s in run.filter_specs if s["name"] == "c4"), None)
+    filters = whatif.declared_filters(run.filter_specs)
     parts: list[str] = []
     h = run.summary.get("config_hash") or "?"
     parts.append(f"<h1>gristmill report: {esc(run.path.name)}</h1>")
@@ -221,7 +221,7 @@ def render(st: RunStats) -> str:
         if not rows_ or rows_[0].get("duplicate_of"):
             continue  # duplicates are shown side by side below
         parts.append(f'<h3 class="reason">{esc(reason)} ({st.by_reason[reason].docs:,} docs)</h3>')
-        parts += [_doc_block(r, None, c4_params) for r in rows_]
+        parts += [_doc_block(r, None, filters) for r in rows_]
     parts.append("</section>")
 
     # dedup

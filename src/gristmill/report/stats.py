@@ -68,10 +68,6 @@ class RunStats:
     clusters: dict[tuple[str, str], int] = field(default_factory=dict)
     dup_similarity: dict[str, list[np.ndarray]] = field(default_factory=lambda: defaultdict(list))
     scores: dict[str, ScoreSeries] = field(default_factory=dict)
-    # (reason, score key) -> rejections whose value equals that score of the document
-    value_matches: Counter = field(default_factory=Counter)
-    # (reason, score key) -> sign(value - threshold) counts: +1 "above", -1 "below", 0 "equal"
-    value_sides: dict[tuple[str, str], Counter] = field(default_factory=lambda: defaultdict(Counter))
     errors_by_type: Counter = field(default_factory=Counter)
     error_examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     metadata_sums: dict[str, float] = field(default_factory=lambda: defaultdict(float))
@@ -256,7 +252,6 @@ def compute_stats(run: RunDir, samples_per_reason: int = SAMPLES_PER_REASON) -> 
         st.rejected_docs += n
         st.rejected_chars += int(lengths.sum())
         fold_common(batch, fate, lengths)
-        _match_values(st, batch, fate)
         dup = batch.column("duplicate_of")
         has_dup = pc.is_valid(dup)
         if pc.any(has_dup).as_py():
@@ -321,39 +316,6 @@ def _group(source: pa.Array, lengths: np.ndarray, fate: np.ndarray):
     chars = np.bincount(inv, weights=lengths)
     for k, n, c in zip(keys, counts, chars, strict=True):
         yield names[k // width], int(n), int(c), int(k % width)
-
-
-def _match_values(st: RunStats, batch: pa.RecordBatch, fate: np.ndarray) -> None:
-    """Find which score key a rejection's ``value`` is: the key whose score on that document
-    equals the value (relative tolerance 1e-9). Counted per (reason, key) and, with the
-    threshold, on which side of it the value fell. See whatif.rules for how it is used."""
-    value = pc.fill_null(batch.column("value"), np.nan).to_numpy(zero_copy_only=False)
-    thr = pc.fill_null(batch.column("threshold"), np.nan).to_numpy(zero_copy_only=False)
-    parents, keys, items = map_entries(batch.column("scores"))
-    if not len(keys):
-        return
-    vals = pc.fill_null(items, np.nan).to_numpy(zero_copy_only=False)
-    v = value[parents]
-    hit = np.isclose(vals, v, rtol=1e-9, atol=0.0) & ~np.isnan(v)
-    if not hit.any():
-        return
-    idx = np.flatnonzero(hit)
-    enc = pc.dictionary_encode(keys.take(pa.array(idx)))
-    names = enc.dictionary.to_pylist()
-    p = parents[idx]
-    t = thr[p]
-    # side: 0 below, 1 equal, 2 above the threshold, 3 no threshold
-    side = np.where(np.isnan(t), 3, np.sign(value[p] - np.nan_to_num(t)) + 1).astype(np.int64)
-    nkeys = len(names)
-    # one int64 per hit: (reason code, key code, side) packed, so np.unique sorts 1-D ints
-    combo = (fate[p].astype(np.int64) * nkeys + enc.indices.to_numpy()) * 4 + side
-    groups, counts = np.unique(combo, return_counts=True)
-    for g, c in zip(groups.tolist(), counts.tolist(), strict=True):
-        sd, rest = g % 4, g // 4
-        pair = (st.reasons[rest // nkeys - 1], names[rest % nkeys])
-        st.value_matches[pair] += c
-        if sd != 3:
-            st.value_sides[pair][sd - 1] += c
 
 
 def _sum_numeric(sums: dict[str, float], keys: pa.Array, values: pa.Array) -> None:

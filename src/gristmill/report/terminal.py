@@ -212,14 +212,14 @@ def c4_counts(row: dict) -> str:
 
 
 def inspect_renderables(rows: list[dict], reps: dict[str, dict], limit_chars: int = 1200,
-                        c4_params: dict | None = None) -> list:
+                        filters: list | None = None) -> list:
     """One panel per sampled rejected document: reason, value vs threshold, the text with its
     offending part highlighted, and for duplicates the matched document."""
     out: list = []
     for row in rows:
         rep = reps.get(row.get("duplicate_of") or "")
         rep_text = rep["text"] if rep else None
-        spans, label = highlight.spans_for(row["reason"], row["text"], rep_text, c4_params)
+        spans, label = highlight.spans_for(row["reason"], row["text"], rep_text, filters)
         piece, shifted, cut = highlight.clip(row["text"], spans, limit_chars)
         head = Text()
         head.append(visible(row["reason"]), style="bold red")

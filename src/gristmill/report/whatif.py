@@ -1,21 +1,10 @@
 """What a different threshold would do, from the stored scores alone (no re-run).
 
 Each filter writes every score it computes to ``doc.scores`` under ``<filter>.<metric>``,
-kept or not, so for every document that reached a filter we know its score. What is not
-stored anywhere is which score a rule compares with which threshold, so we recover it:
-
-1. From rejections (preferred). A rejection carries its ``reason``, ``value`` and
-   ``threshold``. The score key of the rule is the key whose score on that same document
-   equals ``value``; across all rejections of a reason, a key named like the reason wins,
-   then a key of the same filter, then the key matched most often.
-   The side comes from ``value`` against ``threshold``: above means the rule removes scores
-   above the threshold, below the reverse; any rejection exactly at the threshold means the
-   comparison includes equality. The threshold is the most common one of the reason.
-2. From the filter's configured params (fallback, for rules that removed nothing in this
-   run): a numeric param named ``min_<metric>`` / ``<metric>_min`` (or ``max_``) of a filter
-   whose score ``<filter>.<metric>`` exists gives a rule "below" (or "above") that threshold;
-   params the config left out take the filter class's defaults (read from its signature).
-   Such rules are taken as strict (``<`` / ``>``): nothing in the run says otherwise.
+kept or not, so for every document that reached a filter we know its score. Which score a
+rule compares with which threshold, and how, is the filter's own declaration
+(``Filter.rules()``, see ``gristmill.filters.rules``): the filters of the run are rebuilt from
+its config (no model is loaded) and asked.
 
 Curves are computed over the documents that have the score, i.e. those that reached the
 filter; each rule is taken alone (other rules and later stages ignored). Dedup stages get
@@ -25,9 +14,6 @@ per-document scores cannot replay.
 
 from __future__ import annotations
 
-import inspect
-import re
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,7 +32,7 @@ class Rule:
     side: str  # "above" | "below"
     threshold: float
     inclusive: bool
-    source: str  # "rejections" | "params"
+    source: str  # "declared": read from the filter's rules
 
     def removes(self, values: np.ndarray, t: float | None = None) -> np.ndarray:
         t = self.threshold if t is None else t
@@ -61,59 +47,31 @@ class Rule:
 
 
 def rules(st: RunStats) -> list[Rule]:
+    """Every declared threshold rule of the run's filters whose score the run wrote, in the
+    order the filters ran and, within a filter, the order its rules are checked."""
     out: list[Rule] = []
-    covered: set[tuple[str, str]] = set()
-    dedup = {f for f, _ in st.clusters}
-    for reason, rs in st.by_reason.items():
-        if rs.filter in dedup:
-            continue
-        matches = {k: n for (r, k), n in st.value_matches.items() if r == reason}
-        if not matches or not rs.thresholds:
-            continue
-        # Prefer the key named like the reason, then keys of the same filter, then the most
-        # matches: a value of 0 also equals every other score that happens to be 0.
-        short = reason.split(".", 1)[-1]
-        key = max(sorted(matches), key=lambda k: (k.split(".", 1)[-1] == short,
-                                                  k.split(".", 1)[0] == rs.filter, matches[k]))
-        sides: Counter = st.value_sides.get((reason, key), Counter())
-        if sides[1] == 0 and sides[-1] == 0:
-            continue
-        side = "above" if sides[1] >= sides[-1] else "below"
-        threshold = float(rs.thresholds.most_common(1)[0][0])
-        out.append(Rule(rs.filter, reason, key, side, threshold, sides[0] > 0, "rejections"))
-        covered.add((key, side))
-    for spec in st.run.filter_specs:
-        name = spec.get("name", "")
-        params = {**_default_params(name), **(spec.get("params") or {})}
-        for param, value in sorted(params.items()):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                continue
-            m = re.fullmatch(r"(min|max)_(\w+)|(\w+)_(min|max)", param)
-            if not m:
-                continue
-            bound = m.group(1) or m.group(4)
-            metric = m.group(2) or m.group(3)
-            key = f"{name}.{metric}"
-            side = "below" if bound == "min" else "above"
-            if key in st.scores and (key, side) not in covered:
-                out.append(Rule(name, None, key, side, float(value), False, "params"))
-                covered.add((key, side))
+    for f in declared_filters(st.run.filter_specs):
+        for r in f.rules():
+            key = f"{f.name}.{r.score}"
+            if key in st.scores:
+                out.append(Rule(f.name, f"{f.name}.{r.reason}", key, r.side,
+                                float(r.threshold_of(f)), r.inclusive, "declared"))
     order = {f: i for i, f in enumerate(st.filter_order())}
-    return sorted(out, key=lambda r: (order.get(r.filter, 99), r.key, r.side))
+    return sorted(out, key=lambda r: order.get(r.filter, 99))
 
 
-def _default_params(name: str) -> dict:
-    """The filter's keyword defaults (from its signature, nothing is instantiated), so rules
-    the config left at their defaults still get a what-if; {} for an unknown filter."""
-    from gristmill.filters.base import filter_class
+def declared_filters(specs: list[dict]) -> list:
+    """The run's filters, rebuilt from its config (nothing loaded); a filter this version of
+    gristmill does not know, or whose params it refuses, is left out."""
+    from gristmill.filters import create
 
-    try:
-        cls = filter_class(name)
-    except ValueError:
-        return {}
-    sig = inspect.signature(cls.__init__)
-    return {k: p.default for k, p in sig.parameters.items()
-            if p.default is not inspect.Parameter.empty}
+    out = []
+    for spec in specs:
+        try:
+            out.append(create(spec["name"], **(spec.get("params") or {})))
+        except (ValueError, TypeError, KeyError):
+            continue
+    return out
 
 
 @dataclass
