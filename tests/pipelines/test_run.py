@@ -167,3 +167,24 @@ def test_bad_filter_setup_fails_before_reading(sample, tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "filter setup failed" in err and "missing.bin" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists() and not (tmp_path / "o.partial").exists()
+
+
+def test_every_stage_counters_reach_the_summary(sample, tmp_path):
+    """Found: dedup's counters used their own namespace and never reached summary.json."""
+    import json as _json
+
+    src = (sample / "sms.jsonl").read_text().splitlines()[:200]
+    first = _json.loads(src[0])
+    extra = [_json.dumps({**first, "id": "copy-of-first"}), '{"id": "blank", "text": "  "}', "{broken"]
+    data = tmp_path / "in.jsonl"
+    data.write_text("\n".join(src + extra) + "\n")
+    cfg = parse_config({"normalize": {}, "filters": [{"name": "word_count", "params": {"min_words": 5}}],
+                        "dedup": {"exact": {}, "minhash": {"threshold": 0.8}},
+                        "tokenize": {"tokenizer": "gpt2"}})
+    s = run_pipeline([str(data)], str(tmp_path / "r"), cfg)
+    m = s["metrics"]
+    assert m["errors"] == 1 and m["normalize.empty_text"] == 1
+    assert m["filter.word_count.too_few_words"] == s["by_filter"]["word_count"]["word_count.too_few_words"]
+    assert m["dedup.documents"] == s["kept"] + s["by_stage"]["dedup"]
+    assert m["dedup.exact_duplicates"] >= 1
+    assert m["tokenize.documents"] == s["kept"] and m["tokenize.tokens"] == s["tokens"]["tokens"]

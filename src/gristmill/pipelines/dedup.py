@@ -42,7 +42,13 @@ from gristmill.dedup.components import UnionFind, bucket_pairs
 from gristmill.dedup.minhash import Signer, band_keys, estimate_jaccard, jaccard, resolve_bands
 from gristmill.dedup.shingle import exact_key, shingle_hashes
 from gristmill.pipelines.readers import parquet_batches
-from gristmill.pipelines.transforms import ERRORS, delete_file, doc_error, in_global_window
+from gristmill.pipelines.transforms import (
+    ERRORS,
+    NAMESPACE,
+    delete_file,
+    doc_error,
+    in_global_window,
+)
 from gristmill.schemas.records import DOCUMENT_SCHEMA, Document, Rejection
 
 STAGE = "dedup"
@@ -326,8 +332,8 @@ class _VerifyFn(beam.DoFn):
 
     def __init__(self, cfg: MinHashDedupConfig) -> None:
         self.cfg = cfg
-        self.false_positives = Metrics.counter(STAGE, "minhash_false_positives")
-        self.candidates = Metrics.counter(STAGE, "minhash_candidate_pairs")
+        self.false_positives = Metrics.counter(NAMESPACE, "dedup.minhash_false_positives")
+        self.candidates = Metrics.counter(NAMESPACE, "dedup.minhash_candidate_pairs")
 
     def process(self, kv):
         doc_id, grouped = kv
@@ -467,9 +473,9 @@ class _ApplyFn(beam.DoFn):
 
     def __init__(self, threshold: float | None) -> None:
         self.threshold = threshold
-        self.exact_dups = Metrics.counter(STAGE, "exact_duplicates")
-        self.near_dups = Metrics.counter(STAGE, "minhash_duplicates")
-        self.seen = Metrics.counter(STAGE, "documents")
+        self.exact_dups = Metrics.counter(NAMESPACE, "dedup.exact_duplicates")
+        self.near_dups = Metrics.counter(NAMESPACE, "dedup.minhash_duplicates")
+        self.seen = Metrics.counter(NAMESPACE, "dedup.documents")
 
     def process(self, path: str, exact: dict, clusters: dict):
         for row in read_spill(path):

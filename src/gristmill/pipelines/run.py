@@ -30,6 +30,7 @@ from gristmill.pipelines.preflight import check_tokenizer
 from gristmill.pipelines.readers import expand_inputs
 from gristmill.pipelines.transforms import (
     ERRORS,
+    NAMESPACE,
     REJECTED,
     TMP_DIR,
     ApplyFilters,
@@ -119,7 +120,7 @@ def _metrics(result) -> dict[str, int]:
         return {}
     out: dict[str, int] = {}
     for c in counters:
-        if c.key.metric.namespace == "gristmill":
+        if c.key.metric.namespace == NAMESPACE:
             out[c.key.metric.name] = out.get(c.key.metric.name, 0) + int(c.committed or c.attempted or 0)
     return dict(sorted(out.items()))
 

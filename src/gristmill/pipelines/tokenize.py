@@ -25,9 +25,9 @@ from apache_beam.metrics import Metrics
 from apache_beam.utils import shared
 
 from gristmill.config import TokenizeConfig
+from gristmill.pipelines.transforms import NAMESPACE
 from gristmill.tokenize import shards as sh
 
-NAMESPACE = "gristmill"
 _TOKENIZERS = shared.Shared()
 
 

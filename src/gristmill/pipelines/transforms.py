@@ -43,6 +43,7 @@ from gristmill.schemas import (
     Rejection,
 )
 
+# The one namespace of every gristmill counter: run._metrics reads this one into summary.json.
 NAMESPACE = "gristmill"
 ERRORS = "errors"
 REJECTED = "rejected"
