@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gristmill.errors import UserError
+from gristmill.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "default.yaml"
@@ -107,10 +107,6 @@ class PipelineConfig(_Strict):
         """sha256 of the canonical JSON form: the same settings give the same hash."""
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
-
-
-class ConfigError(UserError, ValueError):
-    pass
 
 
 def _format_errors(e: ValidationError, path: str) -> str:

@@ -13,6 +13,11 @@ class UserError(Exception):
     """Something the user can fix: the message says what is wrong and, where possible, how."""
 
 
+class ConfigError(UserError, ValueError):
+    """A bad config file, key or value (pipeline or trainer); the message names the key, the
+    file and the accepted choices."""
+
+
 def one_line(message: object) -> str:
     """A message folded onto one line (multi-line messages from libraries included), with
     any control or bidi character it quotes from data shown escaped (``safe_text.visible``)."""

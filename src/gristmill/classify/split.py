@@ -24,6 +24,7 @@ from datasketch import MinHash, MinHashLSH
 
 from gristmill.classify.data import Example
 from gristmill.classify.preprocess import preprocess
+from gristmill.dedup.components import UnionFind
 
 SPLITS = ("train", "valid", "test")
 
@@ -36,27 +37,11 @@ def shingles(text: str, n: int = 3) -> set[bytes]:
     return {" ".join(toks[i : i + n]).encode() for i in range(len(toks) - n + 1)}
 
 
-class _UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-
 def near_duplicate_groups(
     texts: list[str], threshold: float = 0.7, num_perm: int = 64, ngram: int = 3, seed: int = 1
 ) -> list[int]:
     """Group index of each text (the smallest member index of its group)."""
-    uf = _UnionFind(len(texts))
+    uf = UnionFind()  # the dedup stage's: the root of a group is its smallest index
     sets = [shingles(t, ngram) for t in texts]
     first_exact: dict[bytes, int] = {}
     for i, t in enumerate(texts):

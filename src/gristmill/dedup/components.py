@@ -37,7 +37,8 @@ def bucket_pairs(ids: Iterable[str], max_all_pairs: int = MAX_ALL_PAIRS_BUCKET) 
 
 
 class UnionFind:
-    """Disjoint sets keyed by document id; the root of every set is its smallest id.
+    """Disjoint sets keyed by document id (or any ordered key: the classifier split uses
+    indices); the root of every set is its smallest key.
 
     Union by smaller id (not by rank) makes the root the deterministic representative;
     path halving keeps finds short. Memory is one dict entry per id that appears in an edge.

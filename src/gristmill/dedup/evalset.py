@@ -19,7 +19,7 @@ from gristmill.dedup.components import UnionFind
 from gristmill.dedup.shingle import shingles
 from gristmill.schemas.records import Document
 
-KINDS = ("insert", "delete", "shuffle_lines", "boilerplate", "exact")
+MUTATIONS = ("insert", "delete", "shuffle_lines", "boilerplate", "exact")
 
 # Realistic appended boilerplate: what crawls stick at the end of pages.
 BOILERPLATE = [
@@ -70,7 +70,7 @@ def _mutate(text: str, kind: str, rate: float, rng: random.Random, pool: list[st
             extra += rng.choice(BOILERPLATE).split()
         return text + "\n" + " ".join(extra[:k])
     else:
-        raise ValueError(f"unknown mutation kind {kind!r}; known: {', '.join(KINDS)}")
+        raise ValueError(f"unknown mutation kind {kind!r}; known: {', '.join(MUTATIONS)}")
     return " ".join(words)
 
 
@@ -91,7 +91,7 @@ def plant_duplicates(
     out: list[Document] = []
     planted: list[Planted] = []
     for i in range(n_variants):
-        kind = KINDS[i % len(KINDS)]
+        kind = MUTATIONS[i % len(MUTATIONS)]
         # A fifth of the variants derive from an earlier variant: chains.
         if planted and rng.random() < 0.2:
             base = out[rng.randrange(len(out))]

@@ -17,7 +17,7 @@ _PUNCT = re.compile(r"[^\w\s]|_")
 _DIGIT = re.compile(r"\d")
 
 
-def normalize_text(text: str) -> str:
+def fold_for_matching(text: str) -> str:
     """Lowercase, strip accents, map digits to 0, drop punctuation, collapse whitespace.
 
     Accents are stripped by NFKD decomposition and dropping combining marks, so ``é`` and
@@ -39,7 +39,7 @@ def exact_key(text: str, normalize: bool = True) -> str:
     128 bits keep the chance of any accidental collision negligible even at billions of
     documents (a 64-bit hash would expect one at ~4 billion).
     """
-    t = normalize_text(text) if normalize else text
+    t = fold_for_matching(text) if normalize else text
     return xxhash.xxh3_128_hexdigest(t.encode("utf-8"))
 
 
@@ -51,7 +51,7 @@ def shingles(text: str, ngram: int) -> set[str]:
     exactly the same normalized text, which is the only sound answer for text too short to
     estimate a resemblance from. An empty normalized text has no shingles.
     """
-    words = normalize_text(text).split()
+    words = fold_for_matching(text).split()
     if not words:
         return set()
     if len(words) < ngram:

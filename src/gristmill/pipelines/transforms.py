@@ -299,7 +299,8 @@ class ApplyFilters(beam.PTransform):
 
 # --- writing ------------------------------------------------------------------------------
 
-KINDS = {
+# kind -> (Arrow schema, shard/sort key of a record, record -> row)
+ROW_FORMATS = {
     "kept": (DOCUMENT_SCHEMA, lambda r: r.id, lambda r: r.to_row()),
     "rejected": (REJECTION_SCHEMA, lambda r: r.doc.id, lambda r: r.to_row()),
     "errors": (ERROR_SCHEMA, lambda r: f"{r.input_file}\x00{r.line if r.line is not None else -1:012d}\x00{r.error_type}\x00{r.message}",
@@ -342,7 +343,7 @@ class _SortedRunsFn(beam.DoFn):
         self.count = 0
 
     def process(self, record):
-        _, key, to_row = KINDS[self.kind]
+        _, key, to_row = ROW_FORMATS[self.kind]
         k = key(record)
         row = pickle.dumps(to_row(record), protocol=pickle.HIGHEST_PROTOCOL)
         self.parts.setdefault(shard_of(k, self.num_shards), []).append((k, row))
@@ -385,7 +386,7 @@ class _MergeRunsFn(beam.DoFn):
     def process(self, kv):
         shard, runs = kv
         runs = sorted(runs)
-        schema = KINDS[self.kind][0]
+        schema = ROW_FORMATS[self.kind][0]
         path = FileSystems.join(self.out_dir, self.kind, f"part-{shard:05d}-of-{self.num_shards:05d}.parquet")
         n = 0
         with FileSystems.create(path) as f:
@@ -440,7 +441,7 @@ def write_empty_kinds(out_dir: str, num_shards: int, compression: str) -> list[s
     Parquet file with its schema, so ``kept/*.parquet`` always matches and readers that glob
     a run (pandas, DuckDB, HF datasets) never fail on an empty result. Returns what it wrote."""
     written = []
-    for kind, (schema, _, _) in KINDS.items():
+    for kind, (schema, _, _) in ROW_FORMATS.items():
         pattern = FileSystems.join(out_dir, kind, "*.parquet")
         if FileSystems.match([pattern])[0].metadata_list:
             continue

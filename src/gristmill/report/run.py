@@ -20,9 +20,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from gristmill.errors import UserError
+from gristmill.schemas import OUTPUT_KINDS
 
 BATCH_ROWS = 16_384  # ~30 MB of text per batch at 2 KB/doc: memory stays flat with run size
-KINDS = ("kept", "rejected", "errors")
 
 
 class RunDirError(UserError, ValueError):
@@ -65,8 +65,8 @@ class RunDir:
     # files -------------------------------------------------------------------------------
     def files(self, kind: str) -> list[Path]:
         """The Parquet files of one output kind, in a stable order (sorted names)."""
-        if kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        if kind not in OUTPUT_KINDS:
+            raise ValueError(f"kind must be one of {OUTPUT_KINDS}, got {kind!r}")
         d = self.path / kind
         return sorted(d.glob("*.parquet")) if d.is_dir() else []
 

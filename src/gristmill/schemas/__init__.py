@@ -21,7 +21,11 @@ from gristmill.schemas.records import (
     table_to_documents,
 )
 
+# The output directories of a run, one per record kind, in this order everywhere.
+OUTPUT_KINDS = ("kept", "rejected", "errors")
+
 __all__ = [
+    "OUTPUT_KINDS",
     "DOCUMENT_SCHEMA",
     "ERROR_SCHEMA",
     "REJECTION_SCHEMA",

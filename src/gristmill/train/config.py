@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import yaml
 
-from gristmill.errors import UserError
+from gristmill.errors import ConfigError
 from gristmill.train.model import PRESETS, GPTConfig
 
 Dtype = Literal["auto", "fp32", "bf16", "fp16"]
@@ -69,10 +69,6 @@ class TrainConfig:
 MODEL_KEYS = {f.name for f in fields(GPTConfig)}
 TRAIN_KEYS = {f.name for f in fields(TrainConfig)}
 assert not MODEL_KEYS & TRAIN_KEYS, "GPTConfig and TrainConfig field names must not collide"
-
-
-class ConfigError(UserError, ValueError):
-    """A bad preset, key or value; the message names it and the accepted choices."""
 
 
 def _field_types(cls: type) -> dict[str, Any]:
