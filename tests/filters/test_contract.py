@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gristmill.filters import Filter, Verdict, available, create, register
+from gristmill.filters import Filter, Verdict, available, create, registered
 from gristmill.filters.chain import ChainStep, FilterChain
 from gristmill.filters.normalize import normalize_text
 from gristmill.schemas import Document
@@ -49,10 +49,15 @@ class _Shouty(Filter):
         return Verdict(True, scores={"test_shouty.upper": upper}, text=doc.text.lower(), info={"test_shouty.lowered": "1"})
 
 
-register(_Shouty)
+
+@pytest.fixture()
+def shouty():
+    """_Shouty registered for one test only (registrations are scoped, never global)."""
+    with registered(_Shouty):
+        yield
 
 
-def test_chain_filter_and_annotate_modes():
+def test_chain_filter_and_annotate_modes(shouty):
     shouty = Document("s", "HELLO THERE FRIENDS")
     calm = Document("c", "Hello there, friends of mine")
     chain = FilterChain([ChainStep(create("test_shouty")), ChainStep(create("word_count", min_words=3))])

@@ -20,7 +20,7 @@ import pytest
 
 from gristmill.cli import main
 from gristmill.config import parse_config
-from gristmill.filters.base import _REGISTRY, Filter, Verdict
+from gristmill.filters.base import Filter, Verdict, registered
 from gristmill.pipelines import rundir
 from gristmill.pipelines.run import run_pipeline
 from gristmill.schemas import DOCUMENT_SCHEMA, ERROR_SCHEMA, REJECTION_SCHEMA
@@ -271,13 +271,10 @@ class _Explodes(Filter):
 
 
 def test_a_crashing_filter_becomes_error_records(corpus, tmp_path):
-    _REGISTRY[_Explodes.name] = _Explodes
-    try:
+    with registered(_Explodes):
         cfg = parse_config({"normalize": {}, "filters": [{"name": "test_explodes"}],
                             "dedup": {"exact": {}}})
         s = run_pipeline([str(corpus / "sms.jsonl")], str(tmp_path / "r"), cfg)
-    finally:
-        del _REGISTRY[_Explodes.name]
     prize = sum("prize" in json.loads(ln)["text"].lower() for ln in (corpus / "sms.jsonl").read_text().splitlines())
     assert prize > 0
     assert s["balanced"] and s["errors_by_type"] == {"filter_exception": prize}

@@ -1,13 +1,20 @@
 """Document filters: plain Python objects, testable without Beam.
 
-``create(name, **params)`` builds a registered filter; ``available()`` lists them.
-Importing this package registers the built-in filters.
+``create(name, **params)`` builds a filter; ``available()`` lists them. The built-in filters
+are listed in ``base.BUILTIN_FILTERS`` and imported on first use; ``register`` (or the
+``registered`` context manager) adds a filter of your own.
 """
 
-from gristmill.filters.base import Filter, Verdict, available, create, instance_name, register  # noqa: I001
-from gristmill.filters import word_count  # noqa: F401  (registers word_count)
-from gristmill.filters import c4, fineweb, gopher_quality, gopher_repetition  # noqa: F401
-from gristmill.filters import special_characters  # noqa: F401  (heuristic quality filters)
-from gristmill.filters import fasttext_filter, language  # noqa: F401  (classifier filters)
+from gristmill.filters.base import (
+    Filter,
+    Verdict,
+    available,
+    create,
+    instance_name,
+    register,
+    registered,
+    unregister,
+)
 
-__all__ = ["Filter", "Verdict", "available", "create", "instance_name", "register"]
+__all__ = ["Filter", "Verdict", "available", "create", "instance_name", "register", "registered",
+           "unregister"]

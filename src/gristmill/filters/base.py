@@ -7,6 +7,9 @@ string can never drift from what happened (a weak spot of ad-hoc literals elsewh
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -119,37 +122,60 @@ class Filter:
         return [f"{self.name}.{r}" for r in self.reasons]
 
 
+# The built-in filters, by name: imported on first lookup (importing a module registers
+# nothing by itself; this table is the whole list).
+BUILTIN_FILTERS = {
+    "word_count": "gristmill.filters.word_count:WordCount",
+    "gopher_quality": "gristmill.filters.gopher_quality:GopherQuality",
+    "gopher_repetition": "gristmill.filters.gopher_repetition:GopherRepetition",
+    "c4": "gristmill.filters.c4:C4",
+    "fineweb_quality": "gristmill.filters.fineweb:FineWebQuality",
+    "special_characters": "gristmill.filters.special_characters:SpecialCharacters",
+    "language": "gristmill.filters.language:Language",
+    "fasttext": "gristmill.filters.fasttext_filter:FastTextFilter",
+}
+# Filters registered with ``register`` (a user's own), by name.
 _REGISTRY: dict[str, type[Filter]] = {}
 
 
 def register(cls: type[Filter]) -> type[Filter]:
-    """Class decorator: make a filter available to ``create`` under ``cls.name``."""
+    """Make a filter of your own available to ``create`` under ``cls.name`` (until
+    ``unregister``; ``registered`` does both around a block, as tests do)."""
     if not cls.name:
         raise ValueError(f"{cls.__name__} has no name")
-    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+    if cls.name in BUILTIN_FILTERS or (cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls):
         raise ValueError(f"filter name {cls.name!r} registered twice")
     _REGISTRY[cls.name] = cls
     return cls
 
 
-def _load_builtin_filters() -> None:
-    # Importing the package registers the built-in filters.
-    import gristmill.filters  # noqa: F401
+def unregister(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+@contextlib.contextmanager
+def registered(*classes: type[Filter]) -> Iterator[None]:
+    """Register filters for the duration of a block only."""
+    for cls in classes:
+        register(cls)
+    try:
+        yield
+    finally:
+        for cls in classes:
+            unregister(cls.name)
 
 
 def available() -> list[str]:
-    _load_builtin_filters()
-    return sorted(_REGISTRY)
+    return sorted({*BUILTIN_FILTERS, *_REGISTRY})
 
 
 def filter_class(name: str) -> type[Filter]:
-    _load_builtin_filters()
-    try:
+    if name in _REGISTRY:
         return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown filter {name!r}; registered filters: {', '.join(sorted(_REGISTRY))}"
-        ) from None
+    if name not in BUILTIN_FILTERS:
+        raise ValueError(f"unknown filter {name!r}; registered filters: {', '.join(available())}")
+    module, _, attr = BUILTIN_FILTERS[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 def create(name: str, **params: Any) -> Filter:

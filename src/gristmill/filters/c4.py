@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 
 from gristmill.filters import spans
-from gristmill.filters.base import Filter, Verdict, register
+from gristmill.filters.base import Filter, Verdict
 from gristmill.filters.rules import Rule, Span
 from gristmill.filters.text_units import count_sentences
 from gristmill.schemas import Document
@@ -48,7 +48,6 @@ _CITATION = re.compile(r"\[\d*\]|\[edit\]|\[citation needed\]")
 LINE_CAUSES = ("too_long_word", "no_terminal_punct", "too_few_words", "javascript", "policy")
 
 
-@register
 class C4(Filter):
     """C4's line cleaner and page rules, with the reference's thresholds."""
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from gristmill.classify.model import label_probs, load_for_filter
 from gristmill.classify.preprocess import PREPROCESSORS, window
-from gristmill.filters.base import Filter, Verdict, register
+from gristmill.filters.base import Filter, Verdict
 from gristmill.filters.rules import Rule
 from gristmill.filters.text_units import BATCH_CHARS, BATCH_ENTRIES, TextCache, paragraphs
 from gristmill.schemas import Document
@@ -52,7 +52,6 @@ def _prepared(how: str, max_chars: int | None, text: str) -> str:
     return line  # type: ignore[return-value]
 
 
-@register
 class FastTextFilter(Filter):
     """Reject a document when P(label) >= ``threshold`` for any label in ``remove``."""
 

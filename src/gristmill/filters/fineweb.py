@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from gristmill.filters import spans
-from gristmill.filters.base import Filter, Verdict, register
+from gristmill.filters.base import Filter, Verdict
 from gristmill.filters.rules import Rule, Span
 from gristmill.filters.text_units import analyze
 from gristmill.schemas import Document
@@ -33,7 +33,6 @@ _PUNCT_LINE = re.compile(
 )
 
 
-@register
 class FineWebQuality(Filter):
     """FineWeb's three line-level quality rules."""
 

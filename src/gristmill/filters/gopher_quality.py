@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 
 from gristmill.filters import spans
-from gristmill.filters.base import Filter, Verdict, register
+from gristmill.filters.base import Filter, Verdict
 from gristmill.filters.rules import Rule, Span
 from gristmill.filters.text_units import _U_NOT_ALPHA_NOT_SPACE, analyze
 from gristmill.schemas import Document
@@ -36,7 +36,6 @@ _ELLIPSES = ("...", "…")
 _ELLIPSIS_RE = re.compile(r"\.\.\.|…")  # counted as text.count("...") + text.count("…")
 
 
-@register
 class GopherQuality(Filter):
     """Gopher's document quality rules; thresholds are the paper's."""
 

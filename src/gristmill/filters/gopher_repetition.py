@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from gristmill.filters import spans
-from gristmill.filters.base import Filter, Verdict, register
+from gristmill.filters.base import Filter, Verdict
 from gristmill.filters.rules import Rule, Span
 from gristmill.filters.text_units import analyze, repeats
 from gristmill.schemas import Document
@@ -94,7 +94,6 @@ def ngram_scores(
     return top, dup
 
 
-@register
 class GopherRepetition(Filter):
     """Gopher's repetition rules; thresholds are the paper's table A1."""
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from gristmill.classify.model import label_probs, load_for_filter
 from gristmill.classify.preprocess import single_line, window
-from gristmill.filters.base import Filter, Verdict, register
+from gristmill.filters.base import Filter, Verdict
 from gristmill.filters.rules import Rule
 from gristmill.schemas import Document
 
@@ -47,7 +47,6 @@ def default_langid_model() -> Path:
     return dest
 
 
-@register
 class Language(Filter):
     """Keep documents whose language is in ``languages`` with probability >= ``min_score``.
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from gristmill.filters.base import Filter, Verdict, register
+from gristmill.filters.base import Filter, Verdict
 from gristmill.filters.rules import Rule, Span
 from gristmill.filters.spans import merge
 from gristmill.filters.text_units import analyze
@@ -54,7 +54,6 @@ def special_chars(text: str) -> int:
     return n
 
 
-@register
 class SpecialCharacters(Filter):
     """Drop documents whose special-character fraction exceeds the threshold."""
 

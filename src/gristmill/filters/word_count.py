@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from gristmill.filters.base import Filter, Verdict, register
+from gristmill.filters.base import Filter, Verdict
 from gristmill.filters.rules import Rule
 from gristmill.filters.text_units import words
 from gristmill.schemas import Document
 
 
-@register
 class WordCount(Filter):
     """Keep documents with ``min_words <= words <= max_words`` (words as in text_units)."""
 
