@@ -1,7 +1,6 @@
 """Training configuration: a typed dataclass, presets, and validated overrides from YAML and the CLI.
 
-nanoGPT configures by ``exec``-ing Python files, so a typo silently creates a new global. Here
-every setting is a field of :class:`GPTConfig` (the network) or :class:`TrainConfig` (the run);
+A typo in a setting must be an error, never a silently new variable: every setting is a field of :class:`GPTConfig` (the network) or :class:`TrainConfig` (the run);
 overrides come from a flat YAML mapping and from ``--field-name VALUE`` flags generated from the
 dataclasses, are converted to the field's type, and an unknown key is an error that lists the
 known ones. Precedence: preset < YAML file < command-line flags.

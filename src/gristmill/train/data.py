@@ -1,8 +1,7 @@
 """Training windows from token shards: every window once per epoch, in a seeded order.
 
-nanoGPT samples random offsets with replacement, so in one "epoch" some tokens are seen twice and
-others never, and a resumed run cannot reproduce the stream. Here the train split is cut into
-windows of ``block_size + 1`` tokens (input and shifted target) that start every ``block_size``
+Every token is a target exactly once per epoch, and a resumed run reproduces the stream. The
+train split is cut into windows of ``block_size + 1`` tokens (input and shifted target) that start every ``block_size``
 tokens, so every token is a target exactly once per epoch. Windows never cross a shard boundary.
 
 The order is a permutation seeded by ``(seed, epoch)``, cut into micro-batches of

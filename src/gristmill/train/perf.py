@@ -1,6 +1,6 @@
 """Honest throughput: achieved FLOP/s everywhere, MFU only against the peak of the actual GPU.
 
-nanoGPT divides by a hard-coded A100 peak whatever the device. Here the peak comes from a table of
+MFU is reported only against the peak of the device that ran. The peak comes from a table of
 dense (no 2:4 sparsity) tensor-core figures from NVIDIA's datasheets, looked up by the CUDA device
 name and the training dtype. An unknown GPU, or a CPU, gets no MFU (``None``), only GFLOP/s.
 """
