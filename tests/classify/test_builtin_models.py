@@ -157,3 +157,23 @@ def test_a_run_builds_a_missing_builtin_model_first_then_reuses_it(built, demo_d
     assert model_path("spam-sms").stat().st_mtime_ns == mtime
     s2 = json.loads((tmp_path / "r2" / "summary.json").read_text())
     assert s2["by_filter"] == s["by_filter"]
+
+
+def test_force_rebuilds_the_same_bytes_and_clears_a_killed_build(built, monkeypatch, capsys):
+    monkeypatch.setenv("GRISTMILL_CACHE", str(built["root"]))
+    path = model_path("spam-sms")
+    sha = sha256_file(path)
+    killed = path.parent.with_name(f".{path.parent.name}.killed")  # what a build killed midway leaves
+    (killed / "half").mkdir(parents=True)
+    assert main(["models", "build", "spam-sms", "--force"]) == 0
+    assert capsys.readouterr().out.startswith("spam-sms: built in ")
+    assert not killed.exists() and sha256_file(path) == sha  # deterministic: the same model bytes
+
+
+def test_an_unusable_cache_is_one_clear_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache should be")
+    monkeypatch.setenv("GRISTMILL_CACHE", str(blocker))
+    with pytest.raises(builtin.ModelBuildError, match="cannot build built-in model spam-sms in .*GRISTMILL_CACHE"):
+        resolve_model("spam-sms")
+    assert blocker.read_text() == "a file where the cache should be"

@@ -187,6 +187,8 @@ def _build_locked(spec: BuiltinModel, final: Path) -> BuildResult:
     log.info("building built-in model %s (%s) from %s==%s; once per cache, into %s",
              spec.name, spec.title, pkg.name, pkg.version, final.parent)
     t0 = time.perf_counter()
+    for stale in final.parent.parent.glob(f".{final.parent.name}.*"):  # a killed build's; we hold the lock
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.parent.name}.", dir=final.parent.parent))
     try:
         metrics = _train_into(spec, tmp / final.name)
