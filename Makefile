@@ -5,8 +5,6 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := data/demo
 RUN := runs/demo
-# fastText classifiers the default config's `fasttext` filters use (paths relative to the repo root).
-MODELS := models
 # `make demo` trains the `tiny` GPT for this many steps on CPU (a few minutes on 2 cores).
 TRAIN_STEPS ?= 200
 
@@ -27,21 +25,15 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
 
-# Train the toxicity (fortunes) and spam (SMS) classifiers from the demo corpus (~1 min).
-# The limerick files are offensive: FreeBSD installs them only with its offensive set
-# (configs/classifiers/toxicity.md).
+# Build the built-in classifiers (spam-sms, toxicity-fortunes) the configs name into
+# gristmill's cache, as a run would on first use: `gristmill models list` shows them.
 models: $(STAMP)
-	test -f $(DEMO)/corpus/sms_spam.jsonl || $(BIN)/gristmill data demo $(DEMO)
-	$(BIN)/gristmill classifier train --data $(DEMO)/corpus/fortunes.jsonl --out $(MODELS)/toxicity.bin \
-		--positive offensive --name toxicity --description @configs/classifiers/toxicity.md \
-		--relabel source=fortune/limerick:offensive --relabel source=fortune/gerrold.limerick:offensive
-	$(BIN)/gristmill classifier train --data $(DEMO)/corpus/sms_spam.jsonl --out $(MODELS)/spam.bin \
-		--positive spam --name spam --description @configs/classifiers/spam.md
+	$(BIN)/gristmill models build spam-sms toxicity-fortunes
 
 demo: $(STAMP)
 	$(BIN)/gristmill data demo $(DEMO)
 	$(MAKE) models
-	$(BIN)/gristmill run --input $(DEMO)/corpus --output $(RUN) --config configs/demo.yaml --overwrite
+	$(BIN)/gristmill run --input $(DEMO)/corpus --output $(RUN) --config demo --overwrite
 	$(BIN)/gristmill shards verify $(RUN)/shards
 	$(BIN)/gristmill report $(RUN) --html $(RUN)/report.html
 	rm -rf $(RUN)/train

@@ -24,7 +24,8 @@ core; variants alternate in rounds and the best round counts (least disturbed):
     .venv/bin/python benchmarks/classifiers.py [--demo data/demo] [--models models] [--json OUT]
         [--skip-pipeline | --pipeline-only]
 
-Models are taken from ``--models`` (``make models``) or trained into a temp dir when missing.
+Models are the built-in ``toxicity-fortunes`` and ``spam-sms`` (``make models``; built into the
+cache when missing), or ``--models DIR/{toxicity,spam}.bin``.
 """
 
 from __future__ import annotations
@@ -64,14 +65,15 @@ def load_docs(demo: Path) -> list[Document]:
     return docs
 
 
-def models(demo: Path, model_dir: Path, tmp: Path) -> dict[str, Path]:
+def models(demo: Path, model_dir: Path | None, tmp: Path) -> dict[str, Path]:
+    """The config's two classifiers by tag: ``model_dir/<tag>.bin`` when given and present,
+    else the built-in model (built into the cache on first use, as a run does)."""
+    from gristmill.classify.builtin import resolve_model
+
     out = {}
-    for name, data, pos in (("toxicity", "fortunes", "offensive"), ("spam", "sms_spam", "spam")):
-        path = model_dir / f"{name}.bin"
-        if not path.is_file():
-            path = train_classifier([demo / "corpus" / f"{data}.jsonl"], tmp / f"{name}.bin",
-                                    positive=pos).model_path
-        out[name] = path
+    for tag, name in (("toxicity", "toxicity-fortunes"), ("spam", "spam-sms")):
+        path = model_dir / f"{tag}.bin" if model_dir is not None else None
+        out[tag] = path if path is not None and path.is_file() else resolve_model(name)
     out["toxicity_unigram"] = train_classifier(
         [demo / "corpus" / "fortunes.jsonl"], tmp / "toxicity_unigram.bin",
         TrainConfig(word_ngrams=1), positive="offensive").model_path
@@ -297,7 +299,8 @@ def pipeline_share(demo: Path, tmp: Path, paths: dict[str, Path], rounds: int = 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--demo", default="data/demo", help="demo corpus dir (built when missing)")
-    ap.add_argument("--models", default="models", help="dir with toxicity.bin and spam.bin")
+    ap.add_argument("--models", default=None,
+                    help="dir with toxicity.bin and spam.bin (default: the built-in models)")
     ap.add_argument("--skip-pipeline", action="store_true", help="only the per-filter rates")
     ap.add_argument("--pipeline-only", action="store_true", help="only the pipeline share")
     ap.add_argument("--json", help="write the results here")
@@ -307,7 +310,7 @@ def main() -> None:
         build_demo(demo)
     with tempfile.TemporaryDirectory(prefix="gristmill-bench-clf-") as t:
         tmp = Path(t)
-        paths = models(demo, Path(args.models), tmp)
+        paths = models(demo, Path(args.models) if args.models else None, tmp)
         docs = load_docs(demo)
         out: dict = {}
         if args.pipeline_only:

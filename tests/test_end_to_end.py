@@ -1,8 +1,9 @@
 """The whole product on real demo text, as `make demo` runs it, at test size.
 
-configs/demo.yaml (the recommended pipeline with the demo's two documented changes) with
-classifiers trained here, on a sample of every demo source plus planted copies; then shard
-verification, the HTML report, a few training steps on the shards, and a sample.
+The built-in ``demo`` config (the recommended pipeline with the demo's two documented changes)
+with small classifiers trained here in place of the built-in models, on a sample of every
+demo source plus planted copies; then shard verification, the HTML report, a few training
+steps on the shards, and a sample.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from gristmill.cli import main
-from gristmill.config import REPO_ROOT
+from gristmill.config import builtin_config_text
 
 
 def _sample(demo_dir: Path, dest: Path) -> Path:
@@ -41,8 +42,10 @@ def test_demo_pipeline_end_to_end(demo_dir, spam_model, tmp_path, capsys):
     tox = models / "toxicity.bin"
     assert main(["classifier", "train", "--data", str(demo_dir / "corpus" / "fortunes.jsonl"), "--out", str(tox),
                  "--positive", "offensive", "--dim", "20", "--bucket", "20000"]) == 0
-    cfg_text = (REPO_ROOT / "configs" / "demo.yaml").read_text()
-    cfg_text = cfg_text.replace("models/toxicity.bin", str(tox)).replace("models/spam.bin", str(spam_model.model_path))
+    cfg_text = builtin_config_text("demo")
+    cfg_text = cfg_text.replace("model: toxicity-fortunes", f"model: {tox}")
+    cfg_text = cfg_text.replace("model: spam-sms", f"model: {spam_model.model_path}")
+    assert "spam-sms" not in cfg_text and "toxicity-fortunes" not in cfg_text
     cfg = tmp_path / "demo.yaml"
     cfg.write_text(cfg_text)
     data = _sample(demo_dir, tmp_path / "in")

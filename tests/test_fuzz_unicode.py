@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from gristmill.cli import main
-from gristmill.config import REPO_ROOT
+from gristmill.config import builtin_config_text
 
 # Pools the generator draws characters from: what breaks encoders, writers and terminals.
 _POOLS = [
@@ -55,9 +55,10 @@ def _corpus(demo_dir: Path, dest: Path, n_fuzz: int = 150) -> int:
 
 
 def test_random_unicode_through_the_whole_demo_pipeline(demo_dir, spam_model, tmp_path, capsys):
-    cfg_text = (REPO_ROOT / "configs" / "demo.yaml").read_text()
+    cfg_text = builtin_config_text("demo")
     model = str(spam_model.model_path)
-    cfg_text = cfg_text.replace("models/toxicity.bin", model).replace("models/spam.bin", model)
+    cfg_text = cfg_text.replace("model: toxicity-fortunes", f"model: {model}").replace("model: spam-sms", f"model: {model}")
+    assert "spam-sms" not in cfg_text and "toxicity-fortunes" not in cfg_text
     cfg_text = cfg_text.replace("remove: [offensive]", "remove: [spam]")
     cfg = tmp_path / "fuzz.yaml"
     cfg.write_text(cfg_text)

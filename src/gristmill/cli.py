@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES = [
     "gristmill.pipelines.cli",  # run
     "gristmill.data.cli",  # data demo
     "gristmill.filters.cli",  # filters list, classifier train/eval
+    "gristmill.classify.models_cli",  # models list|build
     "gristmill.tokenize.cli",  # tokenize, tokenizer train, shards verify|info
     "gristmill.train.cli",  # train, sample, export-hf
     "gristmill.report.cli",  # report, inspect

@@ -2,14 +2,21 @@
 
 A config file describes the whole pipeline. A stage section it leaves out (``normalize``,
 ``filters``, ``dedup``, ``tokenize``) is off. Unknown keys and wrong types are errors that
-name the key and the file. Without ``--config``, ``gristmill run`` uses
-``configs/default.yaml`` (the recommended pipeline).
+name the key and the file. Without ``--config``, ``gristmill run`` uses the built-in
+``default`` config (the recommended pipeline).
+
+Built-in configs are package data (``gristmill/configs/*.yaml``, read with
+``importlib.resources``), so an installed gristmill finds them from any directory; the
+repository's ``configs/`` is a link to the same files for editing. ``--config`` takes a
+built-in name (``default``, ``demo``) or a path.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gristmill.errors import ConfigError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CONFIG = REPO_ROOT / "configs" / "default.yaml"
+DEFAULT_CONFIG = "default"  # the built-in config `gristmill run` uses without --config
+_CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 class _Strict(BaseModel):
@@ -131,12 +138,48 @@ def parse_config(data: Any, path: str = "<dict>") -> PipelineConfig:
         raise ConfigError(_format_errors(e, path)) from None
 
 
+def builtin_configs() -> list[str]:
+    """Names of the configs shipped in the package (``gristmill/configs/NAME.yaml``)."""
+    folder = resources.files("gristmill") / "configs"
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def builtin_config_text(name: str) -> str:
+    """The YAML text of the built-in config ``name`` (for tests, docs and copying)."""
+    if name not in builtin_configs():
+        raise ConfigError(f"unknown built-in config {name!r}; built-in configs: {', '.join(builtin_configs())}")
+    return (resources.files("gristmill") / "configs" / f"{name}.yaml").read_text(encoding="utf-8")
+
+
+def _is_name(value: str) -> bool:
+    """A bare word (no directory, no config suffix) is a built-in name; anything else a path."""
+    return "/" not in value and os.sep not in value and not value.endswith(_CONFIG_SUFFIXES)
+
+
 def load_config(path: str | Path | None = None) -> PipelineConfig:
-    p = Path(path) if path else DEFAULT_CONFIG
-    if not p.exists():
+    """The config named by ``path``: a built-in name (``default``, ``demo``) or a YAML file.
+
+    ``None`` is the built-in ``default``. A bare word that is not a built-in name is read as
+    a file when one of that name exists (a config without a suffix), else it is an error
+    that lists the built-in names.
+    """
+    ref = str(path) if path is not None and str(path) != "" else DEFAULT_CONFIG
+    if _is_name(ref) and ref in builtin_configs():
+        return _parse_yaml(builtin_config_text(ref), f"built-in config {ref!r}")
+    p = Path(ref)
+    if p.is_dir():
+        raise ConfigError(f"config {p} is a directory, not a YAML file")
+    if not p.is_file():
+        if _is_name(ref):
+            raise ConfigError(f"config {ref!r} is neither a file nor a built-in config; "
+                              f"built-in configs: {', '.join(builtin_configs())}")
         raise ConfigError(f"config file not found: {p}")
+    return _parse_yaml(p.read_text(encoding="utf-8"), str(p))
+
+
+def _parse_yaml(text: str, where: str) -> PipelineConfig:
     try:
-        data = yaml.safe_load(p.read_text())
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise ConfigError(f"invalid YAML in {p}: {e}") from None
-    return parse_config(data, str(p))
+        raise ConfigError(f"invalid YAML in {where}: {e}") from None
+    return parse_config(data, where)

