@@ -32,10 +32,10 @@ test: $(STAMP)
 # (configs/classifiers/toxicity.md).
 models: $(STAMP)
 	test -f $(DEMO)/corpus/sms_spam.jsonl || $(BIN)/gristmill data demo $(DEMO)
-	$(BIN)/gristmill classifier train --data $(DEMO)/corpus/fortunes.jsonl --out $(MODELS)/toxicity.bin \
+	$(BIN)/gristmill classifier train --input $(DEMO)/corpus/fortunes.jsonl --output $(MODELS)/toxicity.bin \
 		--positive offensive --name toxicity --description @configs/classifiers/toxicity.md \
 		--relabel source=fortune/limerick:offensive --relabel source=fortune/gerrold.limerick:offensive
-	$(BIN)/gristmill classifier train --data $(DEMO)/corpus/sms_spam.jsonl --out $(MODELS)/spam.bin \
+	$(BIN)/gristmill classifier train --input $(DEMO)/corpus/sms_spam.jsonl --output $(MODELS)/spam.bin \
 		--positive spam --name spam --description @configs/classifiers/spam.md
 
 demo: $(STAMP)
@@ -45,10 +45,10 @@ demo: $(STAMP)
 	$(BIN)/gristmill shards verify $(RUN)/shards
 	$(BIN)/gristmill report $(RUN) --html $(RUN)/report.html
 	rm -rf $(RUN)/train
-	$(BIN)/gristmill train --data $(RUN)/shards --out $(RUN)/train --preset tiny \
+	$(BIN)/gristmill train --input $(RUN)/shards --output $(RUN)/train --preset tiny \
 		--max-steps $(TRAIN_STEPS) --batch-size 8 --warmup-steps 20 --lr 1e-3 --min-lr 1e-4 \
 		--eval-every 100 --log-every 10 --ckpt-every 50
-	$(BIN)/gristmill sample --ckpt $(RUN)/train --prompt "KING HENRY:" --max-new-tokens 60
+	$(BIN)/gristmill sample --input $(RUN)/train --prompt "KING HENRY:" --max-new-tokens 60
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pipeline_overhead.py
