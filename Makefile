@@ -37,10 +37,10 @@ demo: $(STAMP)
 	$(BIN)/gristmill shards verify $(RUN)/shards
 	$(BIN)/gristmill report $(RUN) --html $(RUN)/report.html
 	rm -rf $(RUN)/train
-	$(BIN)/gristmill train --data $(RUN)/shards --out $(RUN)/train --preset tiny \
+	$(BIN)/gristmill train --input $(RUN)/shards --output $(RUN)/train --preset tiny \
 		--max-steps $(TRAIN_STEPS) --batch-size 8 --warmup-steps 20 --lr 1e-3 --min-lr 1e-4 \
 		--eval-every 100 --log-every 10 --ckpt-every 50
-	$(BIN)/gristmill sample --ckpt $(RUN)/train --prompt "KING HENRY:" --max-new-tokens 60
+	$(BIN)/gristmill sample --input $(RUN)/train --prompt "KING HENRY:" --max-new-tokens 60
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pipeline_overhead.py

@@ -38,7 +38,7 @@ PYEOF
 fi
 
 rm -rf "$RUN"
-ARGS=(train --data "$SHARDS" --out "$RUN" --preset gpt2-small --pad-vocab-multiple 64
+ARGS=(train --input "$SHARDS" --output "$RUN" --preset gpt2-small --pad-vocab-multiple 64
       --dtype bf16 --compile --batch-size "$BATCH" --grad-accum 1 --max-steps "$STEPS"
       --warmup-steps 10 --log-every 5 --eval-every 0 --eval-batches 1 --ckpt-every 0 --no-progress)
 if [ "$NPROC" -gt 1 ]; then

@@ -89,7 +89,7 @@ def test_other_commands_are_strict_too(capsys):
     assert main(["rn"]) == 2
     assert "invalid choice: 'rn'" in _one_error_line(capsys)
     assert main(["data", "demo"]) == 2
-    assert "required: dest; see 'gristmill data demo --help'" in _one_error_line(capsys)
+    assert "required: DEST (or --output DEST); see 'gristmill data demo --help'" in _one_error_line(capsys)
 
 
 def test_beam_options_pass_before_and_after_double_dash():

@@ -1,7 +1,9 @@
 """The ``gristmill`` command: one CLI for the pipeline, the reports and the trainer.
 
 Each area owns its subcommands in its own ``cli`` module with a ``register(subparsers)``
-function, so this file stays a table of contents.
+function, so this file stays a table of contents. ``register`` only declares arguments: the
+heavy libraries (torch, Beam, matplotlib, pyarrow) are imported by the command that runs, so
+``gristmill --help`` starts fast and a core install without torch has every other command.
 """
 
 from __future__ import annotations
@@ -11,8 +13,16 @@ import importlib
 import logging
 import os
 import sys
+import time
 
-from gristmill.cli_parser import LEAF_PARSER, StrictParser, unknown_argument_error
+from gristmill.cli_parser import (
+    LEAF_PARSER,
+    StrictParser,
+    add_logging_flags,
+    unknown_argument_error,
+)
+
+log = logging.getLogger("gristmill")
 
 # (module, what it adds) in the order they appear in --help.
 SUBCOMMAND_MODULES = [
@@ -26,25 +36,41 @@ SUBCOMMAND_MODULES = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _version() -> str:
     from gristmill import __version__
 
+    return __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = StrictParser(
         prog="gristmill",
         description="Turn raw text into a trained language model.",
     )
-    parser.add_argument("--version", action="version", version=f"gristmill {__version__}")
+    parser.add_argument("--version", action="version", version=f"gristmill {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    add_logging_flags(parser)  # on every command, before or after its name
     return parser
+
+
+def _command_name(parser: argparse.ArgumentParser, argv: list[str]) -> str | None:
+    """The first word of ``argv`` that is neither a top-level flag nor a flag's value."""
+    takes_value = {s for a in parser._actions if a.nargs != 0 for s in a.option_strings}
+    words = iter(argv)
+    for word in words:
+        if word in takes_value:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 def _takes_beam_options(parser: argparse.ArgumentParser, argv: list[str]) -> bool:
     """Whether the command named in ``argv`` passes Beam pipeline options on (``run``,
-    ``tokenize``: their parsers set ``pass_extra``). The top-level parser has no flags that
-    take a value, so the first word that is not a flag is the command."""
-    cmd = next((a for a in argv if not a.startswith("-")), None)
+    ``tokenize``: their parsers set ``pass_extra``)."""
+    cmd = _command_name(parser, argv)
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     chosen = sub.choices.get(cmd) if cmd else None
     return bool(chosen is not None and chosen.get_default("pass_extra"))
@@ -86,10 +112,33 @@ class _DropBeamImportNoise(logging.Filter):
         return "apitools not found" not in record.getMessage()
 
 
+# Loggers whose levels a command sets (and ``main`` restores, for in-process callers).
+_LOGGERS = ("", "gristmill", "apache_beam")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def _setup_logging() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    """One stderr handler on the root logger (a no-op if the host, e.g. pytest, has one);
+    until the command line is parsed only warnings show."""
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT, datefmt="%H:%M:%S")
     for h in logging.getLogger().handlers:
-        h.addFilter(_DropBeamImportNoise())
+        if not any(isinstance(f, _DropBeamImportNoise) for f in h.filters):
+            h.addFilter(_DropBeamImportNoise())
+
+
+def log_levels(args: argparse.Namespace) -> dict[str, int]:
+    """The levels of the root, ``gristmill`` and ``apache_beam`` loggers for ``-v``/``-q``/
+    ``--log-level``. gristmill says what it is doing (INFO) unless asked to be quiet (``-q``:
+    warnings, ``-qq``: errors) or to say more (``-v``: DEBUG). Beam and other libraries only
+    warn at most; an explicit ``--log-level DEBUG`` also opens Beam's own debug messages."""
+    if args.log_level:
+        level = getattr(logging, args.log_level)
+    else:
+        loudness = args.verbose - args.quiet
+        level = {1: logging.DEBUG, 0: logging.INFO, -1: logging.WARNING}.get(
+            max(-2, min(1, loudness)), logging.ERROR)
+    others = logging.DEBUG if args.log_level == "DEBUG" else max(logging.WARNING, level)
+    return {"": max(logging.WARNING, level), "gristmill": level, "apache_beam": others}
 
 
 def _debug_enabled(argv: list[str]) -> bool:
@@ -110,11 +159,17 @@ def main(argv: list[str] | None = None) -> int:
     debug = _debug_enabled(argv)
     argv = [a for a in argv if a != "--debug"]
     _setup_logging()
+    saved = {name: logging.getLogger(name).level for name in _LOGGERS}
     try:
         args, extra = parse_command_line(build_parser(), argv)
+        for name, level in log_levels(args).items():
+            logging.getLogger(name).setLevel(level)
+        log.debug("gristmill %s, Python %s: %s", _version(), sys.version.split()[0], " ".join(argv))
+        t0 = time.perf_counter()
         rc = args.func(args, extra) if getattr(args, "pass_extra", False) else args.func(args)
+        log.debug("%s: exit %d after %.2f s", args.command, int(rc or 0), time.perf_counter() - t0)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("gristmill: interrupted", file=sys.stderr)
         return 130
     except (UserError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
             PermissionError) as e:
@@ -122,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"gristmill: error: {one_line(e)}", file=sys.stderr)
         return 2
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
     return int(rc or 0)
 
 

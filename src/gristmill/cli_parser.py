@@ -5,18 +5,27 @@ by default it also expands any unambiguous prefix (``--over`` means ``--overwrit
 typo can silently select a flag. Here every parse error is a ``UsageError`` (a
 ``UserError``): ``gristmill.cli.main`` prints it as one line, ``gristmill: error: ...``, and
 exits 2, like every other user error.
+
+One vocabulary of flags: ``--input`` names what a command reads, ``--output`` what it writes.
+A command whose operand is one directory or file (``shards verify``, ``report``) also takes it
+as a positional (``add_operand``). A renamed flag keeps its old spelling, hidden from
+``--help``, for one release (``old_name``). Every command accepts the logging flags
+(``add_logging_flags``).
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import sys
 from collections.abc import Iterable, Sequence
 
 from gristmill.errors import UserError
 
 # The namespace attribute that names the (sub)parser that parsed the command's own flags.
 LEAF_PARSER = "_gristmill_parser"
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class UsageError(UserError):
@@ -33,21 +42,118 @@ class StrictParser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("allow_abbrev", False)  # `--over` must not mean `--overwrite`
         super().__init__(*args, **kwargs)
+        # Checked after parsing, as argparse cannot: required flags that may be given by their
+        # old name (old_name), and operands given as positional or flag (add_operand).
+        self.required_renamed: list[tuple[argparse.Action, list[str]]] = []
+        self.operands: list[tuple[str, str, str, bool]] = []
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
-        """Also record which parser saw the command's own flags: the innermost one returns
-        first, so its name wins (used to suggest flags for unknown ones)."""
-        ns, extras = super().parse_known_args(args, namespace)
+        """Also check renamed flags and operands, and record which parser saw the command's own
+        flags: the innermost one returns first, so its name wins (used to suggest flags for
+        unknown ones)."""
+        words = sys.argv[1:] if args is None else list(args)
+        relaxed = [a for a, old in self.required_renamed
+                   if any(w.split("=", 1)[0] in old for w in words)]
+        for action in relaxed:  # given by its old name: argparse would call it missing
+            action.required = False
+        try:
+            ns, extras = super().parse_known_args(args, namespace)
+        finally:
+            for action in relaxed:
+                action.required = True
+        self._check_renamed(ns)
+        self._merge_operands(ns)
         if not hasattr(ns, LEAF_PARSER):
             setattr(ns, LEAF_PARSER, self)
         return ns, extras
 
+    def _check_renamed(self, ns: argparse.Namespace) -> None:
+        missing = [a.option_strings[0] for a, _ in self.required_renamed
+                   if getattr(ns, a.dest, None) is None]
+        if missing:
+            self.error(f"the following arguments are required: {', '.join(missing)}")
+
+    def _merge_operands(self, ns: argparse.Namespace) -> None:
+        for dest, flag, metavar, required in self.operands:
+            positional = getattr(ns, _operand_dest(dest), None)
+            if hasattr(ns, _operand_dest(dest)):
+                delattr(ns, _operand_dest(dest))
+            given = getattr(ns, dest, None)
+            if positional is not None and given is not None:
+                self.error(f"{metavar} given twice: as an argument and as {flag}; give it once")
+            if positional is not None:
+                setattr(ns, dest, positional)
+            elif given is None and required:
+                self.error(f"the following arguments are required: {metavar} (or {flag} {metavar})")
+
+    def long_flags(self) -> list[str]:
+        """Every ``--flag`` this parser accepts and shows, for near-miss suggestions (a hidden
+        old name is accepted but never suggested)."""
+        return [s for a in self._actions if a.help is not argparse.SUPPRESS
+                for s in a.option_strings if s.startswith("--")]
+
     def error(self, message: str):  # type: ignore[override]
         raise UsageError(f"{message}; see '{self.prog} --help'")
 
-    def long_flags(self) -> list[str]:
-        """Every ``--flag`` this parser accepts, for near-miss suggestions."""
-        return [s for a in self._actions for s in a.option_strings if s.startswith("--")]
+
+def _operand_dest(dest: str) -> str:
+    return f"_{dest}_operand"
+
+
+def old_name(parser: argparse.ArgumentParser, old: str, dest: str) -> None:
+    """Accept ``old``, a flag's previous spelling, for one release: it stores into the new
+    flag's ``dest`` (same type and arity) and is hidden from ``--help``. A required new flag
+    stays required: given by either name (checked after parsing)."""
+    new = next(a for a in parser._actions if a.dest == dest and a.option_strings)
+    parser.add_argument(old, dest=dest, nargs=new.nargs, type=new.type, choices=new.choices,
+                        metavar=new.metavar, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    if new.required and isinstance(parser, StrictParser):
+        parser.required_renamed.append((new, [old]))
+
+
+def add_operand(parser: StrictParser, flag: str, metavar: str, help: str,
+                required: bool = True) -> None:
+    """The one operand of a command (a shards directory, a run directory), given either as a
+    positional argument or as ``flag`` (``--input``/``--output``): both land in the flag's
+    dest; giving both, or neither when ``required``, is a usage error."""
+    dest = flag.lstrip("-").replace("-", "_")
+    parser.add_argument(_operand_dest(dest), nargs="?", metavar=metavar,
+                        help=f"{help} (or {flag} {metavar})")
+    parser.add_argument(flag, dest=dest, metavar=metavar, default=None,
+                        help=f"same as the {metavar} argument")
+    parser.operands.append((dest, flag, metavar, required))
+
+
+def _level(text: str) -> str:
+    name = text.upper()
+    if name not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(LOG_LEVELS)}, got {text!r}")
+    return name
+
+
+def add_logging_flags(parser: argparse.ArgumentParser, top: bool = True) -> None:
+    """``-v/--verbose``, ``-q/--quiet``, ``--log-level`` and ``--debug`` on ``parser`` and every
+    subcommand below it, so they work before and after the command name. Only the top level
+    has defaults: a subcommand stores a flag only when it is given, never resetting the
+    top level's value (argparse copies a subparser's defaults over its parent's)."""
+
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
+    g = parser.add_argument_group("logging (any command)")
+    g.add_argument("-v", "--verbose", action="count", default=default(0),
+                   help="more messages: debug ones too (what gristmill is doing shows by default)")
+    g.add_argument("-q", "--quiet", action="count", default=default(0),
+                   help="fewer messages: warnings and errors only (-qq: errors only)")
+    g.add_argument("--log-level", type=_level, default=default(None), metavar="LEVEL",
+                   help=f"one of {', '.join(LOG_LEVELS)} (overrides -v/-q); DEBUG also shows "
+                        "Beam's own debug messages")
+    g.add_argument("--debug", action="store_true", default=default(False),
+                   help="show a traceback for errors (also GRISTMILL_DEBUG=1)")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):  # aliases share a parser
+                add_logging_flags(child, top=False)
 
 
 def positive_int(text: str) -> int:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from gristmill.classify.config import TrainConfig
+from gristmill.cli_parser import old_name, positive_int
 from gristmill.errors import UserError
 
 
@@ -22,14 +24,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "decision threshold on the validation split, and write MODEL.bin with "
                     "MODEL.metrics.json and MODEL.card.md beside it.")
     _data_args(t)
-    t.add_argument("--out", required=True, help="model path, e.g. models/toxicity.bin")
+    t.add_argument("--output", required=True, metavar="MODEL",
+                   help="model path, e.g. models/toxicity.bin")
+    old_name(t, "--out", "output")
     t.add_argument("--positive", help="the label to detect (default: the rarer of two labels)")
     t.add_argument("--name", help="model name for the card (default: the file stem)")
     t.add_argument("--description", default="",
                    help="what the labels mean, for the model card; @FILE reads it from FILE")
-    from gristmill.classify.train import TrainConfig
-    from gristmill.cli_parser import positive_int
-
     d = TrainConfig()
     t.add_argument("--epoch", type=positive_int, default=d.epoch, help=f"passes over the data (default {d.epoch})")
     t.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr})")
@@ -70,7 +71,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", nargs="+", required=True, help="JSONL or fastText-format files")
+    p.add_argument("--input", nargs="+", required=True, metavar="FILE",
+                   help="labelled JSONL or fastText-format files")
+    old_name(p, "--data", "input")
     p.add_argument("--text-field", default="text", help="JSONL field with the text (default text)")
     p.add_argument("--label-field", default="label", help="JSONL field with the label (default label)")
     p.add_argument("--format", default="auto", choices=("auto", "jsonl", "fasttext"),
@@ -82,7 +85,7 @@ def _data_args(p: argparse.ArgumentParser) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from gristmill.classify.data import Relabel
-    from gristmill.classify.train import TrainConfig, train_classifier
+    from gristmill.classify.train import train_classifier
 
     cfg = TrainConfig(
         epoch=args.epoch, lr=args.lr, dim=args.dim, word_ngrams=args.word_ngrams, minn=args.minn,
@@ -100,7 +103,7 @@ def _train(args: argparse.Namespace) -> int:
             raise UserError(f"cannot read --description file: {e}") from e
     try:
         relabel = [Relabel.parse(r) for r in args.relabel]
-        res = train_classifier(args.data, args.out, cfg, args.text_field, args.label_field,
+        res = train_classifier(args.input, args.output, cfg, args.text_field, args.label_field,
                                args.format, args.positive, args.name, description, relabel)
     except UserError:  # DataError: already names the file and line
         raise
@@ -121,7 +124,7 @@ def _eval(args: argparse.Namespace) -> int:
     from gristmill.classify.evaluate import evaluate_model
 
     try:
-        out = evaluate_model(args.model, args.data, args.positive, args.threshold,
+        out = evaluate_model(args.model, args.input, args.positive, args.threshold,
                              args.text_field, args.label_field, args.format,
                              [Relabel.parse(r) for r in args.relabel])
     except UserError:  # DataError, ModelLoadError

@@ -12,11 +12,12 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from gristmill.errors import UserError
+
+if TYPE_CHECKING:  # imported where used: declaring the fasttext filter needs no numpy
+    import numpy as np
 
 LABEL_PREFIX = "__label__"
 
@@ -111,7 +112,7 @@ def load_model(path: str | os.PathLike) -> Any:
     if not p.is_file():
         raise ModelLoadError(
             f"fastText model not found: {p} (train one with `gristmill classifier train "
-            f"--data FILE --out {path}`, or name a built-in model: `gristmill models list`)"
+            f"--input FILE --output {path}`, or name a built-in model: `gristmill models list`)"
         )
     st = p.stat()
     key = (str(p), st.st_size, st.st_mtime_ns)
@@ -181,6 +182,8 @@ def predict_probs(
     ``prep`` must be the transformation the model was trained with (``preprocess`` for
     gristmill models); ``None`` means the texts are already prepared.
     """
+    import numpy as np
+
     labels = model_labels(model)
     col = {lab: j for j, lab in enumerate(labels)}
     probs = np.zeros((len(texts), len(labels)), dtype=float)

@@ -1,6 +1,6 @@
 """Train a fastText classifier on a leak-free split and write it with metrics and a card.
 
-Outputs, for ``--out models/toxicity.bin``:
+Outputs, for ``--output models/toxicity.bin``:
 - ``models/toxicity.bin``: the model (and ``models/toxicity.ftz`` with ``quantize``);
 - ``models/toxicity.metrics.json``: validation and test metrics, the chosen threshold;
 - ``models/toxicity.card.md``: what the model is, the data, the sizes, the label meaning.
@@ -23,36 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
+from gristmill.classify.config import TrainConfig
 from gristmill.classify.data import Example, Relabel, read_examples
 from gristmill.classify.metrics import best_f1_threshold, evaluate_scores
 from gristmill.classify.model import LABEL_PREFIX, predict_probs
 from gristmill.classify.preprocess import preprocess
 from gristmill.classify.split import grouped_split
-
-
-@dataclass
-class TrainConfig:
-    """Training settings; defaults suit short texts (jokes, SMS, comments) of a few classes."""
-
-    epoch: int = 10  # small data: several passes
-    lr: float = 0.2
-    dim: int = 50  # vector size; 50 is plenty for a few labels
-    word_ngrams: int = 2  # bigrams: "not funny" differs from "funny"
-    minn: int = 0  # character n-grams off (no subwords) unless asked
-    maxn: int = 0
-    min_count: int = 1
-    bucket: int = 200_000  # hashed n-gram rows; fastText's 2M makes 400 MB models
-    loss: str = "softmax"
-    seed: int = 1
-    threads: int = 1  # 1 = reproducible
-    autotune: bool = False
-    autotune_duration: int = 60  # seconds
-    quantize: bool = False
-    valid_fraction: float = 0.1
-    test_fraction: float = 0.1
-    split_seed: int = 0
-    dedup_threshold: float = 0.7  # word 3-gram Jaccard that makes two texts one group
-    conflicts: str = "majority"  # label conflicts inside a group: majority | drop
 
 
 @dataclass
@@ -145,7 +121,7 @@ def train_classifier(
     cfg = cfg or TrainConfig()
     out = Path(out)
     if out.suffix not in (".bin", ".ftz"):
-        raise ValueError(f"--out must end in .bin (got {out}); the quantized copy gets .ftz")
+        raise ValueError(f"--output must end in .bin (got {out}); the quantized copy gets .ftz")
     out = out.with_suffix(".bin")
     changed: Counter = Counter()
     examples = read_examples(list(data), text_field, label_field, fmt, relabel=relabel or (), changed=changed)

@@ -11,10 +11,12 @@ import contextlib
 import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from gristmill.filters.rules import Rule, Span
-from gristmill.schemas import Document
+
+if TYPE_CHECKING:  # pyarrow is not needed to declare filters (`gristmill filters list`)
+    from gristmill.schemas import Document
 
 
 @dataclass

@@ -26,12 +26,15 @@ per cause) go to ``Verdict.info`` (``doc.metadata``) and ``Verdict.scores``.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from gristmill.filters import spans
 from gristmill.filters.base import Filter, Verdict
 from gristmill.filters.rules import Rule, Span
 from gristmill.filters.text_units import count_sentences
-from gristmill.schemas import Document
+
+if TYPE_CHECKING:  # Document is only annotated: declaring filters needs no pyarrow
+    from gristmill.schemas import Document
 
 END_MARKS = (".", "?", "!", '"')
 ELLIPSIS = "..."
@@ -158,6 +161,8 @@ class C4(Filter):
     def removed_line_spans(self, text: str) -> list[Span]:
         """Lines the cleaner drops, found by running this filter on each line alone: C4
         records only counts, so this replays its line rules on the few documents shown."""
+
+        from gristmill.schemas import Document
 
         def dropped(line: str) -> bool:
             return self(Document(id="line", text=line)).scores.get("c4.lines_removed_frac", 0.0) >= 1.0

@@ -26,14 +26,16 @@ never pickled with the filter, so Beam ships only the path (or name) to each wor
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gristmill.classify.model import label_probs, load_for_filter
 from gristmill.classify.preprocess import PREPROCESSORS, window
 from gristmill.filters.base import Filter, Verdict
 from gristmill.filters.rules import Rule
 from gristmill.filters.text_units import BATCH_CHARS, BATCH_ENTRIES, TextCache, paragraphs
-from gristmill.schemas import Document
+
+if TYPE_CHECKING:  # Document is only annotated: declaring filters needs no pyarrow
+    from gristmill.schemas import Document
 
 _TAG = re.compile(r"^[A-Za-z0-9_]+$")
 

@@ -17,12 +17,15 @@ newline-per-word rule that is not in the paper; see docs/filters.md.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from gristmill.filters import spans
 from gristmill.filters.base import Filter, Verdict
 from gristmill.filters.rules import Rule, Span
 from gristmill.filters.text_units import analyze
-from gristmill.schemas import Document
+
+if TYPE_CHECKING:  # Document is only annotated: declaring filters needs no pyarrow
+    from gristmill.schemas import Document
 
 # Sentence-final marks: ASCII, CJK full-width/ideographic, Arabic/Urdu, Devanagari,
 # Armenian, Ethiopic, Myanmar, interrobangs and double marks.

@@ -21,12 +21,15 @@ from DataTrove's ``GopherQualityFilter``):
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from gristmill.filters import spans
 from gristmill.filters.base import Filter, Verdict
 from gristmill.filters.rules import Rule, Span
 from gristmill.filters.text_units import _U_NOT_ALPHA_NOT_SPACE, analyze
-from gristmill.schemas import Document
+
+if TYPE_CHECKING:  # Document is only annotated: declaring filters needs no pyarrow
+    from gristmill.schemas import Document
 
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 BULLETS = "•‣◦⁃∙▪●-*"

@@ -20,13 +20,15 @@ n-grams are numbered by repeated ``numpy.unique`` over pairs of dense ids, no ha
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from gristmill.filters import spans
 from gristmill.filters.base import Filter, Verdict
 from gristmill.filters.rules import Rule, Span
 from gristmill.filters.text_units import analyze, repeats
-from gristmill.schemas import Document
+
+if TYPE_CHECKING:  # Document is only annotated: declaring filters needs no pyarrow
+    from gristmill.schemas import Document
 
 TOP_NGRAMS: tuple[tuple[int, float], ...] = ((2, 0.20), (3, 0.18), (4, 0.16))
 DUP_NGRAMS: tuple[tuple[int, float], ...] = (
@@ -50,6 +52,8 @@ def ngram_scores(
     makes the repeated ones dense again with ``numpy.unique``. Unrepeated n-grams (most of
     them in real text) are never numbered, which keeps the work proportional to repetition.
     """
+    import numpy as np  # imported here: declaring the filter (`gristmill --help`) needs none
+
     n_words = len(words)
     max_n = max((*top_ns, *dup_ns), default=1)
     top: dict[int, int] = dict.fromkeys(top_ns, 0)

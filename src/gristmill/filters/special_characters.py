@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
 from gristmill.filters.base import Filter, Verdict
 from gristmill.filters.rules import Rule, Span
 from gristmill.filters.spans import merge
 from gristmill.filters.text_units import analyze
-from gristmill.schemas import Document
+
+if TYPE_CHECKING:  # Document is only annotated: declaring filters needs no pyarrow
+    from gristmill.schemas import Document
 
 _MARKS: re.Pattern[str] | None = None
 # One special character: what ``CharCounts.other`` counts (``text_units``), one at a time.

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gristmill.filters.base import Filter, Verdict
 from gristmill.filters.rules import Rule
 from gristmill.filters.text_units import words
-from gristmill.schemas import Document
+
+if TYPE_CHECKING:  # Document is only annotated: declaring filters needs no pyarrow
+    from gristmill.schemas import Document
 
 
 class WordCount(Filter):

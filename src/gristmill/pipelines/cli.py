@@ -6,6 +6,8 @@ import argparse
 import json
 import logging
 
+log = logging.getLogger("gristmill.run")
+
 
 def _print_summary(s: dict, out: str) -> None:
     from rich.console import Console
@@ -40,8 +42,12 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     from gristmill.config import load_config
     from gristmill.pipelines.run import run_pipeline
 
-    logging.getLogger("apache_beam").setLevel(logging.WARNING)
     cfg = load_config(args.config)  # a ConfigError is a UserError: one line, exit 2 (cli.main)
+    stages = [s for s in ("normalize", "dedup", "tokenize") if getattr(cfg, s) is not None]
+    log.info("run: %d input(s) -> %s; config %s (%s): %d filter(s)%s; %s runner, %d worker(s)",
+             len(args.input), args.output, args.config or "default", cfg.digest()[:12],
+             len(cfg.filters), "".join(f", {s}" for s in stages), args.runner or "local",
+             args.workers)
     s = run_pipeline(args.input, args.output, cfg, workers=args.workers, runner=args.runner,
                      overwrite=args.overwrite, extra_args=extra)
     _print_summary(s, args.output)

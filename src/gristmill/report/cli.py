@@ -31,18 +31,18 @@ def _report(args: argparse.Namespace) -> int:
             a, b = (RunDir.open(p) for p in args.compare)
             print_compare(compare_runs(a, b), con)
             return 0
-        if not args.run_dir:
+        if not args.input:
             raise UserError("give RUN_DIR, or --compare RUN_A RUN_B")
         from gristmill.report.stats import compute_stats
         from gristmill.report.terminal import print_report
 
-        st = compute_stats(RunDir.open(args.run_dir))
+        st = compute_stats(RunDir.open(args.input))
         if args.html:
             from gristmill.report.html import write_html
 
             path = write_html(st, args.html)
             con.print(f"HTML report: {visible(path)}")
-        if not args.quiet:
+        if not (args.html and args.quiet):  # -q with --html: the HTML file only
             print_report(st, con)
     except RunDirError as e:
         raise UserError(str(e)) from e
@@ -57,7 +57,7 @@ def _inspect(args: argparse.Namespace) -> int:
 
     con = _console(args.width)
     try:
-        run = RunDir.open(args.run_dir)
+        run = RunDir.open(args.input)
     except RunDirError as e:
         raise UserError(str(e)) from e
     rows, counts = sample_rejected(run, args.filter, args.reason, args.n, args.seed)
@@ -83,20 +83,20 @@ def _inspect(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's subcommands to the `gristmill` parser."""
-    from gristmill.cli_parser import positive_int
+    from gristmill.cli_parser import add_operand, positive_int
 
     p = sub.add_parser(
         "report",
         help="what a run did: funnel, reasons, sources, duplicates, scores, errors",
         description="Summarise a run directory in the terminal (80 columns), optionally also as "
-        "one self-contained HTML file with plots and what-if curves; or compare two runs.",
+        "one self-contained HTML file with plots and what-if curves (with -q, the HTML file "
+        "only); or compare two runs.",
     )
-    p.add_argument("run_dir", nargs="?", help="run directory written by `gristmill run`")
+    add_operand(p, "--input", "RUN_DIR", "run directory written by `gristmill run`", required=False)
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
     p.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"),
                    help="compare two runs: counts per stage and reason, documents whose fate changed")
     p.add_argument("--width", type=positive_int, default=80, help="terminal width (default 80)")
-    p.add_argument("--quiet", action="store_true", help="with --html, skip the terminal tables")
     p.set_defaults(func=_report)
 
     q = sub.add_parser(
@@ -106,7 +106,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "with reason, value and threshold; repeated lines/n-grams, special characters, removed "
         "C4 lines and the matched duplicate are highlighted.",
     )
-    q.add_argument("run_dir", help="run directory written by `gristmill run`")
+    add_operand(q, "--input", "RUN_DIR", "run directory written by `gristmill run`")
     q.add_argument("--filter", required=True, help="filter name, e.g. word_count or minhash")
     q.add_argument("--reason", help="reason code, with or without the '<filter>.' prefix")
     q.add_argument("-n", type=positive_int, default=5, help="documents to show (default 5)")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
-from gristmill.cli_parser import positive_int
+from gristmill.cli_parser import add_operand, old_name, positive_int
 from gristmill.errors import UserError
 
 
@@ -28,7 +27,6 @@ def _print_totals(manifest: dict, where: str) -> None:
 def _tokenize(args: argparse.Namespace, extra: list[str]) -> int:
     from gristmill.config import ConfigError, TokenizeConfig, load_config
 
-    logging.getLogger("apache_beam").setLevel(logging.WARNING)
     try:
         base = (load_config(args.config).tokenize if args.config else None) or TokenizeConfig()
     except ConfigError as e:
@@ -59,11 +57,11 @@ def _tokenizer_train(args: argparse.Namespace) -> int:
 
     try:
         files = kept_files(args.input)
-        train_bpe(files, args.vocab_size, args.out, min_frequency=args.min_frequency)
+        train_bpe(files, args.vocab_size, args.output, min_frequency=args.min_frequency)
     except (FileNotFoundError, ValueError) as e:
         raise UserError(str(e)) from e
-    tok = load_tokenizer(args.out)
-    print(f"wrote {args.out}: byte-level BPE, vocab {tok.vocab_size}, eos {tok.eos_id}, "
+    tok = load_tokenizer(args.output)
+    print(f"wrote {args.output}: byte-level BPE, vocab {tok.vocab_size}, eos {tok.eos_id}, "
           f"trained on {len(files)} Parquet files")
     return 0
 
@@ -71,17 +69,17 @@ def _tokenizer_train(args: argparse.Namespace) -> int:
 def _shards_verify(args: argparse.Namespace) -> int:
     from gristmill.tokenize.verify import verify_shards
 
-    report = verify_shards(args.shards_dir)
+    report = verify_shards(args.input)
     if not report.ok:
         from gristmill.safe_text import visible
 
         for p in report.problems:  # they quote manifest entries (file names): escaped
             print(f"FAIL {visible(p)}", file=sys.stderr)
-        print(f"shards verify: {len(report.problems)} problem(s) in {args.shards_dir}",
+        print(f"shards verify: {len(report.problems)} problem(s) in {args.input}",
               file=sys.stderr)
         return 1
     assert report.manifest is not None
-    _print_totals(report.manifest, str(args.shards_dir))
+    _print_totals(report.manifest, str(args.input))
     print(f"shards verify: OK ({report.shards_checked} shards, {report.tokens_checked:,} tokens: "
           f"sha256, dtype, ids < vocab, paths, EOS counts and totals match the manifest)")
     return 0
@@ -91,13 +89,13 @@ def _shards_info(args: argparse.Namespace) -> int:
     from gristmill.tokenize.shards import ShardError, read_manifest
 
     try:
-        manifest = read_manifest(args.shards_dir)
+        manifest = read_manifest(args.input)
     except ShardError as e:
         raise UserError(str(e)) from e
     if args.json:
         print(json.dumps(manifest, indent=2))
     else:
-        _print_totals(manifest, str(args.shards_dir))
+        _print_totals(manifest, str(args.input))
     return 0
 
 
@@ -135,7 +133,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     tt.add_argument("--input", required=True, help="RUN_DIR/kept (directory of Parquet) or a glob")
     tt.add_argument("--vocab-size", type=int, required=True, help="vocabulary size (>= 258)")
-    tt.add_argument("--out", required=True, help="tokenizer.json to write")
+    tt.add_argument("--output", required=True, metavar="FILE", help="tokenizer.json to write")
+    old_name(tt, "--out", "output")
     tt.add_argument("--min-frequency", type=int, default=2, help="minimum pair count to merge")
     tt.set_defaults(func=_tokenizer_train)
 
@@ -148,10 +147,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "ids are below the vocabulary size (and equal each shard's max_id), that every manifest "
         "entry is a file inside SHARDS_DIR, and the manifest totals. Exit 1 on any problem.",
     )
-    sv.add_argument("shards_dir", help="directory with manifest.json")
+    add_operand(sv, "--input", "SHARDS_DIR", "directory with manifest.json")
     sv.set_defaults(func=_shards_verify)
     si = ssub.add_parser("info", help="print a shards directory's totals",
                          description="Print the manifest totals (or the whole manifest).")
-    si.add_argument("shards_dir", help="directory with manifest.json")
+    add_operand(si, "--input", "SHARDS_DIR", "directory with manifest.json")
     si.add_argument("--json", action="store_true", help="print the whole manifest as JSON")
     si.set_defaults(func=_shards_info)

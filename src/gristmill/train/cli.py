@@ -10,14 +10,17 @@ import argparse
 import sys
 from typing import Any
 
+from gristmill.cli_parser import old_name
+from gristmill.errors import UserError
 from gristmill.safe_text import visible
-from gristmill.train.config import add_override_flags
+from gristmill.train.config import PRESETS, add_override_flags
+
+# What to install when torch is missing: the core install has the pipeline only.
+TRAIN_EXTRA = "pip install 'gristmill[train]'"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this area's subcommands to the `gristmill` parser."""
-    from gristmill.train.model import PRESETS
-
+    """Add this area's subcommands to the `gristmill` parser (without importing torch)."""
     p = sub.add_parser(
         "train",
         help="train a GPT on token shards",
@@ -27,8 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "then the flags below. The shards are verified first, as `gristmill shards verify` "
         "does (sha256, ids < vocab, paths inside SHARDS_DIR). Under torchrun, trains with DDP.",
     )
-    p.add_argument("--data", required=True, metavar="SHARDS_DIR", help="token shards directory")
-    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory to write")
+    p.add_argument("--input", required=True, metavar="SHARDS_DIR", help="token shards directory")
+    old_name(p, "--data", "input")
+    p.add_argument("--output", required=True, metavar="RUN_DIR", help="run directory to write")
+    old_name(p, "--out", "output")
     p.add_argument("--preset", choices=list(PRESETS), default=None,
                    help="model shape to start from (default: tiny)")
     p.add_argument("--config", metavar="YAML", help="flat YAML mapping of config keys")
@@ -45,7 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("sample", help="generate text from a trained checkpoint",
                        description="Sample continuations of --prompt from a run's best "
                        "checkpoint (or last, or a .pt file).")
-    s.add_argument("--ckpt", required=True, metavar="RUN_DIR|FILE", help="run directory or .pt")
+    s.add_argument("--input", required=True, metavar="RUN_DIR|FILE",
+                   help="checkpoint: a run directory or a .pt file")
+    old_name(s, "--ckpt", "input")
     s.add_argument("--prompt", default="", help="text to continue (empty: start of a document)")
     s.add_argument("--max-new-tokens", type=int, default=100)
     s.add_argument("--temperature", type=float, default=0.8, help="0 = greedy")
@@ -62,25 +69,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("export-hf", help="export a checkpoint as a Hugging Face GPT-2 model",
                        description="Write model.safetensors, config.json and the tokenizer so "
                        "transformers.GPT2LMHeadModel.from_pretrained(DIR) loads the model.")
-    e.add_argument("--ckpt", required=True, metavar="RUN_DIR|FILE", help="run directory or .pt")
-    e.add_argument("--out", required=True, metavar="DIR", help="directory to write")
+    e.add_argument("--input", required=True, metavar="RUN_DIR|FILE",
+                   help="checkpoint: a run directory or a .pt file")
+    old_name(e, "--ckpt", "input")
+    e.add_argument("--output", required=True, metavar="DIR", help="directory to write")
+    old_name(e, "--out", "output")
     e.add_argument("--which", choices=["best", "last"], default="best")
     e.add_argument("--tokenizer", default=None, help="gpt2|PATH (default: the run's)")
     e.set_defaults(func=_cmd_export)
 
 
+def require_torch(command: str, *modules: str) -> None:
+    """Fail with the one line that says what to install when the trainer's dependencies are
+    missing (a core ``pip install gristmill`` has no torch). Call before importing them."""
+    import importlib
+
+    for name in ("torch", *modules):
+        try:
+            importlib.import_module(name)
+        except ImportError as e:
+            raise UserError(f"`gristmill {command}` needs {name}, which is not installed "
+                            f"({e}); install the trainer with: {TRAIN_EXTRA}") from e
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
+    require_torch("train")
     from gristmill.train.config import configs_from_args
     from gristmill.train.trainer import train
 
     # Every user mistake here (config, shards, resume, checkpoint) is a UserError: gristmill.cli
     # prints it as one line and exits 2.
     mcfg, tcfg = configs_from_args(args)
-    summary = train(args.data, args.out, mcfg, tcfg, resume=args.resume,
+    summary = train(args.input, args.output, mcfg, tcfg, resume=args.resume,
                     verify=not args.no_verify)
     if "val_loss" in summary:
         print(f"step {summary['step']}: val loss {summary['val_loss']:.4f} "
-              f"(best {summary['best_val_loss']:.4f}); run in {args.out}")
+              f"(best {summary['best_val_loss']:.4f}); run in {args.output}")
     return 0
 
 
@@ -92,7 +116,7 @@ def _device(name: str | None) -> str:
 
 def _run_tokenizer(ckpt: dict, override: str | None) -> Any:
     """The checkpoint's tokenizer; a tokenizer file that does not load is the user's to fix."""
-    from gristmill.errors import UserError, one_line
+    from gristmill.errors import one_line
     from gristmill.train.sample import load_run_tokenizer
 
     try:
@@ -102,9 +126,10 @@ def _run_tokenizer(ckpt: dict, override: str | None) -> Any:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
+    require_torch("sample")
     from gristmill.train.sample import generate_text, load_model
 
-    model, ckpt = load_model(args.ckpt, _device(args.device), prefer=args.which)
+    model, ckpt = load_model(args.input, _device(args.device), prefer=args.which)
     tok = _run_tokenizer(ckpt, args.tokenizer)
     texts = generate_text(model, tok, args.prompt, args.max_new_tokens, args.temperature,
                           args.top_k or None, args.seed, args.num_samples, not args.no_cache)
@@ -118,11 +143,12 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    require_torch("export-hf", "safetensors")
     from gristmill.train.export_hf import export_hf
     from gristmill.train.sample import load_model
 
-    model, ckpt = load_model(args.ckpt, "cpu", prefer=args.which)
+    model, ckpt = load_model(args.input, "cpu", prefer=args.which)
     tok = _run_tokenizer(ckpt, args.tokenizer)
-    out = export_hf(model, tok, args.out)
+    out = export_hf(model, tok, args.output)
     print(f"exported {ckpt['path']} (step {ckpt['step']}) to {out}")
     return 0

@@ -1,4 +1,6 @@
-"""The whole GPT in one file: config and presets, attention, MLP, block, model, KV-cache generation.
+"""The whole GPT in one file: attention, MLP, block, model, KV-cache generation.
+
+Its shape (``GPTConfig``) and the presets are in ``gristmill.train.config``, which needs no torch.
 
 A decoder-only transformer in the GPT-2 layout, so that a trained model exports to
 ``transformers.GPT2LMHeadModel`` by renaming and transposing weights (see ``export_hf.py``):
@@ -19,53 +21,13 @@ Generation keeps a KV cache so each new token costs one position, not the whole 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-@dataclass
-class GPTConfig:
-    """Shape of the network. Every field can be overridden from the CLI or a YAML file."""
-
-    block_size: int = 1024  # context length in tokens
-    vocab_size: int = 50257  # GPT-2 BPE; the trainer takes it from the shards' manifest
-    pad_vocab_multiple: int = 1  # round vocab up to a multiple (64 speeds up the head matmul)
-    n_layer: int = 12  # transformer blocks
-    n_head: int = 12  # attention heads; must divide n_embd
-    n_embd: int = 768  # width of the residual stream
-    dropout: float = 0.0  # 0 is usual for pretraining on fresh data
-    bias: bool = True  # biases in Linear and LayerNorm, as GPT-2 has
-
-    def __post_init__(self) -> None:
-        if self.n_embd % self.n_head != 0:
-            raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
-        for name in ("block_size", "vocab_size", "pad_vocab_multiple", "n_layer", "n_head"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-
-    @property
-    def padded_vocab_size(self) -> int:
-        """The embedding's row count: vocab rounded up; the extra rows are never targets."""
-        m = self.pad_vocab_multiple
-        return (self.vocab_size + m - 1) // m * m
-
-    def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-# GPT-2's published shapes (Radford et al. 2019), plus a CPU-sized model for laptops and the demo.
-PRESETS: dict[str, dict] = {
-    "tiny": dict(block_size=256, n_layer=4, n_head=4, n_embd=128),
-    "gpt2-small": dict(n_layer=12, n_head=12, n_embd=768),  # 124M
-    "gpt2-medium": dict(n_layer=24, n_head=16, n_embd=1024),  # 350M
-    "gpt2-large": dict(n_layer=36, n_head=20, n_embd=1280),  # 774M
-    "gpt2-xl": dict(n_layer=48, n_head=25, n_embd=1600),  # 1558M
-}
+# The network's shape lives with the other settings (torch-free, so `--help` needs no torch).
+from gristmill.train.config import PRESETS, GPTConfig  # noqa: F401  (re-exported)
 
 
 class KVCache:

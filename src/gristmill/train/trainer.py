@@ -130,7 +130,7 @@ def _no_checkpoint_to_resume(out: Path, d: Dist) -> None:
         names = " and ".join(str(p.relative_to(out)) for p in leftovers)
         raise UserError(f"--resume: {out} has {names} but no ckpt/last.pt to resume from (the "
                         f"run stopped before its first checkpoint, or it was removed); use a new "
-                        f"--out, or run without --resume to start over in it (replacing them)")
+                        f"--output, or run without --resume to start over in it (replacing them)")
     if d.master:
         log.warning("no checkpoint in %s: starting a new run", out)
 
@@ -246,7 +246,7 @@ def _check_resume(ckpt: dict, mcfg: GPTConfig, tcfg: TrainConfig, fp: dict, d: D
     if diffs:
         raise ResumeMismatch(
             "--resume would not continue the same run:\n  " + "\n  ".join(diffs)
-            + "\nrun with the checkpoint's settings, or start a new run with a new --out"
+            + "\nrun with the checkpoint's settings, or start a new run with a new --output"
         )
 
 
@@ -292,7 +292,7 @@ def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
     elif resume:
         _no_checkpoint_to_resume(out, d)
     elif last_path.exists():
-        raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or use a new --out")
+        raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or use a new --output")
     verify_data(shards, mcfg.vocab_size, verify, d)
 
     dtype = resolve_dtype(tcfg.dtype, device, tcfg.compile)
