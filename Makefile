@@ -8,7 +8,7 @@ RUN := runs/demo
 # `make demo` trains the `tiny` GPT for this many steps on CPU (a few minutes on 2 cores).
 TRAIN_STEPS ?= 200
 
-.PHONY: demo test install lint bench clean models
+.PHONY: demo test install lint bench clean models wheel
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -42,6 +42,16 @@ demo: $(STAMP)
 		--eval-every 100 --log-every 10 --ckpt-every 50
 	$(BIN)/gristmill sample --input $(RUN)/train --prompt "KING HENRY:" --max-new-tokens 60
 
+# The wheel a cluster's workers install (README, Runners): dist/gristmill-VERSION-py3-none-any.whl.
+# Only pip is needed (the build backend comes from PyPI in pip's isolated build environment).
+# build/ is setuptools' scratch copy, cleared so files deleted from src/ cannot ship; older
+# gristmill wheels in dist/ are removed so `dist/gristmill-*.whl` names exactly one file.
+wheel:
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	rm -rf build dist/gristmill-*.whl
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+	ls dist/gristmill-*.whl
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pipeline_overhead.py
 	$(BIN)/python benchmarks/tokenize_speed.py
@@ -49,4 +59,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/classifiers.py
 
 clean:
-	rm -rf runs data models .pytest_cache
+	rm -rf runs data models .pytest_cache build dist

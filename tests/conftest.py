@@ -27,3 +27,11 @@ def spam_model(demo_dir, tmp_path_factory):
     cfg = TrainConfig(dim=20, bucket=20_000)
     return train_classifier([demo_dir / "corpus" / "sms_spam.jsonl"], out, cfg, positive="spam", name="spam",
                             description="SMS Spam Collection: spam vs ham")
+
+
+@pytest.fixture(scope="session")
+def gristmill_wheel(tmp_path_factory) -> Path:
+    """gristmill's wheel, built as ``make wheel`` builds it from a copy of the sources."""
+    from wheel_util import build_wheel
+
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
