@@ -68,7 +68,10 @@ def make_pipeline(runner: str | None, workers: int, extra_args: list[str] | None
         opts = PipelineOptions(args, direct_num_workers=workers, direct_running_mode=mode)
         return beam.Pipeline(runner=FnApiRunner(), options=opts)
     opts = PipelineOptions(args + [f"--runner={runner}"])
-    return beam.Pipeline(options=opts)
+    try:
+        return beam.Pipeline(options=opts)
+    except ValueError as e:  # Beam validates runner options here (e.g. an invalid --project)
+        raise UserError(f"{runner}: invalid pipeline options: {e}") from e
 
 
 def build(p: beam.Pipeline, inputs: list[str], out_dir: str, cfg: PipelineConfig) -> None:
