@@ -174,12 +174,13 @@ class ErrorRecord:
 def entries_to_dict(entries: Any) -> dict:
     """The dict of a ``metadata`` or ``scores`` value in any form a reader meets: a list of
     ``{"key": k, "value": v}`` structs (schema 2 read back), of ``(k, v)`` pairs (``to_row``,
-    or a schema 1 map read back), a dict, or None.
+    or a schema 1 map read back), a dict, None, or any iterable of those entries (pandas
+    gives a numpy array of dicts).
 
     ``dict(entries)`` is NOT enough for the first form: each struct is a 2-item mapping, so
     ``dict`` would silently build ``{"key": "value"}``.
     """
-    if not entries:
+    if entries is None:
         return {}
     if isinstance(entries, dict):
         return dict(entries)

@@ -155,3 +155,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     si.add_argument("shards_dir", help="directory with manifest.json")
     si.add_argument("--json", action="store_true", help="print the whole manifest as JSON")
     si.set_defaults(func=_shards_info)
+    from gristmill.tokenize.export_cli import register_export
+
+    register_export(ssub)
