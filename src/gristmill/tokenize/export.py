@@ -122,11 +122,14 @@ def _check_ids(shards: ShardSet, win: np.ndarray, limit: int, what: str) -> None
 # Writers (each returns the files it wrote, relative to the output directory, per split)
 
 
-def _write_nanogpt(shards: ShardSet, out: Path, progress: Progress, chunk: int) -> dict:
+def _check_nanogpt(shards: ShardSet) -> None:
     if shards.vocab_size - 1 > NANOGPT_MAX_ID:
         raise ExportError(f"nanogpt needs token ids up to {NANOGPT_MAX_ID:,} (its .bin files are "
                           f"uint16) but the tokenizer has {shards.vocab_size:,} tokens; use "
                           f"--format megatron or hf")
+
+
+def _write_nanogpt(shards: ShardSet, out: Path, progress: Progress, chunk: int) -> dict:
     written = {}
     for split in SPLITS:
         name = NANOGPT_FILES[split]
@@ -202,11 +205,15 @@ def _write_megatron_index(idx: BinaryIO, lengths: BinaryIO, count: int, dtype: n
         idx.write(np.arange(start, stop, dtype=np.int64).tobytes())
 
 
-def _write_hf(shards: ShardSet, out: Path, progress: Progress, chunk: int) -> dict:
+def _check_hf(shards: ShardSet) -> None:
     try:
-        import datasets
+        import datasets  # noqa: F401
     except ImportError:
         raise ExportError("--format hf needs Hugging Face datasets: pip install datasets") from None
+
+
+def _write_hf(shards: ShardSet, out: Path, progress: Progress, chunk: int) -> dict:
+    import datasets
     import pyarrow as pa
 
     schema = pa.schema([pa.field("input_ids", pa.list_(pa.int32()))])
@@ -255,6 +262,8 @@ def _hf_batch(rows: list[np.ndarray], schema) -> Any:
 
 
 WRITERS = {"nanogpt": _write_nanogpt, "megatron": _write_megatron, "hf": _write_hf}
+# What each format needs before anything is written (no .partial left by a refusal).
+CHECKS = {"nanogpt": _check_nanogpt, "megatron": lambda shards: None, "hf": _check_hf}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,6 +286,7 @@ def export_shards(shards_dir: str | Path, output: str | Path, fmt: str, *,
             shards.arrays(split)  # map every shard now: a missing file fails before any write
     except ShardError as e:
         raise ExportError(str(e)) from None
+    CHECKS[fmt](shards)
     out = os.fspath(output).rstrip("/") or os.fspath(output)
     info = {"gristmill": "shards export", "format": fmt}
     report = progress or (lambda n: None)
