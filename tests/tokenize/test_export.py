@@ -160,7 +160,7 @@ def test_cli_export_output_rules(small_run, tmp_path, capsys):
             "--format", "nanogpt"]
     assert main(args) == 0
     text = capsys.readouterr().out
-    assert "train.bin" in text and "python train.py --dataset=" in text
+    assert "train.bin" in text and "python train.py --dataset=gristmill" in text
     assert main(args) == 2  # exists: --overwrite needed
     assert "--overwrite" in capsys.readouterr().err
     assert main([*args, "--overwrite"]) == 0

@@ -8,8 +8,9 @@ from contextlib import nullcontext
 
 # What to tell a user after each format: how its trainer picks the files up.
 NEXT_STEP = {
-    "nanogpt": "train nanoGPT on them: copy {out}/train.bin, val.bin and meta.pkl to "
-               "nanoGPT/data/NAME/, then `python train.py --dataset=NAME` (meta.pkl sets vocab_size)",
+    "nanogpt": "train nanoGPT on them: cp {out}/train.bin {out}/val.bin {out}/meta.pkl "
+               "nanoGPT/data/gristmill/ && cd nanoGPT && python train.py --dataset=gristmill "
+               "(meta.pkl sets vocab_size; add --device=cpu --compile=False without a GPU)",
     "megatron": "train Megatron-LM on them: --train-data-path {out}/train_text_document "
                 "--valid-data-path {out}/validation_text_document",
     "hf": "load them with datasets.load_from_disk({out!r}) (splits train, validation; "
