@@ -9,12 +9,14 @@ import struct
 
 import datasets
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from gristmill.cli import main
 from gristmill.tokenize import open_shards, write_shards
 from gristmill.tokenize.export import FORMATS, ExportError, export_shards
 from gristmill.tokenize.export_cli import register_export
+from gristmill.tokenize.shards import write_ids_file
 
 SPLITS = ("train", "validation")
 
@@ -124,19 +126,55 @@ def test_megatron_one_sequence_per_document(shards, small_run, tmp_path):
 # ---------------------------------------------------------------- HF datasets
 
 
-def test_hf_load_from_disk(shards, small_run, tmp_path):
+def test_hf_load_from_disk(shards, small_run, gpt2, tmp_path):
     out = tmp_path / "hf"
-    export_shards(small_run / "shards", out, "hf")
+    manifest = export_shards(small_run / "shards", out, "hf")
+    assert manifest["ids"] is True
     dd = datasets.load_from_disk(str(out))
     assert sorted(dd) == sorted(SPLITS)
+    kept = {r["id"]: r["text"] for r in pq.read_table(small_run / "kept", columns=["id", "text"]).to_pylist()}
+    seen = set()
     for split in SPLITS:
         want = _documents(_stream(shards, split), shards.eos_id)
         ds = dd[split]
-        assert ds.num_rows == len(want) and ds.column_names == ["input_ids"]
+        assert ds.num_rows == len(want) and ds.column_names == ["id", "input_ids"]
         for got, ref in zip(ds["input_ids"], want, strict=True):
             assert got == ref.tolist()
+        # each row's id is the kept document whose text those tokens encode
+        for row in ds.select(range(0, ds.num_rows, 7)):
+            assert row["input_ids"] == [*gpt2.encode(kept[row["id"]]), shards.eos_id]
+        seen |= set(ds["id"])
         arr = ds.with_format("numpy")[:3]["input_ids"]
         assert np.array_equal(arr[0], want[0])
+    assert seen == set(kept)  # every kept document, once
+
+
+def test_shards_without_ids_files_export_without_ids(small_run, tmp_path):
+    """Shards written before ids files existed still export (no id column) and verify."""
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(small_run / "shards", old)
+    m = json.loads((old / "manifest.json").read_text())
+    for entry in m["shards"]:
+        (old / entry.pop("ids_file")).unlink()
+        entry.pop("ids_sha256")
+    (old / "manifest.json").write_text(json.dumps(m))
+    assert main(["shards", "verify", str(old)]) == 0
+    manifest = export_shards(old, tmp_path / "hf", "hf")
+    assert manifest["ids"] is False
+    assert datasets.load_from_disk(str(tmp_path / "hf"))["train"].column_names == ["input_ids"]
+
+
+def test_verify_checks_the_ids_files(tmp_path, capsys):
+    write_shards([("b", [5, 6]), ("a", [7])], tmp_path / "s", {"vocab_size": 100, "eos_id": 0},
+                 val_fraction=0.0)
+    ids = open_shards(tmp_path / "s").ids("train")
+    assert [a.to_pylist() for a in ids] == [["a", "b"]]  # the shard's (sorted) order
+    write_ids_file(tmp_path / "s" / "train-00000.ids.arrow", ["a"])  # one id short, new sha256
+    assert main(["shards", "verify", str(tmp_path / "s")]) == 1
+    err = capsys.readouterr().err
+    assert "ids_sha256" in err and "1 ids, manifest says 2 documents" in err
 
 
 # ---------------------------------------------------------------- all formats

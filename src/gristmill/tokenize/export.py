@@ -14,9 +14,9 @@ Three formats, each written the way its consumer reads it:
   then the sequence lengths (int32), their byte offsets into ``.bin`` (int64) and the
   document index (int64, ``0..N``: document i is sequences ``[i, i+1)``).
 - ``hf``: a ``datasets.DatasetDict`` (``train``, ``validation``) saved with ``save_to_disk``,
-  one row per document with ``input_ids`` (int32, its EOS last); ``load_from_disk`` reads it.
-  Shards do not store document ids (documents are only EOS-separated), so there is no ``id``
-  column.
+  one row per document with ``id`` and ``input_ids`` (int32, its EOS last); ``load_from_disk``
+  reads it. The ids come from the shards' ids files; shards written before those existed
+  export without the ``id`` column.
 
 Every format keeps the shards' split (a document's split is a hash of its id, chosen when
 the shards were written) and their order (manifest order, documents by id within a shard),
@@ -91,17 +91,25 @@ def _check_shard(shards: ShardSet, entry: dict, arr: np.ndarray) -> None:
 def _documents(shards: ShardSet, split: str, chunk: int) -> Iterator[np.ndarray]:
     """Each document of ``split`` with its EOS, in shard order, as a view (or a small copy
     when it spans two read windows)."""
+    for _, _, doc in _positioned_documents(shards, split, chunk):
+        yield doc
+
+
+def _positioned_documents(shards: ShardSet, split: str, chunk: int
+                          ) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(shard number, document number in the shard, document) for each document of
+    ``split``: the position finds its id in the shard's ids file."""
     eos = shards.eos_id
-    for entry, arr in zip(shards.shards(split), shards.arrays(split), strict=True):
+    for k, (entry, arr) in enumerate(zip(shards.shards(split), shards.arrays(split), strict=True)):
         _check_shard(shards, entry, arr)
         carry: list[np.ndarray] = []
         found = 0
         for win in _windows(arr, chunk):
             ends = np.flatnonzero(win == eos)
             start = 0
-            for e in ends.tolist():
+            for j, e in enumerate(ends.tolist(), start=found):
                 piece = win[start:e + 1]
-                yield np.concatenate([*carry, piece]) if carry else piece
+                yield k, j, (np.concatenate([*carry, piece]) if carry else piece)
                 carry = []
                 start = e + 1
             if start < win.size:
@@ -216,7 +224,10 @@ def _write_hf(shards: ShardSet, out: Path, progress: Progress, chunk: int) -> di
     import datasets
     import pyarrow as pa
 
-    schema = pa.schema([pa.field("input_ids", pa.list_(pa.int32()))])
+    ids = {split: shards.ids(split) for split in SPLITS}
+    with_ids = all(v is not None for v in ids.values())
+    fields = [pa.field("id", pa.string())] if with_ids else []
+    schema = pa.schema([*fields, pa.field("input_ids", pa.list_(pa.int32()))])
     tmp_dir = out / "_tmp"
     tmp_dir.mkdir()
     splits = {}
@@ -224,15 +235,16 @@ def _write_hf(shards: ShardSet, out: Path, progress: Progress, chunk: int) -> di
         # Stream documents into an Arrow IPC stream file (what datasets memory-maps), so no
         # split is ever held in memory; save_to_disk then writes the dataset from that map.
         path = tmp_dir / f"{split}.arrow"
+        id_arrays = ids[split] if with_ids else None
         with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
-            rows: list[np.ndarray] = []
-            for doc in _documents(shards, split, chunk):
-                rows.append(doc)
-                progress(doc.size)
+            rows: list[tuple[int, int, np.ndarray]] = []
+            for row in _positioned_documents(shards, split, chunk):
+                rows.append(row)
+                progress(row[2].size)
                 if len(rows) >= HF_ROWS_PER_BATCH:
-                    writer.write_batch(_hf_batch(rows, schema))
+                    writer.write_batch(_hf_batch(rows, schema, id_arrays))
                     rows = []
-            writer.write_batch(_hf_batch(rows, schema))
+            writer.write_batch(_hf_batch(rows, schema, id_arrays))
         splits[split] = datasets.Dataset.from_file(str(path))
     bars = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()  # our own progress covers the export; no second bar
@@ -250,15 +262,28 @@ def _write_hf(shards: ShardSet, out: Path, progress: Progress, chunk: int) -> di
     return written | {"dataset": ["dataset_dict.json"]}
 
 
-def _hf_batch(rows: list[np.ndarray], schema) -> Any:
+def _hf_batch(rows: list[tuple[int, int, np.ndarray]], schema, id_arrays) -> Any:
+    """One record batch of documents; their ids are slices of the shards' ids files (the rows
+    of one shard are consecutive)."""
     import pyarrow as pa
 
-    lengths = np.fromiter((r.size for r in rows), dtype=np.int64, count=len(rows))
-    offsets = np.zeros(len(rows) + 1, dtype=np.int32)
+    docs = [doc for _, _, doc in rows]
+    lengths = np.fromiter((d.size for d in docs), dtype=np.int64, count=len(docs))
+    offsets = np.zeros(len(docs) + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
-    flat = np.concatenate(rows).astype(np.int32) if rows else np.empty(0, np.int32)
-    arr = pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat))
-    return pa.record_batch([arr], schema=schema)
+    flat = np.concatenate(docs).astype(np.int32) if docs else np.empty(0, np.int32)
+    columns = [pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat))]
+    if id_arrays is not None:
+        pieces, i = [], 0
+        while i < len(rows):
+            k, j0 = rows[i][0], rows[i][1]
+            n = 1
+            while i + n < len(rows) and rows[i + n][0] == k:
+                n += 1
+            pieces.append(id_arrays[k].slice(j0, n))
+            i += n
+        columns.insert(0, pa.concat_arrays(pieces) if pieces else pa.array([], pa.string()))
+    return pa.record_batch(columns, schema=schema)
 
 
 WRITERS = {"nanogpt": _write_nanogpt, "megatron": _write_megatron, "hf": _write_hf}
@@ -314,6 +339,7 @@ def _export_manifest(shards: ShardSet, out: Path, fmt: str, written: dict) -> di
         "tokenizer": shards.manifest["tokenizer"],
         "eos_id": shards.eos_id,
         "eos_after_each_document": True,
+        "ids": fmt == "hf" and all(shards.ids(split) is not None for split in SPLITS),
         "dtype": {"nanogpt": "uint16", "megatron": megatron_dtype(shards).name,
                   "hf": "int32"}[fmt],
         "splits": splits,
