@@ -21,8 +21,9 @@ Three formats, each written the way its consumer reads it:
 Every format keeps the shards' split (a document's split is a hash of its id, chosen when
 the shards were written) and their order (manifest order, documents by id within a shard),
 so each file is the shards' token stream, byte for byte after the dtype. Memory stays bounded
-at any corpus size: shards are memory-mapped and read in windows of ``CHUNK_TOKENS``; only
-Megatron's per-document lengths go through a scratch file. The output directory follows the
+at any corpus size: shards are memory-mapped and read in windows of ``CHUNK_TOKENS``
+(vectorized: the per-document Python loop is only ``hf``'s); Megatron's per-document lengths
+go through a scratch file. The output directory follows the
 run-directory rules (marker, lock, ``--overwrite`` only of what gristmill wrote, crash-safe
 replacement) and gets ``export.json``, written last, saying what is in it. Same shards, same
 format: the same bytes (``hf`` aside, whose ``state.json`` carries a datasets fingerprint).
@@ -80,19 +81,12 @@ def _windows(arr: np.ndarray, chunk: int) -> Iterator[np.ndarray]:
 
 
 def _check_shard(shards: ShardSet, entry: dict, arr: np.ndarray) -> None:
-    """A shard must end with EOS (every document is followed by one) and hold as many EOS as
-    the manifest has documents; otherwise documents cannot be told apart."""
+    """A shard must end with EOS (every document is followed by one), or its last document
+    has no end; ``_check_count`` then holds its EOS count to the manifest's documents."""
     where = shards.root / entry["file"]
     if arr.size and int(arr[-1]) != shards.eos_id:
         raise ExportError(f"{where}: does not end with EOS {shards.eos_id}; run "
                           f"`gristmill shards verify {shards.root}`")
-
-
-def _documents(shards: ShardSet, split: str, chunk: int) -> Iterator[np.ndarray]:
-    """Each document of ``split`` with its EOS, in shard order, as a view (or a small copy
-    when it spans two read windows)."""
-    for _, _, doc in _positioned_documents(shards, split, chunk):
-        yield doc
 
 
 def _positioned_documents(shards: ShardSet, split: str, chunk: int
@@ -115,12 +109,16 @@ def _positioned_documents(shards: ShardSet, split: str, chunk: int
             if start < win.size:
                 carry.append(win[start:])
             found += ends.size
-        if found != int(entry["documents"]):
-            raise ExportError(f"{shards.root / entry['file']}: {found} EOS-separated documents, "
-                              f"manifest says {entry['documents']}; run `gristmill shards verify`")
+        _check_count(shards, entry, found)
 
 
-def _check_ids(shards: ShardSet, win: np.ndarray, limit: int, what: str) -> None:
+def _check_count(shards: ShardSet, entry: dict, found: int) -> None:
+    if found != int(entry["documents"]):
+        raise ExportError(f"{shards.root / entry['file']}: {found} EOS-separated documents, "
+                          f"manifest says {entry['documents']}; run `gristmill shards verify`")
+
+
+def _check_token_ids(shards: ShardSet, win: np.ndarray, limit: int, what: str) -> None:
     if win.size and int(win.max()) >= limit:
         raise ExportError(f"{shards.root}: token id {int(win.max())} is not below {limit} "
                           f"({what}); run `gristmill shards verify {shards.root}`")
@@ -144,7 +142,7 @@ def _write_nanogpt(shards: ShardSet, out: Path, progress: Progress, chunk: int) 
         with open(out / name, "wb") as f:
             for arr in shards.arrays(split):
                 for win in _windows(arr, chunk):
-                    _check_ids(shards, win, shards.vocab_size, "the vocabulary")
+                    _check_token_ids(shards, win, shards.vocab_size, "the vocabulary")
                     f.write(np.ascontiguousarray(win, dtype=np.uint16).tobytes())
                     progress(win.size)
         written[split] = [name]
@@ -164,23 +162,29 @@ def megatron_dtype(shards: ShardSet) -> np.dtype:
 
 
 def _write_megatron(shards: ShardSet, out: Path, progress: Progress, chunk: int) -> dict:
+    """``.bin`` is the shards' token stream as is (documents already end with EOS); each
+    document's length is the distance between consecutive EOS, found window by window."""
     dtype = megatron_dtype(shards)
+    eos = shards.eos_id
     written = {}
     for split in SPLITS:
         prefix = f"{split}_text_document"
         lengths_tmp = out / f".{prefix}.lengths.tmp"
         count = 0
         with open(out / f"{prefix}.bin", "wb") as data, open(lengths_tmp, "wb") as lengths:
-            pending: list[int] = []
-            for doc in _documents(shards, split, chunk):
-                data.write(np.ascontiguousarray(doc, dtype=dtype).tobytes())
-                pending.append(doc.size)
-                count += 1
-                progress(doc.size)
-                if len(pending) >= chunk // 8:
-                    lengths.write(np.asarray(pending, dtype=np.int32).tobytes())
-                    pending = []
-            lengths.write(np.asarray(pending, dtype=np.int32).tobytes())
+            for entry, arr in zip(shards.shards(split), shards.arrays(split), strict=True):
+                _check_shard(shards, entry, arr)
+                prev, found = -1, 0  # position of the last EOS seen in this shard
+                for start in range(0, arr.size, chunk):
+                    win = arr[start:start + chunk]
+                    data.write(np.ascontiguousarray(win, dtype=dtype).tobytes())
+                    ends = np.flatnonzero(win == eos) + start
+                    if ends.size:
+                        lengths.write(np.diff(ends, prepend=prev).astype(np.int32).tobytes())
+                        prev, found = int(ends[-1]), found + ends.size
+                    progress(win.size)
+                _check_count(shards, entry, found)
+                count += found
         with open(out / f"{prefix}.idx", "wb") as idx, open(lengths_tmp, "rb") as lengths:
             _write_megatron_index(idx, lengths, count, dtype, chunk)
         lengths_tmp.unlink()

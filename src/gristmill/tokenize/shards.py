@@ -384,7 +384,11 @@ def map_token_file(path: str | Path, dtype: np.dtype | None = None) -> np.ndarra
     col = batch.column(0)
     if col.null_count:
         raise ShardError(f"{path}: {col.null_count} null token ids")
-    arr = col.to_numpy(zero_copy_only=True)
+    # The data buffer viewed directly (Array.to_numpy imports pandas when it is installed:
+    # seconds per process for nothing). Read-only, as the memory map is.
+    typ = np.dtype(str(col.type))
+    arr = np.frombuffer(col.buffers()[1], dtype=typ, count=len(col), offset=col.offset * typ.itemsize)
+    arr.flags.writeable = False
     if dtype is not None and arr.dtype != dtype:
         raise ShardError(f"{path}: dtype {arr.dtype}, manifest says {dtype}")
     return arr
