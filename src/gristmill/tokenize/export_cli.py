@@ -14,7 +14,7 @@ NEXT_STEP = {
     "megatron": "train Megatron-LM on them: --train-data-path {out}/train_text_document "
                 "--valid-data-path {out}/validation_text_document",
     "hf": "load them with datasets.load_from_disk({out!r}) (splits train, validation; "
-          "column input_ids, EOS last)",
+          "columns {columns}; EOS last in input_ids)",
 }
 
 
@@ -42,7 +42,8 @@ def _shards_export(args: argparse.Namespace) -> int:
                       f"{', '.join(s['files'])}"))
         if s["tokens"] == 0:
             print(f"warning: the {split} split is empty", file=sys.stderr)
-    print(visible(NEXT_STEP[args.format].format(out=out)))
+    columns = "id, input_ids" if manifest.get("ids") else "input_ids"
+    print(visible(NEXT_STEP[args.format].format(out=out, columns=columns)))
     return 0
 
 
