@@ -97,3 +97,16 @@ def test_polars(small_run, expected, kind):
     _check(df.select("id", "metadata", "scores").to_dicts(), expected[kind])
     lazy = pl.scan_parquet(small_run / kind / "*.parquet").select(pl.len()).collect()
     assert lazy.item() == len(expected[kind])
+
+
+def test_inspect_reads_the_entries_back(small_run):
+    """`inspect` shows what C4's cleaner recorded from a row as Arrow reads it back (with
+    dict() on schema 2 structs it would silently find nothing)."""
+    from gristmill.report.run import RunDir, fetch_by_ids
+    from gristmill.report.terminal import c4_counts
+
+    rows = pq.read_table(small_run / "kept", columns=["id", "metadata"]).to_pylist()
+    rid = next(r["id"] for r in rows
+               if any(e["key"].startswith("c4.") and e["value"] != "0" for e in r["metadata"]))
+    row = fetch_by_ids(RunDir.open(small_run), "kept", [rid])[rid]
+    assert c4_counts(row).startswith("C4 cleaner: ")
