@@ -35,6 +35,8 @@ demo: $(STAMP)
 	$(MAKE) models
 	$(BIN)/gristmill run --input $(DEMO)/corpus --output $(RUN) --config demo --overwrite
 	$(BIN)/gristmill shards verify $(RUN)/shards
+	# nanoGPT's files (train.bin, val.bin, meta.pkl); it prints where they are and how to train on them
+	$(BIN)/gristmill shards export --input $(RUN)/shards --output $(RUN)/nanogpt --format nanogpt --overwrite
 	$(BIN)/gristmill report $(RUN) --html $(RUN)/report.html
 	rm -rf $(RUN)/train
 	$(BIN)/gristmill train --input $(RUN)/shards --output $(RUN)/train --preset tiny \

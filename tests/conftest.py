@@ -35,3 +35,18 @@ def gristmill_wheel(tmp_path_factory) -> Path:
     from wheel_util import build_wheel
 
     return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture(scope="session")
+def small_run(demo_dir, tmp_path_factory) -> Path:
+    """A real run of ~500 demo documents through ``run_pipeline`` (the report tests' recipe:
+    heuristic filters, C4 annotations in metadata, exact and MinHash dedup, GPT-2 shards with
+    a 10% validation split), shared by the readers and export tests."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "report_runs_shared", Path(__file__).parent / "report" / "report_runs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.make_run(demo_dir, tmp_path_factory.mktemp("small_run"), mix=(200, 200, 30))

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from gristmill.cli import main
 from gristmill.config import builtin_config_text
+from gristmill.schemas import entries_to_dict
 
 
 def _sample(demo_dir: Path, dest: Path) -> Path:
@@ -67,7 +68,7 @@ def test_demo_pipeline_end_to_end(demo_dir, spam_model, tmp_path, capsys):
     dup_reasons = {i: r["reason"] for i, r in rej.items() if r["duplicate_of"]}
     assert any(i in planted_from or rej[i]["duplicate_of"] in planted_from for i in dup_reasons)
     kept = pq.read_table(run / "kept", columns=["scores"]).to_pylist()
-    assert kept and all("fasttext_toxicity.offensive" in dict(k["scores"]) for k in kept)
+    assert kept and all("fasttext_toxicity.offensive" in entries_to_dict(k["scores"]) for k in kept)
     assert s["tokens"]["tokens"] > 100_000
 
     assert main(["shards", "verify", str(run / "shards")]) == 0

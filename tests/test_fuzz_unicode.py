@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from gristmill.cli import main
 from gristmill.config import builtin_config_text
+from gristmill.schemas import entries_to_dict
 
 # Pools the generator draws characters from: what breaks encoders, writers and terminals.
 _POOLS = [
@@ -72,7 +73,7 @@ def test_random_unicode_through_the_whole_demo_pipeline(demo_dir, spam_model, tm
     # every record of the run is in exactly one output, and every output was writable
     ids = [r["id"] for kind in ("kept", "rejected") for r in pq.read_table(run / kind, columns=["id"]).to_pylist()]
     assert len(ids) == len(set(ids)) == s["kept"] + s["rejected"]
-    repaired = [dict(r["metadata"]) for kind in ("kept", "rejected")
+    repaired = [entries_to_dict(r["metadata"]) for kind in ("kept", "rejected")
                 for r in pq.read_table(run / kind, columns=["metadata"]).to_pylist()]
     assert sum(int(m.get("unicode_repaired", 0)) for m in repaired) > 0
     assert main(["shards", "verify", str(run / "shards")]) == 0

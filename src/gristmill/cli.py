@@ -30,7 +30,7 @@ SUBCOMMAND_MODULES = [
     "gristmill.data.cli",  # data demo
     "gristmill.filters.cli",  # filters list, classifier train/eval
     "gristmill.classify.models_cli",  # models list|build
-    "gristmill.tokenize.cli",  # tokenize, tokenizer train, shards verify|info
+    "gristmill.tokenize.cli",  # tokenize, tokenizer train, shards verify|info|export
     "gristmill.train.cli",  # train, sample, export-hf
     "gristmill.report.cli",  # report, inspect
 ]

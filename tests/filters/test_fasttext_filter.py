@@ -14,7 +14,7 @@ from gristmill.config import parse_config
 from gristmill.filters import create
 from gristmill.filters.chain import ChainStep, FilterChain
 from gristmill.filters.text_units import clear_caches
-from gristmill.schemas import Document
+from gristmill.schemas import Document, entries_to_dict
 
 
 def _docs(rows: list[dict]) -> list[Document]:
@@ -153,7 +153,7 @@ def test_inside_a_two_worker_beam_run(spam_model, demo_dir, tmp_path):
     rej = pq.read_table(tmp_path / "run" / "rejected").to_pylist()
     assert {r["id"] for r in rej} == want_rejected
     kept = pq.read_table(tmp_path / "run" / "kept").to_pylist()
-    assert all(dict(r["scores"])["fasttext_spam.spam"] < params["threshold"] for r in kept)
+    assert all(entries_to_dict(r["scores"])["fasttext_spam.spam"] < params["threshold"] for r in kept)
 
     bad = parse_config({"filters": [{"name": "fasttext", "params": {**params, "model": str(tmp_path / "nope.bin")}}]})
     with pytest.raises(Exception, match="nope.bin"):

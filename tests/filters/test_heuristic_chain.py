@@ -14,7 +14,7 @@ from gristmill.filters import available, create
 from gristmill.filters.chain import ChainStep, FilterChain
 from gristmill.filters.cli import register
 from gristmill.filters.normalize import normalize_text
-from gristmill.schemas import Document
+from gristmill.schemas import Document, entries_to_dict
 
 HEURISTICS = ["gopher_quality", "gopher_repetition", "c4", "fineweb_quality", "special_characters"]
 SCORE_PREFIXES = {name: f"{name}." for name in HEURISTICS}
@@ -162,7 +162,7 @@ def test_beam_pipeline_runs_the_heuristic_chain(demo_docs, tmp_path: Path):
     for r in kept:
         out, _ = want_kept[r["id"]]
         assert r["text"] == out.text  # c4's rewrite survives the pipeline
-        assert dict(r["scores"]) == pytest.approx(out.scores)
-        assert dict(r["metadata"])["c4.lines_removed"] == out.metadata["c4.lines_removed"]
+        assert entries_to_dict(r["scores"]) == pytest.approx(out.scores)
+        assert entries_to_dict(r["metadata"])["c4.lines_removed"] == out.metadata["c4.lines_removed"]
         for name in HEURISTICS:
-            assert any(k.startswith(SCORE_PREFIXES[name]) for k in dict(r["scores"]))
+            assert any(k.startswith(SCORE_PREFIXES[name]) for k in entries_to_dict(r["scores"]))

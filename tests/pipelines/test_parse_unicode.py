@@ -13,7 +13,7 @@ from gristmill.config import InputConfig, parse_config
 from gristmill.pipelines.parse import REPAIRED_KEY, parse_or_error
 from gristmill.pipelines.readers import RAW_PREFIX_BYTES, InputFile, RawRecord, read_file
 from gristmill.pipelines.run import run_pipeline
-from gristmill.schemas import Document, repair_text
+from gristmill.schemas import Document, entries_to_dict, repair_text
 
 R = "\ufffd"
 
@@ -114,7 +114,7 @@ def test_run_with_surrogates_completes_and_balances(odd_run):
     assert not out.with_name(out.name + ".partial").exists()
     docs = {r["id"]: r for kind in ("kept", "rejected") for r in _rows(out, kind)}
     assert f"id{R}x" in docs and docs["t1"]["text"].startswith(f"lone {R} high")
-    repaired = {i for i, r in docs.items() if REPAIRED_KEY in dict(r["metadata"])}
+    repaired = {i for i, r in docs.items() if REPAIRED_KEY in entries_to_dict(r["metadata"])}
     assert repaired == {"t1", "t2", f"id{R}x", "k1", "v1", "n1", "u1"}
     rejected = {r["id"]: r for r in _rows(out, "rejected")}
     assert rejected["t2"]["duplicate_of"] == "t1"  # dedup hashed and compared the repaired text

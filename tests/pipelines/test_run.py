@@ -15,6 +15,7 @@ import zstandard
 from gristmill.cli import main
 from gristmill.config import parse_config
 from gristmill.pipelines.run import run_pipeline
+from gristmill.schemas import entries_to_dict
 
 CFG = parse_config(
     {
@@ -69,13 +70,13 @@ def test_all_formats_read(base_run):
     assert "page.html" in ids
     page = next(r for r in kept if r["id"] == "page.html")
     assert "var x" not in page["text"] and "second & last paragraph here." in page["text"]
-    assert dict(page["metadata"])["format"] == "html"
+    assert entries_to_dict(page["metadata"])["format"] == "html"
     txt = [r for r in kept if r["id"].startswith("more/")]
     assert len(txt) == 5 and all(r["source"] == r["id"] for r in txt)
     # labels travel in metadata; scores are recorded for kept documents too
     sms = next(r for r in kept if r["id"].startswith("sms:"))
-    assert dict(sms["metadata"])["label"] in ("ham", "spam")
-    assert dict(sms["scores"])["word_count.words"] >= 8
+    assert entries_to_dict(sms["metadata"])["label"] in ("ham", "spam")
+    assert entries_to_dict(sms["scores"])["word_count.words"] >= 8
 
 
 def test_summary_contract(base_run):

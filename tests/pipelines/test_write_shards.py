@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 from demo_util import read_jsonl
 from gristmill.pipelines import transforms
 from gristmill.pipelines.transforms import WriteShards
-from gristmill.schemas import Document, ErrorRecord
+from gristmill.schemas import Document, ErrorRecord, entries_to_dict
 
 
 def _write(records, kind: str, out: Path, shards: int) -> None:
@@ -53,7 +53,7 @@ def test_many_runs_merge_to_the_same_bytes_as_one(demo_dir, tmp_path, monkeypatc
     assert sorted(i for part in got for i in part) == [d.id for d in docs]
     assert all(part == sorted(part) for part in got)
     back = pq.read_table(tmp_path / "many" / "kept").to_pylist()
-    assert {r["id"]: dict(r["metadata"])["label"] for r in back} == {d.id: d.metadata["label"] for d in docs}
+    assert {r["id"]: entries_to_dict(r["metadata"])["label"] for r in back} == {d.id: d.metadata["label"] for d in docs}
     # the runs are deleted once their shard is written
     assert len([d for d in log.read_text().split() if "/kept-" in d]) > 3 * 50
     assert list((tmp_path / "many" / "_tmp").rglob("*.parquet")) == []

@@ -13,6 +13,7 @@ from gristmill.config import parse_config
 from gristmill.pipelines.run import run_pipeline
 from gristmill.report.compare import compare_runs
 from gristmill.report.run import RunDir
+from gristmill.schemas import entries_to_dict
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def test_annotate_mode_is_counted_not_removed(run_b, capsys):
     metas = []
     for kind in ("kept", "rejected"):
         for f in sorted((run_b / kind).glob("*.parquet")):
-            metas += [dict(m) for m in pq.read_table(f, columns=["metadata"]).column("metadata").to_pylist()]
+            metas += [entries_to_dict(m) for m in pq.read_table(f, columns=["metadata"]).column("metadata").to_pylist()]
     expect = Counter(m["annotate.c4"] for m in metas if m.get("annotate.c4"))
     assert st.annotated == expect and sum(expect.values()) > 0
     assert "c4" not in {r.filter for r in st.by_reason.values()}

@@ -12,6 +12,7 @@ import pytest
 from gristmill.report import whatif
 from gristmill.report.run import RunDir, RunDirError, map_entries
 from gristmill.report.stats import compute_stats
+from gristmill.schemas import entries_to_dict
 
 
 def _read(run_dir, kind):
@@ -81,7 +82,7 @@ def test_dedup_clusters(stats, outputs):
 
 
 def test_scores_are_every_stored_score(stats, outputs):
-    vals = sorted(dict(r["scores"])["word_count.words"] for r in outputs["kept"] + outputs["rejected"])
+    vals = sorted(entries_to_dict(r["scores"])["word_count.words"] for r in outputs["kept"] + outputs["rejected"])
     assert sorted(stats.scores["word_count.words"].values.tolist()) == vals
 
 
@@ -95,7 +96,7 @@ def test_declared_rules_and_whatif(stats, outputs):
     # no rules for dedup: its decisions cannot be replayed from per-document scores
     assert not [r for r in whatif.rules(stats) if r.filter in ("exact_dedup", "minhash")]
     docs = outputs["kept"] + outputs["rejected"]
-    words = np.array([dict(r["scores"])["word_count.words"] for r in docs])
+    words = np.array([entries_to_dict(r["scores"])["word_count.words"] for r in docs])
     chars = np.array([len(r["text"]) for r in docs])
     curve = whatif.whatif(stats.scores[rule.key], rule)
     # at the configured threshold the rule alone removes exactly what the filter removed
@@ -114,11 +115,16 @@ def test_histogram_counts_every_document(stats):
     assert edges[0] <= 8.0 <= edges[-1]
 
 
-def test_map_entries_on_sliced_arrays():
+@pytest.mark.parametrize("version", ["2", "1"])
+def test_map_entries_on_sliced_arrays(version):
+    """Schema 2's list of key/value structs and schema 1's map flatten the same way, so a
+    report (and --compare) reads runs written before the change."""
     import pyarrow as pa
 
-    arr = pa.array([[("a", 1.0)], None, [("b", 2.0), ("c", 3.0)], [("d", 4.0)]],
-                   type=pa.map_(pa.string(), pa.float64()))
+    from gristmill.schemas import entries_type
+
+    typ = entries_type(pa.float64()) if version == "2" else pa.map_(pa.string(), pa.float64())
+    arr = pa.array([[("a", 1.0)], None, [("b", 2.0), ("c", 3.0)], [("d", 4.0)]], type=typ)
     parents, keys, items = map_entries(arr.slice(1, 2))
     assert parents.tolist() == [1, 1] and keys.to_pylist() == ["b", "c"]
     assert items.to_pylist() == [2.0, 3.0]

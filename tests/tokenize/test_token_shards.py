@@ -190,7 +190,7 @@ def test_split_fraction_and_rewrite_removes_stale_shards(tmp_path):
     assert len(m["shards"]) > 10
     m2 = write_shards(docs[:10], tmp_path, {"vocab_size": 100, "eos_id": 0}, split="train")
     assert [s["file"] for s in m2["shards"]] == ["train-00000.arrow"]
-    assert sorted(p.name for p in tmp_path.glob("*.arrow")) == ["train-00000.arrow"]
+    assert sorted(p.name for p in tmp_path.glob("*.arrow")) == ["train-00000.arrow", "train-00000.ids.arrow"]
     assert open_shards(tmp_path).arrays("train")[0].tolist() == [
         t for i in range(10) for t in [*docs[i], 0]]
 

@@ -117,10 +117,13 @@ class RunDir:
 
 
 def map_entries(arr: pa.Array) -> tuple[np.ndarray, pa.Array, np.ndarray]:
-    """Flatten a ``map<string, V>`` array: (parent row index, keys, values) per entry.
+    """Flatten a ``metadata``/``scores`` column: (parent row index, keys, values) per entry.
 
-    Works on sliced arrays (the children of a sliced map are not sliced, the offsets are);
-    ``pc.list_parent_indices`` aborts on map arrays in pyarrow 25, hence the offsets.
+    Takes schema 2's ``list<struct<key, value>>`` and schema 1's ``map<string, V>`` alike (a map
+    is a list of key/value structs underneath), so reports and ``--compare`` read runs of
+    either version. Works on sliced arrays (the children of a sliced list are not sliced, the
+    offsets are); ``pc.list_parent_indices`` aborts on map arrays in pyarrow 25, hence the
+    offsets.
     """
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
@@ -128,7 +131,8 @@ def map_entries(arr: pa.Array) -> tuple[np.ndarray, pa.Array, np.ndarray]:
     lo, hi = int(offsets[0]), int(offsets[-1])
     counts = np.diff(offsets)
     parents = np.repeat(np.arange(len(arr)), counts)
-    return parents, arr.keys.slice(lo, hi - lo), arr.items.slice(lo, hi - lo)
+    entries = arr.values  # StructArray(key, value) for both a list of structs and a map
+    return parents, entries.field(0).slice(lo, hi - lo), entries.field(1).slice(lo, hi - lo)
 
 
 def text_lengths(arr: pa.Array) -> np.ndarray:

@@ -10,6 +10,7 @@ from rich.text import Text
 from gristmill.report import highlight, whatif
 from gristmill.report.stats import RunStats
 from gristmill.safe_text import plain, visible
+from gristmill.schemas.records import entries_to_dict
 
 WIDTH = 80
 
@@ -206,7 +207,7 @@ def styled(text: str, spans: list[tuple[int, int]], style: str = "bold black on 
 
 def c4_counts(row: dict) -> str:
     """What C4's cleaner recorded about a document (it stores counts, not the lines)."""
-    meta = dict(row.get("metadata") or [])
+    meta = entries_to_dict(row.get("metadata"))
     items = [f"{k[3:]} {v}" for k, v in sorted(meta.items()) if k.startswith("c4.") and v != "0"]
     return ("C4 cleaner: " + ", ".join(items)) if items else ""
 

@@ -5,20 +5,38 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+# "2": ``metadata`` and ``scores`` are ``list<struct<key, value>>`` (were Arrow maps in "1",
+# which HF ``datasets`` cannot load). Readers here accept both.
+SCHEMA_VERSION = "2"
 
 _META = {b"schema_version": SCHEMA_VERSION.encode()}
+
+
+def entries_type(value: pa.DataType) -> pa.DataType:
+    """``list<struct<key: string not null, value>>``: a string-keyed map as a plain list of
+    (key, value) structs, sorted by key.
+
+    Arrow's ``map`` type stores exactly this, but HF ``datasets`` has no feature type for maps
+    (``load_dataset("parquet")`` fails on them); a list of structs is read by ``datasets``
+    (plain and streaming), pandas, DuckDB (``map_from_entries(scores)``) and polars alike, the
+    schema is the same for every run (score keys depend on the config; metadata keys on the
+    input), and a document without a score simply has no entry for it.
+    """
+    return pa.list_(pa.struct([pa.field("key", pa.string(), nullable=False),
+                               pa.field("value", value)]))
+
 
 _DOC_FIELDS = [
     pa.field("id", pa.string(), nullable=False),
     pa.field("text", pa.large_string(), nullable=False),
     pa.field("source", pa.string(), nullable=False),
     pa.field("url", pa.string(), nullable=True),
-    pa.field("metadata", pa.map_(pa.string(), pa.string())),
-    pa.field("scores", pa.map_(pa.string(), pa.float64())),
+    pa.field("metadata", entries_type(pa.string())),
+    pa.field("scores", entries_type(pa.float64())),
 ]
 
 DOCUMENT_SCHEMA = pa.schema(_DOC_FIELDS, metadata={**_META, b"kind": b"document"})
@@ -66,6 +84,10 @@ class Document:
     scores: dict[str, float] = field(default_factory=dict)
 
     def to_row(self) -> dict:
+        """The row for ``DOCUMENT_SCHEMA``. ``metadata`` and ``scores`` are (key, value)
+        pairs sorted by key (Arrow converts a tuple to a struct by position; tuples pickle
+        smaller than dicts on their way through the runner), so the bytes written are the same
+        whatever order stages added the entries in."""
         return {
             "id": self.id,
             "text": self.text,
@@ -77,13 +99,15 @@ class Document:
 
     @classmethod
     def from_row(cls, row: dict) -> Document:
+        """A Document from a row as ``to_row`` makes it or as Arrow reads it back (entries as
+        ``{"key", "value"}`` dicts; schema version 1's maps read back as pairs)."""
         return cls(
             id=row["id"],
             text=row["text"],
             source=row.get("source") or "",
             url=row.get("url"),
-            metadata=dict(row.get("metadata") or []),
-            scores=dict(row.get("scores") or []),
+            metadata=entries_to_dict(row.get("metadata")),
+            scores=entries_to_dict(row.get("scores")),
         )
 
 
@@ -145,6 +169,29 @@ class ErrorRecord:
             "message": self.message,
             "raw": self.raw,
         }
+
+
+def entries_to_dict(entries: Any) -> dict:
+    """The dict of a ``metadata`` or ``scores`` value in any form a reader meets: a list of
+    ``{"key": k, "value": v}`` structs (schema 2 read back), of ``(k, v)`` pairs (``to_row``,
+    or a schema 1 map read back), a dict, None, or any iterable of those entries (pandas
+    gives a numpy array of dicts).
+
+    ``dict(entries)`` is NOT enough for the first form: each struct is a 2-item mapping, so
+    ``dict`` would silently build ``{"key": "value"}``.
+    """
+    if entries is None:
+        return {}
+    if isinstance(entries, dict):
+        return dict(entries)
+    out = {}
+    for e in entries:
+        if isinstance(e, dict):
+            out[e["key"]] = e["value"]
+        else:
+            k, v = e
+            out[k] = v
+    return out
 
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")

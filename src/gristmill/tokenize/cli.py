@@ -53,16 +53,26 @@ def _tokenize(args: argparse.Namespace, extra: list[str]) -> int:
 
 def _tokenizer_train(args: argparse.Namespace) -> int:
     from gristmill.tokenize.bpe import load_tokenizer
+    from gristmill.tokenize.hf_files import train_tokenizer_dir
     from gristmill.tokenize.train_bpe import kept_files, train_bpe
 
+    # A path ending in .json is the old form (the file alone); anything else is a directory
+    # with the files transformers' AutoTokenizer needs.
+    as_file = args.output.endswith(".json")
     try:
         files = kept_files(args.input)
-        train_bpe(files, args.vocab_size, args.output, min_frequency=args.min_frequency)
+        if as_file:
+            train_bpe(files, args.vocab_size, args.output, min_frequency=args.min_frequency)
+        else:
+            train_tokenizer_dir(files, args.vocab_size, args.output,
+                                min_frequency=args.min_frequency,
+                                model_max_length=args.model_max_length, overwrite=args.overwrite)
     except (FileNotFoundError, ValueError) as e:
         raise UserError(str(e)) from e
     tok = load_tokenizer(args.output)
-    print(f"wrote {args.output}: byte-level BPE, vocab {tok.vocab_size}, eos {tok.eos_id}, "
-          f"trained on {len(files)} Parquet files")
+    what = "tokenizer.json" if as_file else "tokenizer.json + transformers config (AutoTokenizer)"
+    print(f"wrote {args.output}: {what}; byte-level BPE, vocab {tok.vocab_size}, eos "
+          f"{tok.eos_id}, trained on {len(files)} Parquet files")
     return 0
 
 
@@ -126,16 +136,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Tokenizer tools.")
     tsub = t.add_subparsers(dest="tokenizer_command", metavar="COMMAND", required=True)
     tt = tsub.add_parser(
-        "train", help="train a byte-level BPE tokenizer.json on kept documents",
+        "train", help="train a byte-level BPE tokenizer on kept documents",
         description="Train a byte-level BPE (HF tokenizers) with special tokens <|endoftext|> "
-        "(id 0) and <|pad|>; the file loads in transformers.PreTrainedTokenizerFast and in "
-        "`gristmill tokenize --tokenizer PATH`.",
+        "(id 0: EOS, also BOS and UNK) and <|pad|> (PAD). The output directory loads in "
+        "transformers.AutoTokenizer.from_pretrained(DIR) and in `gristmill tokenize "
+        "--tokenizer DIR`.",
     )
     tt.add_argument("--input", required=True, help="RUN_DIR/kept (directory of Parquet) or a glob")
     tt.add_argument("--vocab-size", type=int, required=True, help="vocabulary size (>= 258)")
-    tt.add_argument("--output", required=True, metavar="FILE", help="tokenizer.json to write")
+    tt.add_argument("--output", required=True,
+                    help="directory to write (tokenizer.json, tokenizer_config.json, "
+                    "special_tokens_map.json: AutoTokenizer.from_pretrained(DIR) loads it); "
+                    "a path ending in .json writes that file alone")
     old_name(tt, "--out", "output")
     tt.add_argument("--min-frequency", type=int, default=2, help="minimum pair count to merge")
+    tt.add_argument("--model-max-length", type=positive_int, default=1024,
+                    help="model_max_length in tokenizer_config.json (the model's context)")
+    tt.add_argument("--overwrite", action="store_true",
+                    help="replace an existing output directory that gristmill wrote")
     tt.set_defaults(func=_tokenizer_train)
 
     s = sub.add_parser("shards", help="token shard tools (verify, info)",
@@ -154,3 +172,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_operand(si, "--input", "SHARDS_DIR", "directory with manifest.json")
     si.add_argument("--json", action="store_true", help="print the whole manifest as JSON")
     si.set_defaults(func=_shards_info)
+    from gristmill.tokenize.export_cli import register_export
+
+    register_export(ssub)

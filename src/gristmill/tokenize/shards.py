@@ -5,8 +5,12 @@ Layout of a shards directory::
     manifest.json             what is inside (schema below), written last
     train-00000.arrow         one column ``tokens`` (uint16, or uint32 for vocabularies
     validation-00000.arrow    over 65536 ids), ONE record batch, uncompressed
+    train-00000.ids.arrow     one column ``id`` (string): the documents' ids, in the shard's
+                              order (the manifest entry's ``ids_file``)
 
-Each document's ids are followed by EOS. Uncompressed single-batch files mean a memory-mapped
+Each document's ids are followed by EOS. The ids files are optional for readers (shards
+written before they existed have none): the training path never opens them; exports use them
+to label documents. Uncompressed single-batch files mean a memory-mapped
 read gives the whole shard as one zero-copy numpy array, at any corpus size.
 
 Determinism: a document's split comes from a hash of its id (``val_fraction``); its shard from
@@ -41,6 +45,8 @@ MANIFEST = "manifest.json"
 SPLITS = ("train", "validation")
 COLUMN = "tokens"
 SHARD_NAME = re.compile(r"^(train|validation)-(\d{5})\.arrow$")
+IDS_NAME = re.compile(r"^(train|validation)-(\d{5})\.ids\.arrow$")
+IDS_COLUMN = "id"
 DEFAULT_SHARD_TOKENS = 50_000_000
 DEFAULT_VAL_FRACTION = 0.01
 
@@ -125,8 +131,41 @@ def write_token_file(path: str | Path, tokens: np.ndarray) -> str:
     return digest
 
 
+def write_ids_file(path: str | Path, ids: Sequence[str]) -> str:
+    """Write a shard's document ids as a one-batch Arrow IPC file with one ``id`` column (temp
+    name, then rename). Returns the file's sha256."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    schema = pa.schema([pa.field(IDS_COLUMN, pa.string(), nullable=False)])
+    try:
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+            writer.write_batch(pa.record_batch([pa.array(list(ids), pa.string())], schema=schema))
+        digest = sha256_file(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return digest
+
+
+def read_ids_file(path: str | Path) -> pa.Array:
+    """The ``id`` column of an ids file (memory-mapped)."""
+    try:
+        reader = pa.ipc.open_file(pa.memory_map(str(path), "r"))
+        table = reader.read_all()
+    except (pa.ArrowInvalid, OSError) as e:
+        raise ShardError(f"{path}: not a readable Arrow IPC file ({e}); re-run tokenize") from None
+    if table.schema.names != [IDS_COLUMN]:
+        raise ShardError(f"{path}: expected one column {IDS_COLUMN!r}, got {table.schema.names}")
+    return table.column(0).combine_chunks()
+
+
 def shard_file_name(split: str, index: int) -> str:
     return f"{split}-{index:05d}.arrow"
+
+
+def ids_file_name(split: str, index: int) -> str:
+    return f"{split}-{index:05d}.ids.arrow"
 
 
 def normalize_tokenizer_info(tokenizer_info: Any) -> dict:
@@ -178,9 +217,10 @@ def write_manifest(out_dir: str | Path, manifest: dict) -> Path:
     tmp = out / f".{MANIFEST}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     os.replace(tmp, path)
-    listed = {s["file"] for s in manifest["shards"]}
+    listed = {s["file"] for s in manifest["shards"]} | {
+        s["ids_file"] for s in manifest["shards"] if s.get("ids_file")}
     for f in out.glob("*.arrow"):
-        if SHARD_NAME.match(f.name) and f.name not in listed:
+        if (SHARD_NAME.match(f.name) or IDS_NAME.match(f.name)) and f.name not in listed:
             f.unlink()
     return path
 
@@ -188,8 +228,8 @@ def write_manifest(out_dir: str | Path, manifest: dict) -> Path:
 def finalize(out_dir: str | Path, pending: list[dict], tokenizer: dict, *, shard_tokens: int,
              val_fraction: float, seed: int) -> dict:
     """Rename written shards (records with split, bucket, tmp, documents, tokens, sha256,
-    max_id) to contiguous ``<split>-NNNNN.arrow`` names in bucket order, then write the
-    manifest."""
+    max_id, and ids_tmp/ids_sha256 for their ids file) to contiguous ``<split>-NNNNN.arrow``
+    names in bucket order, then write the manifest."""
     out = Path(out_dir)
     shards = []
     for split in SPLITS:
@@ -197,8 +237,13 @@ def finalize(out_dir: str | Path, pending: list[dict], tokenizer: dict, *, shard
         for i, p in enumerate(mine):
             name = shard_file_name(split, i)
             os.replace(p["tmp"], out / name)
-            shards.append({"file": name, "split": split, "documents": p["documents"],
-                           "tokens": p["tokens"], "sha256": p["sha256"], "max_id": p["max_id"]})
+            entry = {"file": name, "split": split, "documents": p["documents"],
+                     "tokens": p["tokens"], "sha256": p["sha256"], "max_id": p["max_id"]}
+            if p.get("ids_tmp"):
+                os.replace(p["ids_tmp"], out / ids_file_name(split, i))
+                entry["ids_file"] = ids_file_name(split, i)
+                entry["ids_sha256"] = p["ids_sha256"]
+            shards.append(entry)
     manifest = build_manifest(tokenizer, shards, shard_tokens=shard_tokens,
                               val_fraction=val_fraction, seed=seed)
     write_manifest(out, manifest)
@@ -211,13 +256,19 @@ def write_bucket(out_dir: str | Path, split: str, bucket: int,
     """Pack one bucket's documents into a temp-named shard file; the record for ``finalize``.
 
     ``max_id`` (the largest id in the file, EOS included) goes into the manifest so the trainer
-    can check ids against its vocabulary without reading the shard."""
+    can check ids against its vocabulary without reading the shard. The documents' ids go to
+    a second file, in the same (sorted) order, so exports can label each document."""
+    docs = list(docs)
     tokens, ndocs = pack(docs, eos_id, dtype)
-    tmp = Path(out_dir) / f".{split}-b{bucket:05d}.arrow.tmp-{uuid.uuid4().hex[:8]}"
+    tag = uuid.uuid4().hex[:8]
+    tmp = Path(out_dir) / f".{split}-b{bucket:05d}.arrow.tmp-{tag}"
     digest = write_token_file(tmp, tokens)
+    ids_tmp = Path(out_dir) / f".{split}-b{bucket:05d}.ids.arrow.tmp-{tag}"
+    ids_digest = write_ids_file(ids_tmp, sorted(doc_id for doc_id, _ in docs))
     return {"split": split, "bucket": bucket, "tmp": str(tmp), "documents": ndocs,
             "tokens": int(tokens.size), "sha256": digest,
-            "max_id": int(tokens.max()) if tokens.size else None}
+            "max_id": int(tokens.max()) if tokens.size else None,
+            "ids_tmp": str(ids_tmp), "ids_sha256": ids_digest}
 
 
 def write_shards(docs: Iterable[Sequence[int] | np.ndarray | tuple[str, Sequence[int]]],
@@ -333,7 +384,11 @@ def map_token_file(path: str | Path, dtype: np.dtype | None = None) -> np.ndarra
     col = batch.column(0)
     if col.null_count:
         raise ShardError(f"{path}: {col.null_count} null token ids")
-    arr = col.to_numpy(zero_copy_only=True)
+    # The data buffer viewed directly (Array.to_numpy imports pandas when it is installed:
+    # seconds per process for nothing). Read-only, as the memory map is.
+    typ = np.dtype(str(col.type))
+    arr = np.frombuffer(col.buffers()[1], dtype=typ, count=len(col), offset=col.offset * typ.itemsize)
+    arr.flags.writeable = False
     if dtype is not None and arr.dtype != dtype:
         raise ShardError(f"{path}: dtype {arr.dtype}, manifest says {dtype}")
     return arr
@@ -378,6 +433,21 @@ class ShardSet:
             out.append(arr)
         return out
 
+    def ids(self, split: str) -> list[pa.Array] | None:
+        """The document ids of each shard of ``split`` (Arrow string arrays, in the shards'
+        document order), or None when any shard has no ids file (written before they were)."""
+        entries = self.shards(split)
+        if any(not s.get("ids_file") for s in entries):
+            return None
+        out = []
+        for s in entries:
+            arr = read_ids_file(shard_path(self.root, s["ids_file"]))
+            if len(arr) != int(s["documents"]):
+                raise ShardError(f"{self.root / s['ids_file']}: {len(arr)} ids, manifest says "
+                                 f"{s['documents']} documents; run `gristmill shards verify`")
+            out.append(arr)
+        return out
+
     def num_tokens(self, split: str) -> int:
         return sum(int(s["tokens"]) for s in self.shards(split))
 
@@ -397,4 +467,6 @@ def open_shards(shards_dir: str | Path) -> ShardSet:
                          f"{manifest['tokenizer']['vocab_size']} (expected {expected})")
     for shard in manifest["shards"]:
         shard_path(root, shard.get("file") if isinstance(shard, dict) else shard)
+        if isinstance(shard, dict) and shard.get("ids_file") is not None:
+            shard_path(root, shard["ids_file"])
     return ShardSet(root=root, manifest=manifest)

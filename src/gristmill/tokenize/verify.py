@@ -9,7 +9,9 @@ problem is reported, not just the first, each naming the file and the fix.
 The trainer runs the same checks before it trains (``require_trainable``). With
 ``full=False`` (``gristmill train --no-verify``) only the cheap ones run, those that read the
 manifest and the directory but not the shards: paths confined to the directory, files present,
-the manifest's ``max_id`` against the vocabulary, totals.
+the manifest's ``max_id`` against the vocabulary, totals. A shard's ids file (``ids_file``,
+optional) is checked the same way: inside the directory, present, sha256 and one id per
+document.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from gristmill.tokenize.shards import (
     SPLITS,
     ShardError,
     map_token_file,
+    read_ids_file,
     read_manifest,
     sha256_file,
     shard_path,
@@ -119,6 +122,32 @@ def _check_contents(path: Path, shard: dict, limits: _Limits, report: VerifyRepo
                                f"{shard.get('documents')}")
 
 
+def _check_ids(root: Path, shard: dict, report: VerifyReport, full: bool) -> None:
+    """A shard's ids file (optional; shards written before them have none): inside the
+    directory, present, and with a full check its sha256 and one id per document."""
+    try:
+        path = shard_path(root, shard["ids_file"])
+    except ShardError as e:
+        report.problems.append(str(e))
+        return
+    if not path.is_file():
+        report.problems.append(f"{path}: missing (listed in {MANIFEST} as ids_file)")
+        return
+    if not full:
+        return
+    if sha256_file(path) != shard.get("ids_sha256"):
+        report.problems.append(f"{path}: sha256 does not match the manifest's ids_sha256 (file "
+                               f"edited or truncated; re-run tokenize)")
+    try:
+        n = len(read_ids_file(path))
+    except ShardError as e:
+        report.problems.append(str(e))
+        return
+    if n != shard.get("documents"):
+        report.problems.append(f"{path}: {n} ids, manifest says {shard.get('documents')} "
+                               f"documents")
+
+
 def _check_totals(root: Path, manifest: dict, report: VerifyReport) -> None:
     totals = manifest["totals"]
     shards = [s for s in manifest["shards"] if isinstance(s, dict)]
@@ -171,6 +200,9 @@ def verify_shards(shards_dir: str | Path, *, full: bool = True,
             report.problems.append(f"{root / MANIFEST}: shard {shard.get('file')} has split "
                                    f"{shard.get('split')!r}, expected one of {SPLITS}")
         listed.add(shard.get("file"))
+        if shard.get("ids_file") is not None:
+            listed.add(shard["ids_file"])
+            _check_ids(root, shard, report, full)
         path = _check_entry(root, shard, limits, report)
         if path is not None and full:
             _check_contents(path, shard, limits, report)

@@ -7,9 +7,10 @@ the tokenizer's. Biases absent from a ``bias=False`` model are written as zeros 
 has them), which computes the same function.
 
 Written files: ``model.safetensors``, ``config.json`` (``activation_function="gelu"``, the exact
-GELU this model uses), ``tokenizer.json`` + ``tokenizer_config.json`` and
-``generation_config.json``. ``transformers`` is not needed to export (it is a test dependency
-only): the config is plain JSON.
+GELU this model uses), ``tokenizer.json`` + ``tokenizer_config.json`` +
+``special_tokens_map.json`` (``gristmill.tokenize.hf_files``) and ``generation_config.json``.
+``transformers`` is not needed to export (it is a test dependency only): the config is plain
+JSON.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import torch
 from safetensors.torch import save_file
 
 from gristmill.errors import UserError
+from gristmill.tokenize.hf_files import write_hf_tokenizer_files
 from gristmill.train.model import GPT
 
 # GPT-2 Conv1D weights: stored transposed relative to nn.Linear.
@@ -99,14 +101,6 @@ def export_hf(model: GPT, tokenizer: Any, out_dir: str | Path) -> Path:
     _write_text(out / "config.json", json.dumps(hf_config(model, eos), indent=2) + "\n")
     _write_text(out / "generation_config.json", json.dumps(
         {"bos_token_id": eos, "eos_token_id": eos, "do_sample": True, "top_k": 200}, indent=2) + "\n")
-    tok_json = tokenizer.hf_tokenizer_json()
-    _write_text(out / "tokenizer.json", tok_json)
-    eos_str = next((t["content"] for t in json.loads(tok_json).get("added_tokens", [])
-                    if t["id"] == eos), None) or tokenizer.decode([eos])
-    _write_text(out / "tokenizer_config.json", json.dumps({
-        "tokenizer_class": "PreTrainedTokenizerFast",
-        "bos_token": eos_str, "eos_token": eos_str, "unk_token": eos_str,
-        "model_max_length": model.config.block_size, "add_prefix_space": False,
-        "clean_up_tokenization_spaces": False,
-    }, indent=2) + "\n")
+    # the same tokenizer files `gristmill tokenizer train --output DIR` writes
+    write_hf_tokenizer_files(out, tokenizer.hf_tokenizer_json(), model.config.block_size)
     return out
