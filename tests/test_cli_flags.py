@@ -10,7 +10,7 @@ import hashlib
 import pytest
 
 from gristmill.cli import build_parser, main, parse_command_line
-from gristmill.cli_parser import UsageError
+from gristmill.cli.parser import UsageError
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:

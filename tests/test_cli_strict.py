@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gristmill.cli import build_parser, main, parse_command_line
-from gristmill.cli_parser import UsageError
+from gristmill.cli.parser import UsageError
 from gristmill.errors import UserError
 from gristmill.pipelines.run import make_pipeline
 

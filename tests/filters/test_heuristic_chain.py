@@ -9,10 +9,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from gristmill.cli.filters import register
 from gristmill.config import load_config, parse_config
 from gristmill.filters import available, create
 from gristmill.filters.chain import ChainStep, FilterChain
-from gristmill.filters.cli import register
 from gristmill.filters.normalize import normalize_text
 from gristmill.schemas import Document, entries_to_dict
 

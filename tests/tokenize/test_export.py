@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from gristmill.cli import main
+from gristmill.cli.shards_export import register_export
 from gristmill.tokenize import open_shards, write_shards
 from gristmill.tokenize.export import FORMATS, ExportError, export_shards
-from gristmill.tokenize.export_cli import register_export
 from gristmill.tokenize.shards import write_ids_file
 
 SPLITS = ("train", "validation")

@@ -3,7 +3,7 @@
 The trainer's entry points: ``load_tokenizer``, ``open_shards`` and (for small shard sets in
 tests) ``write_shards``. Beam lives in ``gristmill.pipelines.tokenize``, not here.
 
-The names below load on first use (PEP 562), so importing ``gristmill.tokenize.cli`` to
+The names below load on first use (PEP 562), so importing ``gristmill.cli.tokens`` to
 declare the commands does not import tiktoken, tokenizers or pyarrow.
 """
 

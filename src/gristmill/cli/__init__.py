@@ -1,9 +1,12 @@
-"""The ``gristmill`` command: one CLI for the pipeline, the reports and the trainer.
+"""The ``gristmill`` command line: the only package that parses arguments, prints for people
+and maps errors to exit codes.
 
-Each area owns its subcommands in its own ``cli`` module with a ``register(subparsers)``
-function, so this file stays a table of contents. ``register`` only declares arguments: the
-heavy libraries (torch, Beam, matplotlib, pyarrow) are imported by the command that runs, so
-``gristmill --help`` starts fast and a core install without torch has every other command.
+One module per command group (``run``, ``data``, ``filters``, ``classifier``, ``models``,
+``tokens``: tokenize and tokenizer train, ``shards_export``, ``train``, ``report``), each with a
+``register(subparsers)`` that only declares arguments; the heavy libraries (torch, Beam,
+matplotlib, pyarrow) are imported by the command that runs, so ``gristmill --help`` starts
+fast and a core install without torch has every other command. ``main`` is the one error
+wrapper: a ``UserError`` is one line and exit 2.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 import sys
 import time
 
-from gristmill.cli_parser import (
+from gristmill.cli.parser import (
     LEAF_PARSER,
     StrictParser,
     add_logging_flags,
@@ -26,13 +29,14 @@ log = logging.getLogger("gristmill")
 
 # (module, what it adds) in the order they appear in --help.
 SUBCOMMAND_MODULES = [
-    "gristmill.pipelines.cli",  # run
-    "gristmill.data.cli",  # data demo
-    "gristmill.filters.cli",  # filters list, classifier train/eval
-    "gristmill.classify.models_cli",  # models list|build
-    "gristmill.tokenize.cli",  # tokenize, tokenizer train, shards verify|info|export
-    "gristmill.train.cli",  # train, sample, export-hf
-    "gristmill.report.cli",  # report, inspect
+    "gristmill.cli.run",  # run
+    "gristmill.cli.data",  # data demo
+    "gristmill.cli.filters",  # filters list
+    "gristmill.cli.classifier",  # classifier train|eval
+    "gristmill.cli.models",  # models list|build
+    "gristmill.cli.tokens",  # tokenize, tokenizer train, shards verify|info|export
+    "gristmill.cli.train",  # train, sample, export-hf
+    "gristmill.cli.report",  # report, inspect
 ]
 
 
@@ -182,6 +186,3 @@ def main(argv: list[str] | None = None) -> int:
             logging.getLogger(name).setLevel(level)
     return int(rc or 0)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,7 +17,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from gristmill.cli_parser import add_operand
+    from gristmill.cli.parser import add_operand
 
     p = sub.add_parser("data", help="build data sets (the demo corpus)")
     dsub = p.add_subparsers(dest="data_command", metavar="WHAT", required=True)

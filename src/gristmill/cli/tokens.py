@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from gristmill.cli_parser import add_operand, old_name, positive_int
+from gristmill.cli.parser import add_operand, old_name, positive_int
 from gristmill.errors import UserError
 
 
@@ -172,6 +172,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_operand(si, "--input", "SHARDS_DIR", "directory with manifest.json")
     si.add_argument("--json", action="store_true", help="print the whole manifest as JSON")
     si.set_defaults(func=_shards_info)
-    from gristmill.tokenize.export_cli import register_export
+    from gristmill.cli.shards_export import register_export
 
     register_export(ssub)

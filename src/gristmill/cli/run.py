@@ -55,7 +55,7 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from gristmill.cli_parser import positive_int
+    from gristmill.cli.parser import positive_int
 
     p = sub.add_parser(
         "run",

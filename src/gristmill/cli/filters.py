@@ -19,10 +19,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     lp.add_argument("--json", action="store_true", help="print JSON instead of text")
     lp.set_defaults(func=_list)
 
-    from gristmill.classify.cli import register as register_classifier
-
-    register_classifier(sub)  # gristmill classifier train|eval
-
 
 def _defaults(cls: type) -> tuple[dict, list[dict]]:
     """The parameters a filter built with no arguments has (its resolved defaults) and its

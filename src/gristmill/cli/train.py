@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from gristmill.cli_parser import old_name
+from gristmill.cli.parser import old_name
 from gristmill.errors import UserError
 from gristmill.safe_text import visible
 from gristmill.train.config import PRESETS, add_override_flags

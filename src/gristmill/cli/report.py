@@ -83,7 +83,7 @@ def _inspect(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's subcommands to the `gristmill` parser."""
-    from gristmill.cli_parser import add_operand, positive_int
+    from gristmill.cli.parser import add_operand, positive_int
 
     p = sub.add_parser(
         "report",

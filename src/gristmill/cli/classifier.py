@@ -1,7 +1,4 @@
-"""``gristmill classifier train|eval``: fastText classifiers as one workflow.
-
-Registered from ``gristmill.filters.cli`` (the filters area owns the ``classifier`` command).
-"""
+"""``gristmill classifier train|eval``: fastText classifiers as one workflow."""
 
 from __future__ import annotations
 
@@ -9,7 +6,7 @@ import argparse
 import json
 
 from gristmill.classify.config import TrainConfig
-from gristmill.cli_parser import old_name, positive_int
+from gristmill.cli.parser import old_name, positive_int
 from gristmill.errors import UserError
 
 
