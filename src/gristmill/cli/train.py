@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "train",
         help="train a GPT on token shards",
         description="Train a GPT on SHARDS_DIR (from `gristmill tokenize`). Writes RUN_DIR/"
-        "metrics.jsonl, RUN_DIR/config.json and RUN_DIR/ckpt/{last,best}.pt. Settings: "
+        "metrics.jsonl, RUN_DIR/config.json and RUN_DIR/ckpt/{last,best}.pt (and with "
+        "--tensorboard, RUN_DIR/tensorboard/). Settings: "
         "--preset, then --config YAML (flat mapping of the keys below, optionally preset:), "
         "then the flags below. The shards are verified first, as `gristmill shards verify` "
         "does (sha256, ids < vocab, paths inside SHARDS_DIR). Under torchrun, trains with DDP.",
@@ -44,6 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="skip the full read that checks every shard's sha256 and ids (for "
                    "corpora where it is too slow); paths and the manifest's max ids are "
                    "still checked")
+    p.add_argument("--init-from", metavar="HF_DIR", default=None,
+                   help="start from the weights of a local Hugging Face GPT-2 directory "
+                   "(config.json + model.safetensors or pytorch_model.bin, as export-hf "
+                   "writes); it decides the model's shape, its tokenizer must be the shards'; "
+                   "optimizer and step start fresh. Not with --resume")
     add_override_flags(p)
     p.set_defaults(func=_cmd_train)
 
@@ -99,9 +105,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     # Every user mistake here (config, shards, resume, checkpoint) is a UserError: gristmill.cli
     # prints it as one line and exits 2.
-    mcfg, tcfg = configs_from_args(args)
+    if args.init_from and not args.resume:  # with --resume: train() says they exclude
+        from gristmill.train.config import overrides_from_args
+        from gristmill.train.import_hf import configs_from_checkpoint, read_hf_checkpoint
+
+        hf = read_hf_checkpoint(args.init_from)
+        mcfg, tcfg = configs_from_checkpoint(hf, *overrides_from_args(args))
+    else:
+        mcfg, tcfg = configs_from_args(args)
     summary = train(args.input, args.output, mcfg, tcfg, resume=args.resume,
-                    verify=not args.no_verify)
+                    verify=not args.no_verify, init_from=args.init_from)
     if "val_loss" in summary:
         print(f"step {summary['step']}: val loss {summary['val_loss']:.4f} "
               f"(best {summary['best_val_loss']:.4f}); run in {args.output}")

@@ -87,6 +87,7 @@ class TrainConfig:
     eval_batches: int = 8  # fixed validation set = eval_batches * batch_size windows
     ckpt_every: int = 200  # steps between `last` checkpoints (and at the end); 0: only at the end
     progress: bool = True  # tqdm progress bar on stderr (rank 0)
+    tensorboard: bool = False  # also write metrics as TensorBoard events to RUN_DIR/tensorboard/
 
     def __post_init__(self) -> None:
         positive = ("batch_size", "grad_accum", "max_steps", "log_every", "eval_batches")
@@ -225,6 +226,13 @@ def add_override_flags(parser: argparse.ArgumentParser) -> None:
 
 def configs_from_args(args: argparse.Namespace) -> tuple[GPTConfig, TrainConfig]:
     """Preset < ``--config`` YAML < explicit flags."""
+    return build_configs(*overrides_from_args(args))
+
+
+def overrides_from_args(args: argparse.Namespace) -> tuple[str | None, dict[str, Any], str]:
+    """(preset, the settings given in ``--config`` YAML and flags, where they came from): what
+    the user set explicitly, before any preset fills in the rest (``--init-from`` checks these
+    against the checkpoint)."""
     preset, overrides = None, {}
     if getattr(args, "config", None):
         preset, overrides = load_yaml(args.config)
@@ -237,4 +245,4 @@ def configs_from_args(args: argparse.Namespace) -> tuple[GPTConfig, TrainConfig]
         value = getattr(args, f"cfg_{key}", None)
         if value is not None:
             overrides[key] = value
-    return build_configs(preset, overrides, where=where)
+    return preset, overrides, where

@@ -21,6 +21,7 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,15 +32,17 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from gristmill.errors import UserError
 from gristmill.train import checkpoint as ck
+from gristmill.train import import_hf
 from gristmill.train.config import TrainConfig
 from gristmill.train.data import TokenWindows, WindowSampler, validation_ids
+from gristmill.train.metrics_sinks import MetricsSink, TensorBoardSink, require_tensorboard
 from gristmill.train.model import GPT, GPTConfig
 from gristmill.train.optim import lr_at, make_optimizer
 from gristmill.train.perf import peak_flops, resolve_dtype
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 # Settings that may differ between a run and its resumption without changing the loss curve.
-RESUME_FREE_KEYS = {"progress", "log_every", "eval_every", "ckpt_every"}
+RESUME_FREE_KEYS = {"progress", "log_every", "eval_every", "ckpt_every", "tensorboard"}
 # What ckpt/last.pt must hold to resume from it (best.pt lacks the optimizer and RNG states).
 RESUME_KEYS = ("model", "optimizer", "scaler", "step", "best_val_loss", "rng", "config", "data")
 log = logging.getLogger(__name__)
@@ -154,10 +157,12 @@ def _tokenizer_meta(shards: Any) -> dict:
 
 
 class MetricsLog:
-    """``RUN_DIR/metrics.jsonl``: one JSON object per logged step, rewritten on resume."""
+    """``RUN_DIR/metrics.jsonl``: one JSON object per logged step, rewritten on resume; each
+    record then goes to the ``sinks`` too (TensorBoard, a user's logger: see metrics_sinks)."""
 
-    def __init__(self, path: Path, resume_step: int | None):
+    def __init__(self, path: Path, resume_step: int | None, sinks: Sequence[MetricsSink] = ()):
         self.path = path
+        self.sinks = list(sinks)
         kept: list[str] = []
         if resume_step is not None and path.exists():
             # Steps after the checkpoint are about to be recomputed: drop them so the file is the
@@ -173,9 +178,13 @@ class MetricsLog:
     def write(self, record: dict) -> None:
         self.f.write(json.dumps(record) + "\n")
         self.f.flush()
+        for sink in self.sinks:
+            sink.write(record)
 
     def close(self) -> None:
         self.f.close()
+        for sink in self.sinks:
+            sink.close()
 
 
 @torch.no_grad()
@@ -200,13 +209,14 @@ def evaluate(model: GPT, windows: TokenWindows, ids: Any, batch_size: int, devic
 
 def train_step(fwd_model: Any, model: GPT, optimizer: torch.optim.Optimizer,
                scaler: torch.amp.GradScaler, batch: Any, grad_accum: int, autocast: Any,
-               grad_clip: float) -> tuple[torch.Tensor, torch.Tensor | None, float]:
+               grad_clip: float) -> tuple[torch.Tensor, torch.Tensor, float]:
     """One optimizer step over ``grad_accum`` micro-batches ``batch(0..grad_accum-1)``.
 
     ``fwd_model`` is what runs forward (the model, compiled and/or DDP-wrapped); ``model`` is the
     bare module whose parameters are clipped. Under DDP every micro-step but the last runs in
     ``no_sync``, so gradients are all-reduced once per optimizer step. Returns (the step's mean
-    loss as a tensor, without a device sync; the pre-clip grad norm; seconds spent getting data).
+    loss as a tensor, without a device sync; the pre-clip grad norm, also measured when
+    ``grad_clip`` is 0 so it is always logged; seconds spent getting data).
     """
     is_ddp = isinstance(fwd_model, DDP)
     step_loss = torch.zeros((), device=model.lm_head.weight.device)
@@ -223,10 +233,9 @@ def train_step(fwd_model: Any, model: GPT, optimizer: torch.optim.Optimizer,
             loss = loss / grad_accum
             scaler.scale(loss).backward()
         step_loss += loss.detach()
-    grad_norm = None
-    if grad_clip > 0:
-        scaler.unscale_(optimizer)
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    scaler.unscale_(optimizer)
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(),
+                                               grad_clip if grad_clip > 0 else math.inf)
     scaler.step(optimizer)
     scaler.update()
     optimizer.zero_grad(set_to_none=True)
@@ -244,9 +253,12 @@ def _check_resume(ckpt: dict, mcfg: GPTConfig, tcfg: TrainConfig, fp: dict, d: D
     if ckpt["data"]["world_size"] != d.world_size:
         diffs.append(f"world_size: checkpoint {ckpt['data']['world_size']}, now {d.world_size}")
     if diffs:
+        origin = ckpt.get("init_from")
+        hint = (f" (this run started from --init-from {origin}: give its shape, e.g. --n-layer "
+                f"{ckpt['config']['model']['n_layer']})" if origin else "")
         raise ResumeMismatch(
             "--resume would not continue the same run:\n  " + "\n  ".join(diffs)
-            + "\nrun with the checkpoint's settings, or start a new run with a new --output"
+            + f"\nrun with the checkpoint's settings{hint}, or start a new run with a new --output"
         )
 
 
@@ -258,13 +270,18 @@ def train(
     resume: bool = False,
     stop_after: int | None = None,
     verify: bool = True,
+    init_from: str | Path | None = None,
+    sinks: Sequence[MetricsSink] = (),
 ) -> dict:
     """Train and return a summary. ``stop_after`` ends the process's loop after that step without
     a final checkpoint, as a kill would (used by the resume tests). ``verify=False`` skips the
-    full read of the shards (sha256, ids); the cheap checks always run."""
+    full read of the shards (sha256, ids); the cheap checks always run. ``init_from``: a Hugging
+    Face GPT-2 directory whose weights start a new run (``mcfg`` must have its shape; see
+    import_hf). ``sinks`` receive every metrics record on rank 0 (see metrics_sinks)."""
     d, device = setup_distributed()
     try:
-        summary = _train(d, device, data, Path(out_dir), mcfg, tcfg, resume, stop_after, verify)
+        summary = _train(d, device, data, Path(out_dir), mcfg, tcfg, resume, stop_after, verify,
+                         init_from, sinks)
         if d.initialized_here:
             # Every rank finishes its collectives before any tears gloo down: a rank that
             # destroyed the group while its peer was still in flight aborted the peer
@@ -278,9 +295,20 @@ def train(
 
 
 def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
-           tcfg: TrainConfig, resume: bool, stop_after: int | None, verify: bool) -> dict:
+           tcfg: TrainConfig, resume: bool, stop_after: int | None, verify: bool,
+           init_from: str | Path | None, sinks: Sequence[MetricsSink]) -> dict:
+    if tcfg.tensorboard:
+        require_tensorboard()  # on every rank, before anything: no rank is left waiting
     shards = open_data(data)
     fp = data_fingerprint(shards)
+    init = None
+    if init_from is not None:
+        if resume:
+            raise UserError("--init-from starts a new run from a model's weights and --resume "
+                            "continues RUN_DIR's own checkpoint: give one of them")
+        init = import_hf.read_hf_checkpoint(init_from)
+        import_hf.check_tokenizer(init, shards)
+        import_hf.check_model(init, mcfg)
     if shards.vocab_size > mcfg.vocab_size or mcfg.vocab_size == GPTConfig.vocab_size:
         # The data decides the vocabulary unless the user set a larger one explicitly.
         mcfg = GPTConfig(**{**mcfg.to_dict(), "vocab_size": int(shards.vocab_size)})
@@ -289,6 +317,7 @@ def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
     if resume and last_path.exists():
         ckpt = ck.load(last_path, map_location=device, require=RESUME_KEYS)
         _check_resume(ckpt, mcfg, tcfg, fp, d)
+        init_from = ckpt.get("init_from")  # provenance travels with the run
     elif resume:
         _no_checkpoint_to_resume(out, d)
     elif last_path.exists():
@@ -306,6 +335,8 @@ def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
 
     torch.manual_seed(tcfg.seed)  # the same init on every rank (DDP also broadcasts rank 0's)
     model = GPT(mcfg).to(device)
+    if init is not None:
+        import_hf.load_weights(init, model)
     optimizer = make_optimizer(model, tcfg, device)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == "fp16")
     torch.manual_seed(tcfg.seed + d.rank)  # dropout differs per rank
@@ -332,13 +363,16 @@ def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
     flops_per_token = model.flops_per_token()
     peak = peak_flops(device, dtype)
     meta = {"tokenizer": _tokenizer_meta(shards), "eos_id": int(getattr(shards, "eos_id", -1))}
+    if init_from is not None:
+        meta["init_from"] = str(init_from)
     log = None
     if d.master:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(
             {"model": mcfg.to_dict(), "train": tcfg.to_dict(), "dtype": dtype,
              "world_size": d.world_size, "device": str(device), "data": fp, **meta}, indent=2))
-        log = MetricsLog(out / "metrics.jsonl", step if step > 0 else None)
+        run_sinks = [*sinks, TensorBoardSink(out, step)] if tcfg.tensorboard else list(sinks)
+        log = MetricsLog(out / "metrics.jsonl", step if step > 0 else None, run_sinks)
         for stale in ck.ckpt_dir(out).glob(".*.tmp*"):  # a checkpoint write that was killed
             stale.unlink()
         tok_path = meta["tokenizer"].get("path")
@@ -416,8 +450,7 @@ def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
             record = {"step": step, "loss": train_loss, "lr": lr, "tokens_per_s": tps,
                       "gflops_per_s": flops / 1e9,
                       "epoch": sampler.epoch_of(step * tcfg.grad_accum)}
-            if grad_norm is not None:
-                record["grad_norm"] = float(grad_norm)
+            record["grad_norm"] = float(grad_norm)
             if peak is not None:
                 record["mfu"] = flops / (peak * d.world_size)
             speed = f"MFU {record['mfu']:.1%}" if peak else f"{flops / 1e9:.1f} GFLOP/s"
