@@ -121,12 +121,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _device(name: str | None) -> str:
-    import torch
-
-    return name or ("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def _run_tokenizer(ckpt: dict, override: str | None) -> Any:
     """The checkpoint's tokenizer; a tokenizer file that does not load is the user's to fix."""
     from gristmill.errors import one_line
@@ -140,9 +134,9 @@ def _run_tokenizer(ckpt: dict, override: str | None) -> Any:
 
 def _cmd_sample(args: argparse.Namespace) -> int:
     require_torch("sample")
-    from gristmill.train.sample import generate_text, load_model
+    from gristmill.train.sample import default_device, generate_text, load_model
 
-    model, ckpt = load_model(args.input, _device(args.device), prefer=args.which)
+    model, ckpt = load_model(args.input, default_device(args.device), prefer=args.which)
     tok = _run_tokenizer(ckpt, args.tokenizer)
     texts = generate_text(model, tok, args.prompt, args.max_new_tokens, args.temperature,
                           args.top_k or None, args.seed, args.num_samples, not args.no_cache)

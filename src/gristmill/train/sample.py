@@ -12,6 +12,11 @@ from gristmill.train import checkpoint as ck
 from gristmill.train.model import GPT, GPTConfig
 
 
+def default_device(name: str | None = None) -> str:
+    """``name`` if given, else the best device here (a GPU when there is one)."""
+    return name or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def load_model(ckpt_path: str | Path, device: str | torch.device = "cpu",
                prefer: str = "best") -> tuple[GPT, dict]:
     """The model of a checkpoint file or run directory (``best`` first), in eval mode."""
