@@ -51,14 +51,19 @@ def test_counts_and_chars_match_outputs(run_dir, stats, outputs):
 
 def test_funnel_in_pipeline_order(stats, outputs):
     steps = stats.funnel()
-    names = [s for s, _ in steps]
-    assert names[0] == "input records" and names[-1] == "kept"
-    assert names.index("after word_count") < names.index("after exact_dedup")
-    left = dict(steps)
-    rej = Counter(r["filter"] for r in outputs["rejected"])
-    assert left["after word_count"] == stats.input_records - 1 - rej["word_count"]
-    assert left["kept"] == len(outputs["kept"])
-    assert steps[-2][1] == steps[-1][1]  # nothing unaccounted between the last stage and kept
+    assert [s.label for s in steps[:2]] == ["input records", "parsed (minus errors)"]
+    assert [s.stage for s in steps[:2]] == ["input", "parse"] and steps[-1].label == "kept"
+    after = {s.filter: s for s in steps if s.filter is not None}
+    assert list(after) == ["word_count", "special_characters", "c4", "exact_dedup", "minhash"]
+    assert after["word_count"].label == "after word_count"
+    assert after["word_count"].stage == "filters" and after["minhash"].stage == "dedup"
+    removed = [r for r in outputs["rejected"] if r["filter"] == "word_count"]
+    assert after["word_count"].documents == stats.input_records - 1 - len(removed)
+    assert after["word_count"].chars == stats.input_chars - sum(len(r["text"]) for r in removed)
+    assert steps[-1].documents == len(outputs["kept"])
+    assert steps[-1].chars == sum(len(r["text"]) for r in outputs["kept"])
+    # nothing unaccounted between the last stage and kept
+    assert (steps[-2].documents, steps[-2].chars) == (steps[-1].documents, steps[-1].chars)
 
 
 def test_per_source(stats, outputs):

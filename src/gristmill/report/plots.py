@@ -33,16 +33,11 @@ def to_data_uri(fig) -> str:
 
 
 def funnel_figure(st: RunStats) -> str:
-    steps = st.funnel()
-    labels = [s for s, _ in steps][::-1]
-    docs = np.array([n for _, n in steps][::-1], dtype=float)
-    chars, left = [], st.input_chars
-    by_filter = st.by_filter()
-    for step, _ in steps:
-        if step.startswith("after "):
-            left -= by_filter[step[6:]]["chars"]
-        chars.append(left)
-    chars_arr = np.array(chars[::-1], dtype=float)
+    """Documents and characters left after each step, as bars, input at the top."""
+    steps = st.funnel()[::-1]
+    labels = [s.label for s in steps]
+    docs = np.array([s.documents for s in steps], dtype=float)
+    chars_arr = np.array([s.chars for s in steps], dtype=float)
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.45 * len(steps) + 1.2), sharey=True)
     for ax, vals, total, title in (
         (axes[0], docs, max(st.input_records, 1), "documents"),

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.compute as pc
 
+from gristmill.report.reservoir import Reservoir
 from gristmill.report.run import RunDir, fetch_by_ids
-from gristmill.report.stats import SAMPLE_SEED, _Reservoir
+from gristmill.report.stats import SAMPLE_SEED
 
 
 def sample_rejected(
@@ -17,7 +18,7 @@ def sample_rejected(
     batch by batch. Also returns the count of each reason of that filter, to list them."""
     if reason and "." not in reason:
         reason = f"{filter_name}.{reason}"
-    res = _Reservoir(n, seed)
+    res = Reservoir(n, seed)
     counts: dict[str, int] = {}
     cols = run.columns("rejected")
     for batch in run.iter_batches("rejected", cols):

@@ -12,6 +12,7 @@ few sampled rejected documents per reason and their duplicates' representatives.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gristmill.report.reservoir import Reservoir
 from gristmill.report.run import RunDir, fetch_by_ids, map_entries, text_lengths
 
 SAMPLES_PER_REASON = 3
@@ -48,6 +50,29 @@ class ReasonStats:
     docs: int = 0
     chars: int = 0
     thresholds: Counter = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    """One row of the funnel: the documents (and their characters) left after a step.
+
+    ``stage`` is ``input``, ``parse``, ``kept``, or for the row after a filter or dedup stage
+    (named by ``filter``) the pipeline stage it belongs to (``filters``, ``dedup``). Errors
+    have no text, so ``chars`` of ``parse`` equals that of ``input``.
+    """
+
+    stage: str
+    filter: str | None
+    documents: int
+    chars: int
+
+    @property
+    def label(self) -> str:
+        """The row's name in both reports: ``input records`` ... ``after word_count`` ..."""
+        return f"after {self.filter}" if self.filter is not None else FUNNEL_LABELS[self.stage]
+
+
+FUNNEL_LABELS = {"input": "input records", "parse": "parsed (minus errors)", "kept": "kept"}
 
 
 @dataclass
@@ -110,102 +135,209 @@ class RunStats:
             }
         return out
 
-    def funnel(self) -> list[tuple[str, int]]:
-        """(step, documents left) from input records to kept, in pipeline order."""
-        steps = [("input records", self.input_records)]
-        left = self.input_records - self.errors
-        steps.append(("parsed (minus errors)", left))
+    def funnel(self) -> list[FunnelStep]:
+        """Documents and characters left after each step, from input records to kept, in
+        pipeline order (one row per filter or dedup stage, even one that removed nothing)."""
+        steps = [FunnelStep("input", None, self.input_records, self.input_chars)]
+        docs, chars = self.input_records - self.errors, self.input_chars
+        steps.append(FunnelStep("parse", None, docs, chars))
         for f, info in self.by_filter().items():
-            left -= info["docs"]
-            steps.append((f"after {f}", left))
-        steps.append(("kept", self.kept_docs))
+            docs -= info["docs"]
+            chars -= info["chars"]
+            steps.append(FunnelStep(info["stage"], f, docs, chars))
+        steps.append(FunnelStep("kept", None, self.kept_docs, chars))
         return steps
 
 
-class _Reservoir:
-    """Uniform sample of k rows per reason over a stream (priority sampling, seeded)."""
-
-    def __init__(self, k: int, seed: int) -> None:
-        self.k = k
-        self.rng = np.random.default_rng(seed)
-        self.held: dict[int, list[tuple[float, dict]]] = defaultdict(list)
-
-    def offer(self, batch: pa.RecordBatch, fate: np.ndarray) -> None:
-        u = self.rng.random(batch.num_rows)
-        for code in np.unique(fate):
-            idx = np.flatnonzero(fate == code)
-            if len(idx) > self.k:
-                idx = idx[np.argpartition(u[idx], self.k)[: self.k]]
-            held = self.held[int(code)]
-            worst = max((p for p, _ in held), default=2.0)
-            if len(held) >= self.k:
-                idx = idx[u[idx] < worst]
-            if len(idx) == 0:
-                continue
-            rows = batch.take(pa.array(idx)).to_pylist()
-            held.extend(zip(u[idx].tolist(), rows, strict=True))
-            held.sort(key=lambda pr: pr[0])
-            del held[self.k :]
-
-    def rows(self, code: int) -> list[dict]:
-        return [r for _, r in sorted(self.held.get(code, []), key=lambda pr: pr[1]["id"])]
+REJECTED_COLUMNS = ["id", "text", "source", "metadata", "scores", "stage", "filter", "reason",
+                    "value", "threshold", "duplicate_of"]
+KEPT_COLUMNS = ["id", "text", "source", "metadata", "scores"]
+ERROR_COLUMNS = ["input_file", "line", "error_type", "message"]
 
 
 def compute_stats(run: RunDir, samples_per_reason: int = SAMPLES_PER_REASON) -> RunStats:
-    """Read the run once (rejected, then kept, then errors) and aggregate."""
-    st = RunStats(run=run)
-    reason_index: dict[str, int] = {}
-    # Per score key, columns preallocated to the run's row count (np.empty touches no memory
-    # until written) and filled batch by batch: no list of parts to concatenate at the end,
-    # which would double the peak.
-    capacity = run.num_rows("kept") + run.num_rows("rejected")
-    score_cols: dict[str, list] = {}
+    """Read the run once and aggregate. Rejected documents come first: the sampled
+    duplicates are then known, so their representatives are picked up while kept/ streams by
+    (the few removed by a later stage are fetched from rejected/ afterwards)."""
+    acc = _Accumulator(run, samples_per_reason)
+    for batch in run.iter_batches("rejected", REJECTED_COLUMNS):
+        acc.add_rejected(batch)
+    acc.draw_samples()
+    for batch in run.iter_batches("kept", KEPT_COLUMNS):
+        acc.add_kept(batch)
+    acc.fetch_rejected_representatives()
+    for batch in run.iter_batches("errors", ERROR_COLUMNS):
+        acc.add_errors(batch)
+    return acc.finish()
 
-    def score_append(name: str, vals: np.ndarray, chars: np.ndarray, fate: np.ndarray) -> None:
-        col = score_cols.get(name)
-        if col is None:
-            col = score_cols[name] = [np.empty(capacity, np.float64), np.empty(capacity, np.int32),
-                                      np.empty(capacity, np.int32), 0]
-        n, k = col[3], len(vals)
-        col[0][n : n + k], col[1][n : n + k], col[2][n : n + k] = vals, chars, fate
-        col[3] = n + k
 
-    sources: dict[str, dict[str, Any]] = {}
-    reservoir = _Reservoir(samples_per_reason, SAMPLE_SEED)
+class _ScoreColumn:
+    """Every value of one score key, with its document's characters and fate. Columns are
+    preallocated to the run's row count (``np.empty`` touches no memory until written) and
+    filled batch by batch: no list of parts to concatenate at the end, which would double
+    the peak."""
 
-    def source_row(name: str) -> dict[str, Any]:
-        if name not in sources:
-            sources[name] = {"input": 0, "kept": 0, "rejected": 0, "input_chars": 0,
-                             "kept_chars": 0, "by_filter": Counter()}
-        return sources[name]
+    def __init__(self, capacity: int) -> None:
+        self.values = np.empty(capacity, np.float64)
+        self.chars = np.empty(capacity, np.int32)
+        self.fate = np.empty(capacity, np.int32)
+        self.n = 0
 
-    def fold_common(batch: pa.RecordBatch, fate: np.ndarray, lengths: np.ndarray) -> None:
-        # scores: flatten the map, group entries by key
+    def append(self, values: np.ndarray, chars: np.ndarray, fate: np.ndarray) -> None:
+        a, b = self.n, self.n + len(values)
+        self.values[a:b], self.chars[a:b], self.fate[a:b] = values, chars, fate
+        self.n = b
+
+    def series(self, key: str) -> ScoreSeries:
+        n = self.n
+        return ScoreSeries(key=key, values=self.values[:n], chars=self.chars[:n], fate=self.fate[:n])
+
+
+class _Accumulator:
+    """The state of ``compute_stats``'s pass: the ``RunStats`` being filled, plus what only
+    the pass needs (reason codes, score columns, per-source rows, the sample reservoir)."""
+
+    def __init__(self, run: RunDir, samples_per_reason: int) -> None:
+        self.st = RunStats(run=run)
+        self.reason_index: dict[str, int] = {}  # reason -> fate code (1 + index in st.reasons)
+        self.capacity = run.num_rows("kept") + run.num_rows("rejected")
+        self.score_columns: dict[str, _ScoreColumn] = {}
+        self.sources: dict[str, dict[str, Any]] = {}
+        self.reservoir = Reservoir(samples_per_reason, SAMPLE_SEED)
+        self.wanted_reps: set[str] = set()  # ids of the sampled duplicates' representatives
+
+    # rejected -------------------------------------------------------------------------------
+    def add_rejected(self, batch: pa.RecordBatch) -> None:
+        lengths = text_lengths(batch.column("text"))
+        fate = self._fate_codes(batch)
+        self._count_reasons(batch, fate, lengths)
+        self.st.rejected_docs += batch.num_rows
+        self.st.rejected_chars += int(lengths.sum())
+        self._add_scores_metadata_sources(batch, fate, lengths)
+        self._add_duplicates(batch)
+        self.reservoir.offer(batch, fate)
+
+    def _fate_codes(self, batch: pa.RecordBatch) -> np.ndarray:
+        """Each row's fate code; a reason seen for the first time gets the next code, and its
+        filter and stage from the first row that carries it."""
+        enc = pc.dictionary_encode(pc.fill_null(batch.column("reason"), ""))
+        idx = enc.indices.to_numpy()
+        lut = np.empty(len(enc.dictionary), dtype=np.int32)
+        for j, reason in enumerate(enc.dictionary.to_pylist()):
+            if reason not in self.reason_index:
+                self._new_reason(reason, batch, first=int(np.argmax(idx == j)))
+            lut[j] = self.reason_index[reason]
+        return lut[idx] if batch.num_rows else np.empty(0, dtype=np.int32)
+
+    def _new_reason(self, reason: str, batch: pa.RecordBatch, first: int) -> None:
+        st = self.st
+        st.reasons.append(reason)
+        self.reason_index[reason] = len(st.reasons)
+        filter_name = batch.column("filter")[first].as_py() or reason.split(".")[0]
+        st.by_reason[reason] = ReasonStats(reason, filter_name, batch.column("stage")[first].as_py() or "")
+
+    def _count_reasons(self, batch: pa.RecordBatch, fate: np.ndarray, lengths: np.ndarray) -> None:
+        """Documents, characters and the thresholds in force, per reason."""
+        st = self.st
+        docs = np.bincount(fate, minlength=len(st.reasons) + 1)
+        chars = np.bincount(fate, weights=lengths, minlength=len(st.reasons) + 1)
+        thr = pc.fill_null(batch.column("threshold"), np.nan).to_numpy(zero_copy_only=False)
+        for code in np.flatnonzero(docs):
+            rs = st.by_reason[st.reasons[code - 1]]
+            rs.docs += int(docs[code])
+            rs.chars += int(chars[code])
+            t = thr[fate == code]
+            t = t[~np.isnan(t)]
+            if len(t):
+                vals, counts = np.unique(t, return_counts=True)
+                for v, c in zip(vals.tolist(), counts.tolist(), strict=True):
+                    rs.thresholds[v] += c
+
+    def _add_duplicates(self, batch: pa.RecordBatch) -> None:
+        """Cluster sizes (representative -> documents removed as its copies) and the
+        similarity of each removed copy, per dedup stage."""
+        has_dup = pc.is_valid(batch.column("duplicate_of"))
+        if not pc.any(has_dup).as_py():
+            return
+        sub = batch.filter(has_dup)
+        g = pa.table({"f": sub.column("filter"), "rep": sub.column("duplicate_of"),
+                      "sim": pc.fill_null(sub.column("value"), np.nan)})
+        for row in g.group_by(["f", "rep"]).aggregate([("rep", "count")]).to_pylist():
+            key = (row["f"], row["rep"])
+            self.st.clusters[key] = self.st.clusters.get(key, 0) + row["rep_count"]
+        for f in pc.unique(g.column("f")).to_pylist():
+            sims = g.filter(pc.equal(g.column("f"), f)).column("sim")
+            self.st.dup_similarity[f].append(sims.to_numpy())
+
+    def draw_samples(self) -> None:
+        """The sampled rows per reason, once every rejection has been offered."""
+        for reason, code in self.reason_index.items():
+            self.st.samples[reason] = self.reservoir.rows(code)
+        self.wanted_reps = {s["duplicate_of"] for rows in self.st.samples.values() for s in rows
+                            if s.get("duplicate_of")}
+
+    # kept -----------------------------------------------------------------------------------
+    def add_kept(self, batch: pa.RecordBatch) -> None:
+        lengths = text_lengths(batch.column("text"))
+        fate = np.zeros(batch.num_rows, dtype=np.int32)
+        self.st.kept_docs += batch.num_rows
+        self.st.kept_chars += int(lengths.sum())
+        self._add_scores_metadata_sources(batch, fate, lengths)
+        self._keep_representatives(batch)
+
+    def _keep_representatives(self, batch: pa.RecordBatch) -> None:
+        if not self.wanted_reps:
+            return
+        mask = pc.is_in(batch.column("id"), value_set=pa.array(sorted(self.wanted_reps)))
+        if pc.any(mask).as_py():
+            for row in batch.filter(mask).to_pylist():
+                self.st.representatives[row["id"]] = {**row, "fate": "kept"}
+
+    def fetch_rejected_representatives(self) -> None:
+        """Representatives that a later stage removed are in rejected/, read by id."""
+        missing = self.wanted_reps - set(self.st.representatives)
+        for rid, row in fetch_by_ids(self.st.run, "rejected", missing).items():
+            self.st.representatives[rid] = {**row, "fate": row["reason"]}
+
+    # kept and rejected alike ---------------------------------------------------------------------
+    def _add_scores_metadata_sources(self, batch: pa.RecordBatch, fate: np.ndarray,
+                                     lengths: np.ndarray) -> None:
+        self._add_scores(batch, fate, lengths)
+        self._add_metadata(batch)
+        self._add_sources(batch, fate, lengths)
+
+    def _add_scores(self, batch: pa.RecordBatch, fate: np.ndarray, lengths: np.ndarray) -> None:
+        """Flatten the ``scores`` map and append each key's values to its column."""
         parents, keys, items = map_entries(batch.column("scores"))
-        if len(keys):
-            enc = pc.dictionary_encode(keys).combine_chunks() if isinstance(keys, pa.ChunkedArray) \
-                else pc.dictionary_encode(keys)
-            codes = enc.indices.to_numpy()
-            names = enc.dictionary.to_pylist()
-            vals = pc.fill_null(items, np.nan).to_numpy(zero_copy_only=False)
-            order = np.argsort(codes, kind="stable")
-            bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
-            for i, name in enumerate(names):
-                sel = order[bounds[i] : bounds[i + 1]]
-                p = parents[sel]
-                score_append(name, vals[sel], lengths[p], fate[p])
-        # metadata: C4-style line cleaners' counts and annotate-mode verdicts
-        parents, keys, items = map_entries(batch.column("metadata"))
-        if len(keys):
-            c4 = pc.starts_with(keys, "c4.")
-            if pc.any(c4).as_py():
-                _sum_numeric(st.metadata_sums, keys.filter(c4), items.filter(c4))
-            ann = pc.starts_with(keys, "annotate.")
-            if pc.any(ann).as_py():
-                st.annotated.update(v for v in items.filter(ann).to_pylist() if v)
-        # per source
+        if not len(keys):
+            return
+        vals = pc.fill_null(items, np.nan).to_numpy(zero_copy_only=False)
+        for name, sel in _entries_by_key(keys):
+            col = self.score_columns.get(name)
+            if col is None:
+                col = self.score_columns[name] = _ScoreColumn(self.capacity)
+            p = parents[sel]
+            col.append(vals[sel], lengths[p], fate[p])
+
+    def _add_metadata(self, batch: pa.RecordBatch) -> None:
+        """C4-style line cleaners' counts (summed) and annotate-mode verdicts (counted)."""
+        _, keys, items = map_entries(batch.column("metadata"))
+        if not len(keys):
+            return
+        c4 = pc.starts_with(keys, "c4.")
+        if pc.any(c4).as_py():
+            _sum_numeric(self.st.metadata_sums, keys.filter(c4), items.filter(c4))
+        ann = pc.starts_with(keys, "annotate.")
+        if pc.any(ann).as_py():
+            self.st.annotated.update(v for v in items.filter(ann).to_pylist() if v)
+
+    def _add_sources(self, batch: pa.RecordBatch, fate: np.ndarray, lengths: np.ndarray) -> None:
+        st = self.st
         for s, n, c, f in _group(batch.column("source"), lengths, fate):
-            row = source_row(s)
+            row = self.sources.get(s)
+            if row is None:
+                row = self.sources[s] = {"input": 0, "kept": 0, "rejected": 0, "input_chars": 0,
+                                         "kept_chars": 0, "by_filter": Counter()}
             row["input"] += n
             row["input_chars"] += c
             if f == KEPT:
@@ -215,94 +347,38 @@ def compute_stats(run: RunDir, samples_per_reason: int = SAMPLES_PER_REASON) -> 
                 row["rejected"] += n
                 row["by_filter"][st.by_reason[st.reasons[f - 1]].filter] += n
 
-    # rejected ----------------------------------------------------------------------------
-    cols = ["id", "text", "source", "metadata", "scores", "stage", "filter", "reason", "value",
-            "threshold", "duplicate_of"]
-    for batch in run.iter_batches("rejected", cols):
-        n = batch.num_rows
-        lengths = text_lengths(batch.column("text"))
-        enc = pc.dictionary_encode(pc.fill_null(batch.column("reason"), ""))
-        idx = enc.indices.to_numpy()
-        lut = np.empty(len(enc.dictionary), dtype=np.int32)
-        for j, r in enumerate(enc.dictionary.to_pylist()):
-            code = reason_index.get(r)
-            if code is None:
-                first = int(np.argmax(idx == j))
-                st.reasons.append(r)
-                code = reason_index[r] = len(st.reasons)
-                st.by_reason[r] = ReasonStats(r, batch.column("filter")[first].as_py() or
-                                              r.split(".")[0], batch.column("stage")[first].as_py() or "")
-            lut[j] = code
-        fate = lut[idx] if n else np.empty(0, dtype=np.int32)
-        docs = np.bincount(fate, minlength=len(st.reasons) + 1)
-        chars = np.bincount(fate, weights=lengths, minlength=len(st.reasons) + 1)
-        for code in np.flatnonzero(docs):
-            rs = st.by_reason[st.reasons[code - 1]]
-            rs.docs += int(docs[code])
-            rs.chars += int(chars[code])
-        thr = pc.fill_null(batch.column("threshold"), np.nan).to_numpy(zero_copy_only=False)
-        for code in np.flatnonzero(docs):
-            t = thr[fate == code]
-            t = t[~np.isnan(t)]
-            if len(t):
-                vals, counts = np.unique(t, return_counts=True)
-                th = st.by_reason[st.reasons[code - 1]].thresholds
-                for v, c in zip(vals.tolist(), counts.tolist(), strict=True):
-                    th[v] += c
-        st.rejected_docs += n
-        st.rejected_chars += int(lengths.sum())
-        fold_common(batch, fate, lengths)
-        dup = batch.column("duplicate_of")
-        has_dup = pc.is_valid(dup)
-        if pc.any(has_dup).as_py():
-            sub = batch.filter(has_dup)
-            g = pa.table({"f": sub.column("filter"), "rep": sub.column("duplicate_of"),
-                          "sim": pc.fill_null(sub.column("value"), np.nan)})
-            for row in g.group_by(["f", "rep"]).aggregate([("rep", "count")]).to_pylist():
-                key = (row["f"], row["rep"])
-                st.clusters[key] = st.clusters.get(key, 0) + row["rep_count"]
-            for f in pc.unique(g.column("f")).to_pylist():
-                sims = g.filter(pc.equal(g.column("f"), f)).column("sim")
-                st.dup_similarity[f].append(sims.to_numpy())
-        reservoir.offer(batch, fate)
-
-    for r, code in reason_index.items():
-        st.samples[r] = reservoir.rows(code)
-    wanted_reps = {s["duplicate_of"] for rows in st.samples.values() for s in rows
-                   if s.get("duplicate_of")}
-
-    # kept -----------------------------------------------------------------------------------
-    for batch in run.iter_batches("kept", ["id", "text", "source", "metadata", "scores"]):
-        lengths = text_lengths(batch.column("text"))
-        fate = np.zeros(batch.num_rows, dtype=np.int32)
-        st.kept_docs += batch.num_rows
-        st.kept_chars += int(lengths.sum())
-        fold_common(batch, fate, lengths)
-        if wanted_reps:
-            mask = pc.is_in(batch.column("id"), value_set=pa.array(sorted(wanted_reps)))
-            if pc.any(mask).as_py():
-                for row in batch.filter(mask).to_pylist():
-                    st.representatives[row["id"]] = {**row, "fate": "kept"}
-    missing = wanted_reps - set(st.representatives)
-    for rid, row in fetch_by_ids(run, "rejected", missing).items():
-        st.representatives[rid] = {**row, "fate": row["reason"]}
-
     # errors ---------------------------------------------------------------------------------
-    for batch in run.iter_batches("errors", ["input_file", "line", "error_type", "message"]):
-        for f, line, t, msg in zip(*(batch.column(c).to_pylist() for c in
-                                     ("input_file", "line", "error_type", "message")), strict=True):
+    def add_errors(self, batch: pa.RecordBatch) -> None:
+        st = self.st
+        for f, line, t, msg in zip(*(batch.column(c).to_pylist() for c in ERROR_COLUMNS),
+                                   strict=True):
             st.errors += 1
             st.errors_by_type[t] += 1
             if len(st.error_examples[t]) < 3:
                 st.error_examples[t].append(f"{f}:{line}: {msg}")
 
-    for key, (values, chars, fates, n) in sorted(score_cols.items()):
-        st.scores[key] = ScoreSeries(key=key, values=values[:n], chars=chars[:n], fate=fates[:n])
-    st.by_source = dict(sorted(sources.items()))
-    summary_input = run.summary.get("input_records")
-    st.input_records = int(summary_input) if summary_input is not None else \
-        st.kept_docs + st.rejected_docs + st.errors
-    return st
+    def finish(self) -> RunStats:
+        st = self.st
+        for key, col in sorted(self.score_columns.items()):
+            st.scores[key] = col.series(key)
+        st.by_source = dict(sorted(self.sources.items()))
+        summary_input = st.run.summary.get("input_records")
+        st.input_records = int(summary_input) if summary_input is not None else \
+            st.kept_docs + st.rejected_docs + st.errors
+        return st
+
+
+def _entries_by_key(keys: pa.Array) -> Iterator[tuple[str, np.ndarray]]:
+    """(key, positions of its entries) for each distinct key of a flattened map, the
+    positions in their original order."""
+    enc = pc.dictionary_encode(keys).combine_chunks() if isinstance(keys, pa.ChunkedArray) \
+        else pc.dictionary_encode(keys)
+    codes = enc.indices.to_numpy()
+    names = enc.dictionary.to_pylist()
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    for i, name in enumerate(names):
+        yield name, order[bounds[i] : bounds[i + 1]]
 
 
 def _group(source: pa.Array, lengths: np.ndarray, fate: np.ndarray):
