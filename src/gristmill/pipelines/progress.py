@@ -18,6 +18,7 @@ duration of the run: in-process workers read it, and the local runner's worker s
 inherit it. Workers on a cluster do not see it, so :func:`count` does nothing there and the
 driver reports elapsed time only (the runner's own UI shows its stages). Counts are of work
 done, so a bundle a runner retries is counted again; the summary, not this, is the record.
+A process reports one run at a time (the variable and the tally are per process).
 """
 
 from __future__ import annotations
@@ -69,22 +70,31 @@ LABELS: dict[str, str] = {
 
 
 class _Tally:
-    """One process's counts, written to its own file by a daemon thread."""
+    """One process's counts, written to its own file by a daemon thread.
+
+    Each thread counts into its own dict (Beam may run bundles on several threads): no lock
+    on the hot path and no lost update; a flush sums copies of the dicts (copying a dict is
+    atomic under the GIL)."""
 
     def __init__(self, directory: str) -> None:
         self.path = os.path.join(directory, f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.json")
-        self.counts: dict[str, int] = {}
-        self.lock = threading.Lock()
-        self.dirty = False
+        self.local = threading.local()
+        self.per_thread: list[dict[str, int]] = []
+        self.lock = threading.Lock()  # guards per_thread, written, closed; orders the writes
+        self.written: dict[str, int] = {}
         self.closed = False
         self.stopping = threading.Event()
         threading.Thread(target=self._loop, name="gristmill-progress-flush", daemon=True).start()
         atexit.register(self.flush)  # a worker subprocess's last counts, when the runner stops it
 
     def add(self, stage: str, n: int) -> None:
-        with self.lock:
-            self.counts[stage] = self.counts.get(stage, 0) + n
-            self.dirty = True
+        try:
+            counts = self.local.counts
+        except AttributeError:  # this thread's first count
+            counts = self.local.counts = {}
+            with self.lock:
+                self.per_thread.append(counts)
+        counts[stage] = counts.get(stage, 0) + n
 
     def _loop(self) -> None:
         while not self.stopping.wait(FLUSH_S):
@@ -93,14 +103,18 @@ class _Tally:
     def flush(self) -> None:
         """Write the counts if they changed. Never raises: progress must not fail a run."""
         with self.lock:
-            if not self.dirty or self.closed:
+            total: dict[str, int] = {}
+            for counts in self.per_thread:
+                for k, v in dict(counts).items():
+                    total[k] = total.get(k, 0) + v
+            if total == self.written or self.closed:
                 return
-            data, self.dirty = json.dumps({"counts": self.counts}), False
             tmp = f"{self.path}.tmp"
             try:
                 with open(tmp, "w", encoding="utf-8") as f:
-                    f.write(data)
+                    json.dump({"counts": total}, f)
                 os.replace(tmp, self.path)
+                self.written = total
             except OSError:  # the run's scratch directory is gone (the run ended)
                 pass
 
