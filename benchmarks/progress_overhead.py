@@ -107,7 +107,8 @@ def main() -> None:
         f"{args.repeats} runs each, alternated: off {off:.1f} s (median; all "
         f"{', '.join(f'{t:.1f}' for t in times['off'])}), on {on:.1f} s (all "
         f"{', '.join(f'{t:.1f}' for t in times['on'])}): {100 * (on - off) / off:+.1f}%; CPU time of "
-        f"the process: off {coff:.1f} s, on {con:.1f} s: {100 * (con - coff) / coff:+.1f}%.",
+        f"the process: off {coff:.1f} s, on {con:.1f} s: {100 * (con - coff) / coff:+.1f}%; on minus off, "
+        f"run by run (CPU s): {', '.join(f'{b - a:+.1f}' for a, b in zip(cpu['off'], cpu['on'], strict=True))}.",
         "",
     ]
     print("\n".join(lines))

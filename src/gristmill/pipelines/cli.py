@@ -9,6 +9,7 @@ import logging
 
 def add_progress_flag(parser: argparse.ArgumentParser) -> None:
     """``--progress-every SECONDS`` for the Beam commands (``run``, ``tokenize``)."""
+    from gristmill.pipelines.progress import DEFAULT_EVERY  # standard library only: cheap
 
     def seconds(text: str) -> float:
         try:
@@ -19,9 +20,9 @@ def add_progress_flag(parser: argparse.ArgumentParser) -> None:
             raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
         return value
 
-    parser.add_argument("--progress-every", type=seconds, default=10.0, metavar="SECONDS",
-                        help="log a progress line every SECONDS (default 10; a bar on a terminal "
-                        "instead; 0: no progress)")
+    parser.add_argument("--progress-every", type=seconds, default=DEFAULT_EVERY, metavar="SECONDS",
+                        help=f"log a progress line every SECONDS (default {DEFAULT_EVERY:g}; a bar on "
+                        "a terminal instead; 0: no progress)")
 
 
 def _print_summary(s: dict, out: str) -> None:
