@@ -9,6 +9,24 @@ import logging
 log = logging.getLogger("gristmill.run")
 
 
+def add_progress_flag(parser: argparse.ArgumentParser) -> None:
+    """``--progress-every SECONDS`` for the Beam commands (``run``, ``tokenize``)."""
+    from gristmill.pipelines.progress import DEFAULT_EVERY  # standard library only: cheap
+
+    def seconds(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+        if not value >= 0:  # also rejects nan
+            raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+        return value
+
+    parser.add_argument("--progress-every", type=seconds, default=DEFAULT_EVERY, metavar="SECONDS",
+                        help=f"log a progress line every SECONDS (default {DEFAULT_EVERY:g}; a bar on "
+                        "a terminal instead; 0: no progress)")
+
+
 def _print_summary(s: dict, out: str) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -49,7 +67,7 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
              len(cfg.filters), "".join(f", {s}" for s in stages), args.runner or "local",
              args.workers)
     s = run_pipeline(args.input, args.output, cfg, workers=args.workers, runner=args.runner,
-                     overwrite=args.overwrite, extra_args=extra)
+                     overwrite=args.overwrite, extra_args=extra, progress_every=args.progress_every)
     _print_summary(s, args.output)
     return 0
 
@@ -73,4 +91,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--runner", default=None,
                    help="Beam runner: local FnApiRunner by default; PortableRunner, DataflowRunner, FlinkRunner, SparkRunner")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    add_progress_flag(p)
     p.set_defaults(func=_run, pass_extra=True)

@@ -44,7 +44,8 @@ def _tokenize(args: argparse.Namespace, extra: list[str]) -> int:
 
     try:
         manifest = run_tokenize(args.input, str(out), cfg, workers=args.workers,
-                                runner=args.runner, extra_args=extra, overwrite=args.overwrite)
+                                runner=args.runner, extra_args=extra, overwrite=args.overwrite,
+                                progress_every=args.progress_every)
     except (FileNotFoundError, ValueError) as e:
         raise UserError(str(e)) from e
     _print_totals(manifest, str(out))
@@ -130,6 +131,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=positive_int, default=1, help="worker processes (local runner)")
     p.add_argument("--runner", default=None, help="Beam runner (default: local FnApiRunner)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty output directory")
+    from gristmill.pipelines.cli import add_progress_flag
+
+    add_progress_flag(p)
     p.set_defaults(func=_tokenize, pass_extra=True)
 
     t = sub.add_parser("tokenizer", help="tokenizer tools (train)",

@@ -41,6 +41,7 @@ from gristmill.config import DedupConfig, ExactDedupConfig, MinHashDedupConfig
 from gristmill.dedup.components import UnionFind, bucket_pairs
 from gristmill.dedup.minhash import Signer, band_keys, estimate_jaccard, jaccard, resolve_bands
 from gristmill.dedup.shingle import exact_key, shingle_hashes
+from gristmill.pipelines import progress
 from gristmill.pipelines.readers import parquet_batches
 from gristmill.pipelines.transforms import (
     ERRORS,
@@ -142,6 +143,7 @@ class _SpillFn(beam.DoFn):
             return
         if key is not None:
             yield beam.pvalue.TaggedOutput(_EXACT_KEYS, (key, doc.id))
+        progress.count("dedup.spill")
         self.rows.append(row)
         self.file_docs += 1
         self.file_bytes += len(doc.text)
@@ -241,6 +243,7 @@ class _BandsFn(beam.DoFn):
 
     def process(self, path: str, exact: dict):
         for doc_id, text in _id_text(path):
+            progress.count("dedup.bands")
             g = exact.get(doc_id)
             if g is None or g[0] == doc_id:  # an exact copy: its representative stands for it
                 yield from self._add(doc_id, text)
@@ -346,6 +349,7 @@ class _VerifyFn(beam.DoFn):
             fa = np.frombuffer(feat_a, dtype=np.uint32)
             sim = jaccard(fa, feat_b) if verify else estimate_jaccard(fa, feat_b)
             self.candidates.inc()
+            progress.count("dedup.verify")
             yield beam.pvalue.TaggedOutput("scored", (a, doc_id, sim))
             if verify and sim < self.cfg.threshold:
                 self.false_positives.inc()
@@ -484,6 +488,7 @@ class _ApplyFn(beam.DoFn):
 
     def _decide(self, doc: Document, exact: dict, clusters: dict):
         self.seen.inc()
+        progress.count("dedup.decide")
         g = exact.get(doc.id)
         if g is not None:
             rep, size = g

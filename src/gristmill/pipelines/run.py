@@ -24,7 +24,7 @@ from gristmill.config import PipelineConfig
 from gristmill.errors import UserError
 from gristmill.filters.base import filter_class
 from gristmill.filters.chain import FilterChain
-from gristmill.pipelines import rundir
+from gristmill.pipelines import progress, rundir
 from gristmill.pipelines import summary as summ
 from gristmill.pipelines.preflight import check_tokenizer
 from gristmill.pipelines.readers import expand_inputs
@@ -181,33 +181,37 @@ def run_pipeline(
     runner: str | None = None,
     overwrite: bool = False,
     extra_args: list[str] | None = None,
+    progress_every: float = progress.DEFAULT_EVERY,
 ) -> dict:
     """Run the pipeline and return the summary (also written to ``summary.json``).
 
     Locally the run is written to ``<output>.partial`` under ``<output>.lock`` and swapped in
-    when complete (``rundir`` says why each step is safe).
+    when complete (``rundir`` says why each step is safe). Progress is logged every
+    ``progress_every`` seconds (0: off; ``progress`` says how).
     """
     out = output_dir.rstrip("/") or output_dir
     if "://" in out:
         check_stages(config)
         work = _start_remote(out, overwrite, config)
-        return _run_in(work, inputs, config, workers, runner, extra_args)
+        return _run_in(work, inputs, config, workers, runner, extra_args, progress_every)
     rundir.check_output_location(out, inputs)
     rundir.check_replaceable(out, overwrite)  # checked again under the lock
     check_stages(config)
     with rundir.new_run_dir(out, inputs, overwrite, _marker_info(config)) as work:
-        summary = _run_in(work, inputs, config, workers, runner, extra_args)
+        summary = _run_in(work, inputs, config, workers, runner, extra_args, progress_every)
     return summary
 
 
 def _run_in(work: str, inputs: list[str], config: PipelineConfig, workers: int,
-            runner: str | None, extra_args: list[str] | None) -> dict:
+            runner: str | None, extra_args: list[str] | None, progress_every: float) -> dict:
     """Run the pipeline into ``work`` and write its summary there."""
     t0 = time.perf_counter()
     p = make_pipeline(runner, workers, extra_args)
     build(p, inputs, work, config)
-    result = p.run()
-    result.wait_until_finish()
+    with progress.report("run", FileSystems.join(work, TMP_DIR, "progress"), progress_every,
+                         main="read", total_key="ids"):
+        result = p.run()
+        result.wait_until_finish()
     _remove_scratch(FileSystems.join(work, TMP_DIR))
     write_empty_kinds(work, config.output.num_shards, config.output.compression)
     t1 = time.perf_counter()

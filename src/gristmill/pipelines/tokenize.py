@@ -25,6 +25,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.utils import shared
 
 from gristmill.config import TokenizeConfig
+from gristmill.pipelines import progress
 from gristmill.pipelines.transforms import NAMESPACE
 from gristmill.tokenize import shards as sh
 
@@ -69,6 +70,8 @@ class _EncodeFn(beam.DoFn):
             n_tokens += arr.size + 1
         self.docs.inc(len(batch))
         self.tokens.inc(n_tokens)
+        progress.count("tokenize.documents", len(batch))
+        progress.count("tokenize.tokens", n_tokens)
         yield from by_split.items()
 
 
@@ -98,6 +101,7 @@ class _WriteBucketFn(beam.DoFn):
         os.makedirs(self.out_dir, exist_ok=True)
         docs = list(itertools.chain.from_iterable(parts))
         yield sh.write_bucket(self.out_dir, split, bucket, docs, self.eos_id, self.dtype)
+        progress.count("tokenize.shards")
 
 
 class _ShardsTransform(beam.PTransform):
@@ -175,10 +179,11 @@ def _table_batches(table, batch_size: int):
 
 def run_tokenize(input_dir: str, output_dir: str, cfg: TokenizeConfig, workers: int = 1,
                  runner: str | None = None, extra_args: list[str] | None = None,
-                 overwrite: bool = False) -> dict:
+                 overwrite: bool = False, progress_every: float = progress.DEFAULT_EVERY) -> dict:
     """``gristmill tokenize``: kept Parquet (``RUN_DIR/kept``, ``RUN_DIR`` or a glob) -> shards.
     Returns the manifest. A local output gets the run-directory rules (``rundir``): marker,
-    lock, ``--overwrite`` only of what gristmill wrote, crash-safe replacement."""
+    lock, ``--overwrite`` only of what gristmill wrote, crash-safe replacement. Progress is
+    logged every ``progress_every`` seconds (0: off)."""
     from apache_beam.io.filesystems import FileSystems
 
     from gristmill.pipelines import rundir
@@ -192,16 +197,16 @@ def run_tokenize(input_dir: str, output_dir: str, cfg: TokenizeConfig, workers: 
         raise FileNotFoundError(f"no Parquet files match {pattern} (expected RUN_DIR/kept)")
     out = output_dir.rstrip("/") or output_dir
     if "://" in out:
-        return _tokenize_into(pattern, out, cfg, workers, runner, extra_args)
+        return _tokenize_into(pattern, out, cfg, workers, runner, extra_args, progress_every)
     rundir.check_replaceable(out, overwrite)
     info = {"gristmill": "tokenize", "tokenizer": cfg.tokenizer}
     with rundir.new_run_dir(out, [pattern], overwrite, info, complete_file=sh.MANIFEST) as work:
-        _tokenize_into(pattern, work, cfg, workers, runner, extra_args)
+        _tokenize_into(pattern, work, cfg, workers, runner, extra_args, progress_every)
     return sh.read_manifest(out)
 
 
 def _tokenize_into(pattern: str, output_dir: str, cfg: TokenizeConfig, workers: int,
-                   runner: str | None, extra_args: list[str] | None) -> dict:
+                   runner: str | None, extra_args: list[str] | None, progress_every: float) -> dict:
     from gristmill.pipelines.run import make_pipeline
 
     p = make_pipeline(runner, workers, extra_args)
@@ -212,5 +217,7 @@ def _tokenize_into(pattern: str, output_dir: str, cfg: TokenizeConfig, workers: 
         | "Spread" >> beam.Reshuffle()
         | "Tokenize" >> BatchesToShards(cfg, output_dir)
     )
-    p.run().wait_until_finish()
+    with progress.report("tokenize", os.path.join(output_dir, "_progress"), progress_every,
+                         main="tokenize.documents"):
+        p.run().wait_until_finish()
     return sh.read_manifest(output_dir)

@@ -26,6 +26,7 @@ from gristmill.config import InputConfig, NormalizeConfig
 from gristmill.filters.chain import FilterChain
 from gristmill.filters.normalize import normalize_text
 from gristmill.filters.text_units import BATCH_CHARS, BATCH_ENTRIES
+from gristmill.pipelines import progress
 from gristmill.pipelines.parse import parse_or_error
 from gristmill.pipelines.readers import (
     InputFile,
@@ -109,6 +110,7 @@ class _ParseFn(beam.DoFn):
         self.bad = Metrics.counter(NAMESPACE, "errors")
 
     def process(self, rec: RawRecord | ErrorRecord, repeated: dict[str, str]):
+        progress.count("read")
         out = rec if isinstance(rec, ErrorRecord) else parse_or_error(rec, self.cfg)
         if isinstance(out, Document) and out.id in repeated:
             first = repeated[out.id]
@@ -119,10 +121,12 @@ class _ParseFn(beam.DoFn):
             self.bad.inc()
             yield beam.pvalue.TaggedOutput(ERRORS, out)
         else:
+            progress.count("parsed")
             yield out
 
 
 def _id_and_origin(rec: RawRecord | ErrorRecord, cfg: InputConfig):
+    progress.count("ids")
     if isinstance(rec, RawRecord):
         out = parse_or_error(rec, cfg)
         if isinstance(out, Document):
@@ -271,6 +275,7 @@ class _FilterFn(beam.DoFn):
             if isinstance(doc, ErrorRecord):
                 yield beam.pvalue.TaggedOutput(ERRORS, doc)
             elif rej is None:
+                progress.count("filtered")
                 yield doc
             else:
                 c = self._counters.get(rej.reason)
@@ -396,9 +401,11 @@ class _MergeRunsFn(beam.DoFn):
                 rows.append(pickle.loads(blob))
                 if len(rows) == ROW_GROUP:
                     writer.write_table(pa.Table.from_pylist(rows, schema=schema), row_group_size=ROW_GROUP)
+                    progress.count(f"written.{self.kind}", len(rows))
                     n, rows = n + len(rows), []
             if rows:
                 writer.write_table(pa.Table.from_pylist(rows, schema=schema), row_group_size=ROW_GROUP)
+                progress.count(f"written.{self.kind}", len(rows))
                 n += len(rows)
             writer.close()
         yield (self.kind, n)

@@ -10,7 +10,10 @@ both load.
 from __future__ import annotations
 
 import glob
+import logging
 import os
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +27,7 @@ from gristmill.tokenize.bpe import GPT2_EOS
 PAD = "<|pad|>"
 SPECIAL_TOKENS = (GPT2_EOS, PAD)
 MIN_VOCAB = 256 + len(SPECIAL_TOKENS)
+log = logging.getLogger("gristmill")
 
 
 def kept_files(input_path: str) -> list[str]:
@@ -49,9 +53,12 @@ def iter_texts(files: list[str], batch_rows: int = 1024) -> Iterator[list[str]]:
             yield batch.column(0).to_pylist()
 
 
-def train_bpe(files: list[str], vocab_size: int, out: str | Path, min_frequency: int = 2
-              ) -> tokenizers.Tokenizer:
-    """Train a byte-level BPE on ``files`` and write it to ``out`` (temp name, then rename)."""
+def train_bpe(files: list[str], vocab_size: int, out: str | Path, min_frequency: int = 2,
+              show_progress: bool | None = None) -> tokenizers.Tokenizer:
+    """Train a byte-level BPE on ``files`` and write it to ``out`` (temp name, then rename).
+
+    Logs what it trains on, then how long it took; HF tokenizers' own bar (``show_progress``)
+    is shown by default only on a terminal, where its carriage returns belong."""
     if vocab_size < MIN_VOCAB:
         raise ValueError(f"vocab size {vocab_size} is below {MIN_VOCAB} "
                          f"(256 bytes + {len(SPECIAL_TOKENS)} special tokens)")
@@ -65,13 +72,19 @@ def train_bpe(files: list[str], vocab_size: int, out: str | Path, min_frequency:
         special_tokens=[tokenizers.AddedToken(s, special=True, normalized=False)
                         for s in SPECIAL_TOKENS],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
+        show_progress=(sys.stderr.isatty() and log.isEnabledFor(logging.INFO)
+                       if show_progress is None else show_progress),
     )
     total = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    log.info("tokenizer train: byte-level BPE, vocab %d, min frequency %d, on %s documents in %d "
+             "Parquet file(s)", vocab_size, min_frequency, f"{total:,}", len(files))
+    t0 = time.perf_counter()
     tok.train_from_iterator(iter_texts(files), trainer=trainer, length=total)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp-{uuid.uuid4().hex[:8]}")
     tok.save(str(tmp))
     os.replace(tmp, out)
+    log.info("tokenizer train: done in %.1f s (vocab %d) -> %s", time.perf_counter() - t0,
+             tok.get_vocab_size(), out)
     return tok

@@ -82,11 +82,11 @@ class TrainConfig:
     dtype: Dtype = "auto"  # auto: bf16 on CUDA; on CPU bf16 only if compiled (see perf.py)
     compile: bool = False  # torch.compile the model
     seed: int = 1337  # init, data order (with the epoch) and dropout
-    log_every: int = 10  # steps between metrics.jsonl records / progress-bar updates
+    log_every: int = 10  # steps between metrics.jsonl records / progress updates
     eval_every: int = 200  # steps between validation passes (and at the end); 0: only at the end
     eval_batches: int = 8  # fixed validation set = eval_batches * batch_size windows
     ckpt_every: int = 200  # steps between `last` checkpoints (and at the end); 0: only at the end
-    progress: bool = True  # tqdm progress bar on stderr (rank 0)
+    progress: bool = True  # progress bar on a terminal (rank 0); off: log lines, as off a terminal
     tensorboard: bool = False  # also write metrics as TensorBoard events to RUN_DIR/tensorboard/
 
     def __post_init__(self) -> None:

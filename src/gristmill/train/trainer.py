@@ -20,6 +20,7 @@ import logging
 import math
 import os
 import shutil
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -365,14 +366,14 @@ def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
     meta = {"tokenizer": _tokenizer_meta(shards), "eos_id": int(getattr(shards, "eos_id", -1))}
     if init_from is not None:
         meta["init_from"] = str(init_from)
-    log = None
+    metrics_log = None
     if d.master:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(
             {"model": mcfg.to_dict(), "train": tcfg.to_dict(), "dtype": dtype,
              "world_size": d.world_size, "device": str(device), "data": fp, **meta}, indent=2))
         run_sinks = [*sinks, TensorBoardSink(out, step)] if tcfg.tensorboard else list(sinks)
-        log = MetricsLog(out / "metrics.jsonl", step if step > 0 else None, run_sinks)
+        metrics_log = MetricsLog(out / "metrics.jsonl", step if step > 0 else None, run_sinks)
         for stale in ck.ckpt_dir(out).glob(".*.tmp*"):  # a checkpoint write that was killed
             stale.unlink()
         tok_path = meta["tokenizer"].get("path")
@@ -408,8 +409,10 @@ def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=tcfg.max_steps, initial=step, disable=not (d.master and tcfg.progress),
-               unit="step", dynamic_ncols=True)
+    # A bar on a terminal; elsewhere (a log file, CI) or with --no-progress, one plain log line
+    # per log interval instead of a bar's carriage returns.
+    use_bar = d.master and tcfg.progress and sys.stderr.isatty()
+    bar = tqdm(total=tcfg.max_steps, initial=step, disable=not use_bar, unit="step", dynamic_ncols=True)
     summary: dict[str, Any] = {"start_step": step}
     data_time = compute_time = 0.0
     # Throughput is measured over the steps since the last log, minus eval and checkpoint time.
@@ -454,7 +457,10 @@ def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
             if peak is not None:
                 record["mfu"] = flops / (peak * d.world_size)
             speed = f"MFU {record['mfu']:.1%}" if peak else f"{flops / 1e9:.1f} GFLOP/s"
-            bar.set_postfix_str(f"loss {train_loss:.4f} lr {lr:.2e} {tps:,.0f} tok/s {speed}")
+            line = f"loss {train_loss:.4f} lr {lr:.2e} {tps:,.0f} tok/s {speed}"
+            bar.set_postfix_str(line)
+            if d.master and not use_bar:
+                log.info("step %d/%d: %s", step, tcfg.max_steps, line)
             interval_t0, interval_steps, paused = time.perf_counter(), 0, 0.0
             t_pause = time.perf_counter()
             if is_eval:
@@ -464,10 +470,14 @@ def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
                 if val < best_val:
                     best_val = val
                     save_best(step, val)
-                if d.master and tcfg.progress:
-                    bar.write(f"step {step}: val loss {val:.4f} (ppl {record['val_perplexity']:.2f})")
-            if log is not None:
-                log.write(record)
+                if d.master:
+                    msg = f"step {step}: val loss {val:.4f} (ppl {record['val_perplexity']:.2f})"
+                    if use_bar:
+                        bar.write(msg)
+                    else:
+                        log.info("%s", msg)
+            if metrics_log is not None:
+                metrics_log.write(record)
             paused += time.perf_counter() - t_pause
         if (tcfg.ckpt_every and step % tcfg.ckpt_every == 0) or is_last:
             t_pause = time.perf_counter()
@@ -477,8 +487,8 @@ def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
         if stop_after is not None and step >= stop_after:
             break
     bar.close()
-    if log is not None:
-        log.close()
+    if metrics_log is not None:
+        metrics_log.close()
     summary.update(step=step, best_val_loss=best_val, dtype=dtype, device=str(device),
                    tokens_per_step=tokens_per_step, flops_per_token=flops_per_token,
                    data_time_s=data_time, step_time_s=compute_time,
