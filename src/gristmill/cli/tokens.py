@@ -131,7 +131,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=positive_int, default=1, help="worker processes (local runner)")
     p.add_argument("--runner", default=None, help="Beam runner (default: local FnApiRunner)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty output directory")
-    from gristmill.pipelines.cli import add_progress_flag
+    from gristmill.cli.run import add_progress_flag
 
     add_progress_flag(p)
     p.set_defaults(func=_tokenize, pass_extra=True)
