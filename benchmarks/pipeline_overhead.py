@@ -33,9 +33,9 @@ from gristmill.data.demo import build_demo
 from gristmill.filters import available
 from gristmill.filters.chain import FilterChain
 from gristmill.filters.normalize import normalize_text
+from gristmill.pipelines.beam_util import make_pipeline
 from gristmill.pipelines.parse import parse_or_error
 from gristmill.pipelines.readers import InputFile, read_file
-from gristmill.pipelines.run import make_pipeline
 from gristmill.pipelines.transforms import ApplyFilters, Normalize, ReadCorpus
 from gristmill.schemas import Document
 

@@ -15,7 +15,7 @@ import pytest
 from gristmill.cli import build_parser, main, parse_command_line
 from gristmill.cli.parser import UsageError
 from gristmill.errors import UserError
-from gristmill.pipelines.run import make_pipeline
+from gristmill.pipelines.beam_util import make_pipeline
 
 WORD_COUNT = "filters:\n  - name: word_count\n    params: {min_words: 3}\n"
 

@@ -24,7 +24,7 @@ from apache_beam.runners.portability.stager import Stager
 from apache_beam.transforms import environments
 
 from gristmill.cli import build_parser, parse_command_line
-from gristmill.pipelines.run import make_pipeline
+from gristmill.pipelines.beam_util import make_pipeline
 from wheel_util import REPO
 
 # What the README's Flink and Spark examples elide as `...`.

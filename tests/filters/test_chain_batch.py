@@ -16,7 +16,7 @@ from gristmill.filters import text_units
 from gristmill.filters.chain import FilterChain
 from gristmill.filters.normalize import normalize_text
 from gristmill.filters.text_units import BATCH_ENTRIES, TextCache, analyze, clear_caches
-from gristmill.pipelines.transforms import copy_doc
+from gristmill.pipelines.beam_util import copy_doc
 from gristmill.schemas import Document
 
 

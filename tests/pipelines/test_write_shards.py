@@ -8,8 +8,8 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 
 from demo_util import read_jsonl
-from gristmill.pipelines import transforms
-from gristmill.pipelines.transforms import WriteShards
+from gristmill.pipelines import write_shards
+from gristmill.pipelines.write_shards import WriteShards
 from gristmill.schemas import Document, ErrorRecord, entries_to_dict
 
 
@@ -31,16 +31,16 @@ def test_many_runs_merge_to_the_same_bytes_as_one(demo_dir, tmp_path, monkeypatc
 
     _write(docs, "kept", tmp_path / "one", 3)
     _write(errs, "errors", tmp_path / "one", 2)
-    monkeypatch.setattr(transforms, "RUN_RECORDS", 7)  # ~86 flushes: many runs per shard
+    monkeypatch.setattr(write_shards, "RUN_RECORDS", 7)  # ~86 flushes: many runs per shard
     log = tmp_path / "deleted.txt"  # the pipeline runs a pickled copy of the function: log to a file
-    real_delete = transforms.delete_file
+    real_delete = write_shards.delete_file
 
     def logged_delete(path: str) -> None:
         with open(log, "a") as f:
             f.write(path + "\n")
         real_delete(path)
 
-    monkeypatch.setattr(transforms, "delete_file", logged_delete)
+    monkeypatch.setattr(write_shards, "delete_file", logged_delete)
     _write(docs, "kept", tmp_path / "many", 3)
     _write(list(reversed(errs)), "errors", tmp_path / "many", 2)
 

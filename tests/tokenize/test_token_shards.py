@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from gristmill.config import TokenizeConfig, parse_config
-from gristmill.pipelines.run import make_pipeline, run_pipeline
+from gristmill.pipelines.beam_util import make_pipeline
+from gristmill.pipelines.run import run_pipeline
 from gristmill.pipelines.tokenize import TokenizeToShards
 from gristmill.schemas import table_to_documents
 from gristmill.tokenize import ShardError, open_shards, write_shards

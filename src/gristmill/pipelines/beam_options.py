@@ -19,7 +19,7 @@ from apache_beam.options.pipeline_options import (
 from apache_beam.runners.runner import PipelineRunner, create_runner
 
 from gristmill.errors import UserError
-from gristmill.pipelines.run import LOCAL_RUNNERS
+from gristmill.pipelines.beam_util import LOCAL_RUNNERS
 
 
 def check_runner(runner: str | None) -> None:

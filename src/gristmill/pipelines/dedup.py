@@ -42,14 +42,9 @@ from gristmill.dedup.components import UnionFind, bucket_pairs
 from gristmill.dedup.minhash import Signer, band_keys, estimate_jaccard, jaccard, resolve_bands
 from gristmill.dedup.shingle import exact_key, shingle_hashes
 from gristmill.pipelines import progress
+from gristmill.pipelines.beam_util import NAMESPACE, delete_file, in_global_window
 from gristmill.pipelines.readers import parquet_batches
-from gristmill.pipelines.transforms import (
-    ERRORS,
-    NAMESPACE,
-    delete_file,
-    doc_error,
-    in_global_window,
-)
+from gristmill.pipelines.transforms import ERRORS, doc_error
 from gristmill.schemas.records import DOCUMENT_SCHEMA, Document, Rejection
 
 STAGE = "dedup"

@@ -17,7 +17,6 @@ from importlib import metadata as importlib_metadata
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
 
 from gristmill import __version__
 from gristmill.config import PipelineConfig
@@ -26,53 +25,19 @@ from gristmill.filters.base import filter_class
 from gristmill.filters.chain import FilterChain
 from gristmill.pipelines import progress, rundir
 from gristmill.pipelines import summary as summ
+from gristmill.pipelines.beam_util import NAMESPACE, make_pipeline
 from gristmill.pipelines.preflight import check_tokenizer
 from gristmill.pipelines.readers import expand_inputs
 from gristmill.pipelines.transforms import (
     ERRORS,
-    NAMESPACE,
     REJECTED,
-    TMP_DIR,
     ApplyFilters,
     Normalize,
     ParseRecords,
-    WriteShards,
-    write_empty_kinds,
 )
+from gristmill.pipelines.write_shards import TMP_DIR, WriteShards, write_empty_kinds
 
 log = logging.getLogger("gristmill")
-
-LOCAL_RUNNERS = (None, "", "direct", "DirectRunner", "FnApiRunner", "local")
-
-
-def make_pipeline(runner: str | None, workers: int, extra_args: list[str] | None = None) -> beam.Pipeline:
-    """A Beam pipeline on the chosen runner.
-
-    Local runs use Beam's Python FnApiRunner directly: the default ``DirectRunner`` first
-    tries to download the Prism binary, which fails offline and falls back silently.
-    ``workers > 1`` uses its multi-processing mode (one SDK worker process each).
-    Other runners (PortableRunner, DataflowRunner, FlinkRunner, SparkRunner) take their
-    own flags through ``extra_args``. A runner name Beam does not know, or ``workers < 1``,
-    is a ``UserError`` here, before any stage is built.
-    """
-    from gristmill.pipelines.beam_options import check_runner
-
-    if workers < 1:
-        raise UserError(f"workers must be >= 1, got {workers}")
-    check_runner(runner)
-    args = list(extra_args or [])
-    if runner in LOCAL_RUNNERS:
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
-        mode = "multi_processing" if workers > 1 else "in_memory"
-        opts = PipelineOptions(args, direct_num_workers=workers, direct_running_mode=mode)
-        return beam.Pipeline(runner=FnApiRunner(), options=opts)
-    opts = PipelineOptions(args + [f"--runner={runner}"])
-    try:
-        return beam.Pipeline(options=opts)
-    except ValueError as e:  # Beam validates runner options here (e.g. an invalid --project)
-        raise UserError(f"{runner}: invalid pipeline options: {e}") from e
-
 
 def build(p: beam.Pipeline, inputs: list[str], out_dir: str, cfg: PipelineConfig) -> None:
     files = expand_inputs(inputs)

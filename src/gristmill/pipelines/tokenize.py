@@ -26,7 +26,7 @@ from apache_beam.utils import shared
 
 from gristmill.config import TokenizeConfig
 from gristmill.pipelines import progress
-from gristmill.pipelines.transforms import NAMESPACE
+from gristmill.pipelines.beam_util import NAMESPACE
 from gristmill.tokenize import shards as sh
 
 _TOKENIZERS = shared.Shared()
@@ -207,7 +207,7 @@ def run_tokenize(input_dir: str, output_dir: str, cfg: TokenizeConfig, workers: 
 
 def _tokenize_into(pattern: str, output_dir: str, cfg: TokenizeConfig, workers: int,
                    runner: str | None, extra_args: list[str] | None, progress_every: float) -> dict:
-    from gristmill.pipelines.run import make_pipeline
+    from gristmill.pipelines.beam_util import make_pipeline
 
     p = make_pipeline(runner, workers, extra_args)
     (
