@@ -1,7 +1,8 @@
 """gristmill.train: a compact GPT trainer on gristmill token shards (the only area that imports torch).
 
 - ``model``: the whole GPT in one file (config + presets, attention, blocks, KV-cache generation).
-- ``config``: typed training config, YAML and CLI overrides (unknown keys are errors).
+- ``config``: the settings as pydantic models, YAML and flag overrides (unknown keys are errors).
+- ``presets``: named model shapes (``--preset``).
 - ``data``: context+1 windows sampled without replacement per epoch, strided across DDP ranks.
 - ``optim``: AdamW decay groups, warmup + cosine schedule.
 - ``trainer``: the loop (grad accumulation, autocast, DDP, metrics, exact-resume checkpoints).

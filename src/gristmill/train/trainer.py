@@ -34,7 +34,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from gristmill.errors import UserError
 from gristmill.train import checkpoint as ck
 from gristmill.train import import_hf
-from gristmill.train.config import TrainConfig
+from gristmill.train.config import TrainConfig, default
 from gristmill.train.data import TokenWindows, WindowSampler, validation_ids
 from gristmill.train.metrics_sinks import MetricsSink, TensorBoardSink, require_tensorboard
 from gristmill.train.model import GPT, GPTConfig
@@ -310,7 +310,7 @@ def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
         init = import_hf.read_hf_checkpoint(init_from)
         import_hf.check_tokenizer(init, shards)
         import_hf.check_model(init, mcfg)
-    if shards.vocab_size > mcfg.vocab_size or mcfg.vocab_size == GPTConfig.vocab_size:
+    if shards.vocab_size > mcfg.vocab_size or mcfg.vocab_size == default(GPTConfig, "vocab_size"):
         # The data decides the vocabulary unless the user set a larger one explicitly.
         mcfg = GPTConfig(**{**mcfg.to_dict(), "vocab_size": int(shards.vocab_size)})
     last_path = ck.ckpt_dir(out) / "last.pt"
