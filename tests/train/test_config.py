@@ -113,3 +113,24 @@ def test_flags_keep_their_names_types_and_defaults():
     assert "(default 0.0006)" in flags["--lr"].help and "(default 'auto')" in flags["--dtype"].help
     assert _parse([]).__dict__ == {"config": None, "preset": None,
                                    **{a.dest: None for a in flags.values()}}
+
+
+def test_train_help_lists_the_settings_in_place_and_they_parse():
+    """The settings' flags are added to `gristmill train` when it is used (reading them needs
+    pydantic): its help shows them before the logging flags, and they parse with the old names."""
+    from gristmill.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if hasattr(a, "choices") and a.choices
+               and "train" in a.choices)
+    train = sub.choices["train"]
+    assert "--n-layer" not in train._option_string_actions  # not read for other commands
+    text = train.format_help()
+    model, training, logging_ = (text.index(s) for s in (
+        "model overrides", "training overrides", "logging (any command)"))
+    assert model < training < logging_
+    assert text.index("--n-layer INT") < text.index("--verbose")
+    args = parser.parse_args(["train", "--data", "S", "--out", "R", "--lr", "0.01", "--no-bias"])
+    assert (args.input, args.output, args.cfg_lr, args.cfg_bias) == ("S", "R", 0.01, False)
+    m, t = configs_from_args(args)
+    assert (m.bias, t.lr) == (False, 0.01)
