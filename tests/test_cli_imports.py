@@ -63,7 +63,10 @@ def test_declaring_commands_imports_nothing_heavy(args):
     imported = _top_level_imports(args)
     assert "gristmill" in imported
     assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
-    assert not imported & set(ALSO_NOT_FOR_DECLARING), sorted(imported & set(ALSO_NOT_FOR_DECLARING))
+    # `train --help` lists the trainer's settings, read from its pydantic config models (every
+    # other command declares the train flags lazily and never imports them).
+    light = set(ALSO_NOT_FOR_DECLARING) - ({"pydantic"} if args == ["train", "--help"] else set())
+    assert not imported & light, sorted(imported & light)
 
 
 @pytest.fixture()

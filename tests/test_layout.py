@@ -29,6 +29,15 @@ def test_only_pipelines_import_beam_and_only_train_imports_torch():
             assert "import torch" not in text and "from torch" not in text, py
 
 
+def test_only_the_cli_package_parses_arguments():
+    """Core modules expose functions; gristmill.cli alone declares and parses flags."""
+    src = ROOT / "src" / "gristmill"
+    for py in src.rglob("*.py"):
+        if py.relative_to(src).parts[0] != "cli":
+            text = py.read_text()
+            assert "import argparse" not in text and "from argparse" not in text, py
+
+
 def test_cli_help_lists_every_subcommand():
     from gristmill.cli import build_parser
 

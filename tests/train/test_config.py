@@ -6,12 +6,8 @@ import argparse
 
 import pytest
 
-from gristmill.train.config import (
-    ConfigError,
-    add_override_flags,
-    build_configs,
-    configs_from_args,
-)
+from gristmill.cli.train import add_override_flags, configs_from_args
+from gristmill.train.config import ConfigError, GPTConfig, TrainConfig, build_configs
 from gristmill.train.model import PRESETS
 
 
@@ -34,10 +30,30 @@ def test_presets_and_typed_overrides():
     ({"n_embd": 100, "n_head": 3}, "divisible"),
     ({"min_lr": 1.0, "lr": 0.1}, "min_lr <= lr"),
     ({"batch_size": 0}, "batch_size must be >= 1"),
+    ({"n_head": 0}, "n_head must be >= 1, got 0"),
+    ({"lr": True}, "lr must be a number, got True"),
+    ({"eval_every": -1}, "eval_every must be >= 0"),
 ])
 def test_bad_overrides_are_errors_that_name_the_key(overrides, match):
-    with pytest.raises(ConfigError, match=match):
+    with pytest.raises(ConfigError, match=match) as e:
         build_configs("tiny", overrides)
+    assert "\n" not in str(e.value) and str(e.value).startswith("overrides: ")
+
+
+def test_the_models_refuse_unknown_keys_and_bad_values_directly():
+    with pytest.raises(ConfigError, match="^unknown key 'n_layers'$"):
+        GPTConfig(n_layers=3)
+    with pytest.raises(ValueError, match="^warmup_steps must be an integer, got 'soon'$"):
+        TrainConfig(warmup_steps="soon")
+
+
+def test_to_dict_is_what_checkpoints_and_config_json_hold():
+    m, t = build_configs("tiny", {"lr": 1, "min_lr": 1})
+    assert list(m.to_dict()) == ["block_size", "vocab_size", "pad_vocab_multiple", "n_layer",
+                                 "n_head", "n_embd", "dropout", "bias"]
+    assert t.to_dict()["lr"] == 1.0 and isinstance(t.to_dict()["lr"], float)
+    # A checkpoint's stored dicts rebuild the same configs (resume and `sample` do this).
+    assert GPTConfig(**m.to_dict()) == m and TrainConfig(**t.to_dict()) == t
 
 
 def test_unknown_preset_lists_the_choices():
@@ -74,9 +90,47 @@ def test_cli_flags_are_typed():
         _parse(["--n-layer", "two"])
 
 
-def test_every_flag_has_its_field_comment_as_help():
+def test_every_flag_has_its_field_description_as_help():
     p = argparse.ArgumentParser()
     add_override_flags(p)
     helps = {a.dest: a.help for a in p._actions if a.dest.startswith("cfg_")}
-    assert "steps between `last` checkpoints" in helps["cfg_ckpt_every"]
+    assert helps["cfg_ckpt_every"] == ("steps between `last` checkpoints (and at the end); 0: "
+                                       "only at the end (default 200)")
+    assert set(helps) == {f"cfg_{k}" for k in [*GPTConfig.model_fields, *TrainConfig.model_fields]}
     assert all(not h.startswith("default") for h in helps.values()), helps
+
+
+def test_flags_keep_their_names_types_and_defaults():
+    """The flags as they were before the config moved to pydantic (--help lists the same)."""
+    p = argparse.ArgumentParser()
+    add_override_flags(p)
+    flags = {a.option_strings[0]: a for a in p._actions if a.dest.startswith("cfg_")}
+    assert flags["--n-layer"].type is int and flags["--n-layer"].metavar == "INT"
+    assert flags["--lr"].type is float and flags["--lr"].metavar == "FLOAT"
+    assert flags["--dtype"].choices == ("auto", "fp32", "bf16", "fp16")
+    assert flags["--bias"].option_strings == ["--bias", "--no-bias"]
+    assert all(a.default is None for a in flags.values())  # not given: the preset decides
+    assert "(default 0.0006)" in flags["--lr"].help and "(default 'auto')" in flags["--dtype"].help
+    assert _parse([]).__dict__ == {"config": None, "preset": None,
+                                   **{a.dest: None for a in flags.values()}}
+
+
+def test_train_help_lists_the_settings_in_place_and_they_parse():
+    """The settings' flags are added to `gristmill train` when it is used (reading them needs
+    pydantic): its help shows them before the logging flags, and they parse with the old names."""
+    from gristmill.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if hasattr(a, "choices") and a.choices
+               and "train" in a.choices)
+    train = sub.choices["train"]
+    assert "--n-layer" not in train._option_string_actions  # not read for other commands
+    text = train.format_help()
+    model, training, logging_ = (text.index(s) for s in (
+        "model overrides", "training overrides", "logging (any command)"))
+    assert model < training < logging_
+    assert text.index("--n-layer INT") < text.index("--verbose")
+    args = parser.parse_args(["train", "--data", "S", "--out", "R", "--lr", "0.01", "--no-bias"])
+    assert (args.input, args.output, args.cfg_lr, args.cfg_bias) == ("S", "R", 0.01, False)
+    m, t = configs_from_args(args)
+    assert (m.bias, t.lr) == (False, 0.01)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from gristmill.errors import UserError
 
@@ -46,11 +46,44 @@ class StrictParser(argparse.ArgumentParser):
         # old name (old_name), and operands given as positional or flag (add_operand).
         self.required_renamed: list[tuple[argparse.Action, list[str]]] = []
         self.operands: list[tuple[str, str, str, bool]] = []
+        # Arguments added on first use (see defer): (adder, index into _actions, into groups).
+        self.deferred: list[tuple[Callable[[argparse.ArgumentParser], None], int, int]] = []
+
+    def defer(self, add: Callable[[argparse.ArgumentParser], None]) -> None:
+        """Call ``add(self)`` only when this parser is used (to parse, or for its help), for
+        arguments whose declaration needs a slow import (``train``'s settings are read from
+        pydantic models): building the whole command tree for any other command stays fast.
+        The arguments keep the place in ``--help`` and the usage line they would have had if
+        added now."""
+        self.deferred.append((add, len(self._actions), len(self._action_groups)))
+
+    def _add_deferred(self) -> None:
+        shift_actions = shift_groups = 0
+        while self.deferred:
+            add, at_action, at_group = self.deferred.pop(0)
+            n_actions, n_groups = len(self._actions), len(self._action_groups)
+            add(self)
+            for items, n, at in ((self._actions, n_actions, at_action + shift_actions),
+                                 (self._action_groups, n_groups, at_group + shift_groups)):
+                new = items[n:]
+                del items[n:]
+                items[at:at] = new
+            shift_actions += len(self._actions) - n_actions
+            shift_groups += len(self._action_groups) - n_groups
+
+    def format_usage(self) -> str:
+        self._add_deferred()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self._add_deferred()
+        return super().format_help()
 
     def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
         """Also check renamed flags and operands, and record which parser saw the command's own
         flags: the innermost one returns first, so its name wins (used to suggest flags for
         unknown ones)."""
+        self._add_deferred()
         words = sys.argv[1:] if args is None else list(args)
         relaxed = [a for a, old in self.required_renamed
                    if any(w.split("=", 1)[0] in old for w in words)]
@@ -89,6 +122,7 @@ class StrictParser(argparse.ArgumentParser):
     def long_flags(self) -> list[str]:
         """Every ``--flag`` this parser accepts and shows, for near-miss suggestions (a hidden
         old name is accepted but never suggested)."""
+        self._add_deferred()
         return [s for a in self._actions if a.help is not argparse.SUPPRESS
                 for s in a.option_strings if s.startswith("--")]
 

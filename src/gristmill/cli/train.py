@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+import typing
+from typing import Any, Literal
 
-from gristmill.cli.parser import old_name
+from gristmill.cli.parser import StrictParser, old_name
 from gristmill.errors import UserError
 from gristmill.safe_text import visible
-from gristmill.train.config import PRESETS, add_override_flags
+from gristmill.train.presets import PRESETS
 
 # What to install when torch is missing: the core install has the pipeline only.
 TRAIN_EXTRA = "pip install 'gristmill[train]'"
@@ -50,7 +51,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(config.json + model.safetensors or pytorch_model.bin, as export-hf "
                    "writes); it decides the model's shape, its tokenizer must be the shards'; "
                    "optimizer and step start fresh. Not with --resume")
-    add_override_flags(p)
+    if isinstance(p, StrictParser):
+        p.defer(add_override_flags)  # read from the config models when `train` is used
+    else:
+        add_override_flags(p)
     p.set_defaults(func=_cmd_train)
 
     s = sub.add_parser("sample", help="generate text from a trained checkpoint",
@@ -85,6 +89,52 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=_cmd_export)
 
 
+def add_override_flags(parser: argparse.ArgumentParser) -> None:
+    """One ``--field-name`` flag per field of ``GPTConfig`` and ``TrainConfig``, typed (a
+    ``Literal`` becomes choices, a bool ``--x/--no-x``), its help the field's description,
+    defaulting to "not given" so the preset and the YAML file keep their say."""
+    from gristmill.train.config import GPTConfig, TrainConfig
+
+    for cls, title in ((GPTConfig, "model"), (TrainConfig, "training")):
+        group = parser.add_argument_group(f"{title} overrides (default: the preset's value)")
+        for name, field in cls.model_fields.items():
+            flag = "--" + name.replace("_", "-")
+            tp = field.annotation
+            help_text = f"{field.description} (default {field.default!r})".replace("%", "%%")
+            if typing.get_origin(tp) is Literal:
+                group.add_argument(flag, dest=f"cfg_{name}", choices=typing.get_args(tp),
+                                   default=None, help=help_text)
+            elif tp is bool:
+                group.add_argument(flag, dest=f"cfg_{name}", default=None,
+                                   action=argparse.BooleanOptionalAction, help=help_text)
+            else:
+                assert tp in (int, float), f"no flag type for {cls.__name__}.{name}: {tp}"
+                group.add_argument(flag, dest=f"cfg_{name}", type=tp, default=None,
+                                   metavar=tp.__name__.upper(), help=help_text)
+
+
+def flag_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The config settings given as flags (``--lr 0.1`` -> ``{"lr": 0.1}``), nothing else."""
+    prefix = "cfg_"
+    return {key[len(prefix):]: value for key, value in vars(args).items()
+            if key.startswith(prefix) and value is not None}
+
+
+def overrides_from_args(args: argparse.Namespace) -> tuple[str | None, dict[str, Any], str]:
+    """(preset, settings from ``--config`` YAML and flags, where they came from)."""
+    from gristmill.train.config import gather_overrides
+
+    return gather_overrides(getattr(args, "preset", None), getattr(args, "config", None),
+                            flag_settings(args))
+
+
+def configs_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(GPTConfig, TrainConfig): preset < ``--config`` YAML < explicit flags."""
+    from gristmill.train.config import build_configs
+
+    return build_configs(*overrides_from_args(args))
+
+
 def require_torch(command: str, *modules: str) -> None:
     """Fail with the one line that says what to install when the trainer's dependencies are
     missing (a core ``pip install gristmill`` has no torch). Call before importing them."""
@@ -100,13 +150,11 @@ def require_torch(command: str, *modules: str) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     require_torch("train")
-    from gristmill.train.config import configs_from_args
     from gristmill.train.trainer import train
 
     # Every user mistake here (config, shards, resume, checkpoint) is a UserError: gristmill.cli
     # prints it as one line and exits 2.
     if args.init_from and not args.resume:  # with --resume: train() says they exclude
-        from gristmill.train.config import overrides_from_args
         from gristmill.train.import_hf import configs_from_checkpoint, read_hf_checkpoint
 
         hf = read_hf_checkpoint(args.init_from)

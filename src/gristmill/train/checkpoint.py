@@ -7,24 +7,30 @@ optimizer and grad-scaler state, the step, the data position (the global micro-b
 and metadata only: it is for sampling and export, not for resuming).
 
 Files are written to a temporary name in the same directory, fsynced, then renamed over the old
-one, so a run killed mid-write leaves the previous checkpoint intact. They hold only tensors and
-plain containers, so they load with ``torch.load(weights_only=True)``: opening a checkpoint cannot
-run code.
+one, so a run killed mid-write leaves the previous checkpoint intact (its temporary file is
+removed by the next run: ``remove_partial_writes``). They hold only tensors and plain
+containers, so they load with ``torch.load(weights_only=True)``: opening a checkpoint cannot run
+code. The settings are stored as plain dicts (``GPTConfig.to_dict()``), so any checkpoint whose
+dicts have the same keys loads, whatever class wrote it.
 """
 
 from __future__ import annotations
 
 import os
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 from gristmill.errors import UserError, one_line
 
 FORMAT_VERSION = 1
+# What ckpt/last.pt must hold to resume from it (best.pt lacks the optimizer and RNG states).
+RESUME_KEYS = ("model", "optimizer", "scaler", "step", "best_val_loss", "rng", "config", "data")
 
 
 def ckpt_dir(run_dir: str | Path) -> Path:
@@ -44,6 +50,62 @@ def atomic_save(obj: Any, path: Path) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What every checkpoint of a run holds besides the weights: fixed for the whole run."""
+
+    config: dict  # {"model": GPTConfig.to_dict(), "train": TrainConfig.to_dict()}
+    fingerprint: dict  # trainer.data_fingerprint: what a resume must find unchanged
+    world_size: int
+    grad_accum: int
+    meta: dict  # tokenizer, eos_id, and init_from when the run started from a HF model
+
+
+def save_last(run_dir: Path, info: RunInfo, model: torch.nn.Module,
+              optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, step: int,
+              best_val_loss: float, rngs: list[dict]) -> None:
+    """Write ``ckpt/last.pt``: everything a resumed run needs to continue bit-for-bit.
+    ``rngs`` holds every rank's RNG states (``gather_rng_states``); the data position is the
+    global micro-batch counter after ``step``. Rank 0 alone calls this."""
+    atomic_save({
+        "format": FORMAT_VERSION, "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scaler": scaler.state_dict() if scaler.is_enabled() else {},
+        "step": step, "best_val_loss": best_val_loss, "rng": rngs,
+        "config": info.config,
+        "data": {"micro_batches": step * info.grad_accum * info.world_size,
+                 "world_size": info.world_size, "fingerprint": info.fingerprint},
+        **info.meta,
+    }, ckpt_dir(run_dir) / "last.pt")
+
+
+def save_best(run_dir: Path, info: RunInfo, model: torch.nn.Module, step: int,
+              val_loss: float) -> None:
+    """Write ``ckpt/best.pt``: the weights with the lowest validation loss so far, for
+    sampling and export (no optimizer or RNG state). Rank 0 alone calls this."""
+    atomic_save({
+        "format": FORMAT_VERSION, "model": model.state_dict(), "step": step,
+        "val_loss": val_loss, "config": info.config, **info.meta,
+    }, ckpt_dir(run_dir) / "best.pt")
+
+
+def remove_partial_writes(run_dir: Path) -> None:
+    """Delete the temporary files of checkpoint writes that were killed (``.last.pt.tmp<pid>``):
+    gristmill's own, never a finished checkpoint."""
+    for stale in ckpt_dir(run_dir).glob(".*.tmp*"):
+        stale.unlink()
+
+
+def gather_rng_states(world_size: int) -> list[dict]:
+    """Every rank's RNG states, in rank order. Under DDP this is a collective: every rank calls
+    it, at the same step."""
+    if world_size == 1:
+        return [rng_state()]
+    states: list[Any] = [None] * world_size
+    dist.all_gather_object(states, rng_state())
+    return states
 
 
 class CheckpointError(UserError, ValueError):

@@ -1,6 +1,7 @@
 """The whole GPT in one file: attention, MLP, block, model, KV-cache generation.
 
-Its shape (``GPTConfig``) and the presets are in ``gristmill.train.config``, which needs no torch.
+Its shape (``GPTConfig``) is in ``gristmill.train.config`` and the presets in
+``gristmill.train.presets``; neither needs torch.
 
 A decoder-only transformer in the GPT-2 layout, so that a trained model exports to
 ``transformers.GPT2LMHeadModel`` by renaming and transposing weights (see ``export_hf.py``):

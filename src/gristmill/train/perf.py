@@ -7,6 +7,10 @@ name and the training dtype. An unknown GPU, or a CPU, gets no MFU (``None``), o
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Iterator
+
 import torch
 
 # (substring of torch.cuda.get_device_name(), dense bf16/fp16 TFLOP/s, dense tf32 TFLOP/s).
@@ -65,3 +69,30 @@ def cpu_has_native_bf16() -> bool:
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+class Throughput:
+    """Tokens per second over the steps since the last report, not counting the time spent in
+    ``paused()`` blocks (evaluation, metrics and checkpoint writes are not training speed)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new interval now (after each report)."""
+        self.started, self.steps, self.paused_s = time.perf_counter(), 0, 0.0
+
+    def step_done(self) -> None:
+        self.steps += 1
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.paused_s += time.perf_counter() - t0
+
+    def tokens_per_s(self, tokens_per_step: int) -> float:
+        elapsed = max(time.perf_counter() - self.started - self.paused_s, 1e-9)
+        return tokens_per_step * self.steps / elapsed

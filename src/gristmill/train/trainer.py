@@ -14,12 +14,9 @@ stopped (tested on CPU, where kernels are deterministic).
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
+import functools
 import logging
 import math
-import os
-import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -31,161 +28,31 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from gristmill.errors import UserError
 from gristmill.train import checkpoint as ck
 from gristmill.train import import_hf
 from gristmill.train.config import TrainConfig
 from gristmill.train.data import TokenWindows, WindowSampler, validation_ids
-from gristmill.train.metrics_sinks import MetricsSink, TensorBoardSink, require_tensorboard
+from gristmill.train.distributed import Dist, setup_distributed
+from gristmill.train.metrics_sinks import MetricsSink, require_tensorboard
 from gristmill.train.model import GPT, GPTConfig
 from gristmill.train.optim import lr_at, make_optimizer
-from gristmill.train.perf import peak_flops, resolve_dtype
+from gristmill.train.perf import Throughput, peak_flops, resolve_dtype
+from gristmill.train.preflight import (
+    ResumeMismatch,
+    checkpoint_to_resume,
+    data_fingerprint,
+    open_data,
+    read_init_from,
+    tokenizer_meta,
+    verify_data,
+    with_data_vocab,
+)
+from gristmill.train.run_dir import prepare_run_dir
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
-# Settings that may differ between a run and its resumption without changing the loss curve.
-RESUME_FREE_KEYS = {"progress", "log_every", "eval_every", "ckpt_every", "tensorboard"}
-# What ckpt/last.pt must hold to resume from it (best.pt lacks the optimizer and RNG states).
-RESUME_KEYS = ("model", "optimizer", "scaler", "step", "best_val_loss", "rng", "config", "data")
 log = logging.getLogger(__name__)
-
-
-class ResumeMismatch(UserError, ValueError):
-    """``--resume`` with settings that would not continue the same run."""
-
-
-@dataclass
-class Dist:
-    rank: int = 0
-    local_rank: int = 0
-    world_size: int = 1
-    initialized_here: bool = False
-
-    @property
-    def master(self) -> bool:
-        return self.rank == 0
-
-
-def setup_distributed() -> tuple[Dist, torch.device]:
-    """Read torchrun's environment; NCCL on GPUs, gloo on CPU."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return Dist(), torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    if torch.cuda.is_available():
-        device = torch.device("cuda", local)
-        torch.cuda.set_device(device)
-        backend = "nccl"
-    else:
-        device, backend = torch.device("cpu"), "gloo"
-    created = not dist.is_initialized()
-    if created:
-        dist.init_process_group(backend=backend, rank=rank, world_size=world)
-    return Dist(rank, local, world, created), device
-
-
-def open_data(data: Any) -> Any:
-    """A shards reader from a SHARDS_DIR path (or an already-open reader, as tests pass)."""
-    if isinstance(data, (str, Path)):
-        from gristmill.tokenize.shards import open_shards
-
-        return open_shards(data)
-    return data
-
-
-def verify_data(shards: Any, model_vocab: int, full: bool, d: Dist) -> None:
-    """Refuse shards that do not match their manifest before any training (``ShardError``, one
-    line naming the shard): ``tokenize.verify.require_trainable``, the checks of
-    ``gristmill shards verify`` plus ids against the model's vocabulary.
-
-    Under DDP one process per node (local rank 0) does the full read; the others make the cheap
-    checks; every rank then raises the same error, so no rank is left waiting in a collective.
-    """
-    root = getattr(shards, "root", None)
-    if root is None:
-        return  # an already-open reader without a directory (tests): nothing on disk to check
-    from gristmill.tokenize.shards import ShardError
-    from gristmill.tokenize.verify import require_trainable
-
-    if not full and d.master:
-        log.warning("--no-verify: not reading the shards in %s, so their sha256 and ids are not "
-                    "checked (paths and the manifest's max_id still are)", root)
-    problem, warnings = None, []
-    try:
-        warnings = require_trainable(root, model_vocab, full=full and d.local_rank == 0)
-    except ShardError as e:
-        problem = str(e)
-    if d.world_size > 1:
-        problems: list[Any] = [None] * d.world_size
-        dist.all_gather_object(problems, problem)
-        problem = next((p for p in problems if p), None)
-    if problem:
-        raise ShardError(problem)
-    if d.master:
-        for w in warnings:
-            log.warning("%s", w)
-
-
-def _no_checkpoint_to_resume(out: Path, d: Dist) -> None:
-    """``--resume`` without ``ckpt/last.pt``: a fresh start only where no earlier run would be
-    overwritten (its metrics or best checkpoint); said in the log either way."""
-    leftovers = [p for p in (out / "metrics.jsonl", ck.ckpt_dir(out) / "best.pt")
-                 if p.is_file() and p.stat().st_size > 0]
-    if leftovers:
-        names = " and ".join(str(p.relative_to(out)) for p in leftovers)
-        raise UserError(f"--resume: {out} has {names} but no ckpt/last.pt to resume from (the "
-                        f"run stopped before its first checkpoint, or it was removed); use a new "
-                        f"--output, or run without --resume to start over in it (replacing them)")
-    if d.master:
-        log.warning("no checkpoint in %s: starting a new run", out)
-
-
-def data_fingerprint(shards: Any) -> dict:
-    """What a resume must find unchanged: per-split token counts and the vocabulary."""
-    manifest = getattr(shards, "manifest", None) or {}
-    digests = "".join(str(s.get("sha256", "")) for s in manifest.get("shards", []))
-    return {
-        "train_tokens": int(shards.num_tokens("train")),
-        "validation_tokens": int(shards.num_tokens("validation")),
-        "vocab_size": int(shards.vocab_size),
-        "shards_sha256": hashlib.sha256(digests.encode()).hexdigest(),
-    }
-
-
-def _tokenizer_meta(shards: Any) -> dict:
-    manifest = getattr(shards, "manifest", None) or {}
-    tok = manifest.get("tokenizer") if isinstance(manifest, dict) else None
-    return dict(tok) if isinstance(tok, dict) else {}
-
-
-class MetricsLog:
-    """``RUN_DIR/metrics.jsonl``: one JSON object per logged step, rewritten on resume; each
-    record then goes to the ``sinks`` too (TensorBoard, a user's logger: see metrics_sinks)."""
-
-    def __init__(self, path: Path, resume_step: int | None, sinks: Sequence[MetricsSink] = ()):
-        self.path = path
-        self.sinks = list(sinks)
-        kept: list[str] = []
-        if resume_step is not None and path.exists():
-            # Steps after the checkpoint are about to be recomputed: drop them so the file is the
-            # run's one true curve.
-            for line in path.read_text().splitlines():
-                if line.strip() and json.loads(line)["step"] <= resume_step:
-                    kept.append(line)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text("".join(k + "\n" for k in kept))
-        os.replace(tmp, path)
-        self.f = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
-
-    def write(self, record: dict) -> None:
-        self.f.write(json.dumps(record) + "\n")
-        self.f.flush()
-        for sink in self.sinks:
-            sink.write(record)
-
-    def close(self) -> None:
-        self.f.close()
-        for sink in self.sinks:
-            sink.close()
+# ResumeMismatch (raised by preflight) is re-exported: callers of train() catch it from here.
+__all__ = ["ResumeMismatch", "evaluate", "train", "train_step"]
 
 
 @torch.no_grad()
@@ -243,26 +110,6 @@ def train_step(fwd_model: Any, model: GPT, optimizer: torch.optim.Optimizer,
     return step_loss, grad_norm, data_time
 
 
-def _check_resume(ckpt: dict, mcfg: GPTConfig, tcfg: TrainConfig, fp: dict, d: Dist) -> None:
-    diffs = []
-    for name, now in (("model", mcfg.to_dict()), ("train", tcfg.to_dict())):
-        for key, then in ckpt["config"][name].items():
-            if key not in RESUME_FREE_KEYS and now.get(key) != then:
-                diffs.append(f"{key}: checkpoint {then!r}, now {now.get(key)!r}")
-    if ckpt["data"]["fingerprint"] != fp:
-        diffs.append(f"data: checkpoint {ckpt['data']['fingerprint']}, now {fp}")
-    if ckpt["data"]["world_size"] != d.world_size:
-        diffs.append(f"world_size: checkpoint {ckpt['data']['world_size']}, now {d.world_size}")
-    if diffs:
-        origin = ckpt.get("init_from")
-        hint = (f" (this run started from --init-from {origin}: give its shape, e.g. --n-layer "
-                f"{ckpt['config']['model']['n_layer']})" if origin else "")
-        raise ResumeMismatch(
-            "--resume would not continue the same run:\n  " + "\n  ".join(diffs)
-            + f"\nrun with the checkpoint's settings{hint}, or start a new run with a new --output"
-        )
-
-
 def train(
     data: Any,
     out_dir: str | Path,
@@ -295,36 +142,90 @@ def train(
             dist.destroy_process_group()
 
 
+@dataclass
+class Learner:
+    """The model being trained and what updates it: built once, passed to each step."""
+
+    model: GPT  # the bare module: weights to save, parameters to clip, evaluation
+    fwd_model: Any  # what runs the training forward: the model, compiled and/or DDP-wrapped
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler  # enabled for fp16 only
+    dtype: str  # the resolved --dtype: fp32, bf16 or fp16
+    autocast: Any  # torch.autocast for bf16/fp16, a null context for fp32
+
+
+@dataclass
+class LoopState:
+    """What the loop changes as it runs (with the weights, what last.pt saves)."""
+
+    step: int = 0  # optimizer steps done
+    best_val: float = math.inf  # lowest validation loss so far (best.pt holds its weights)
+
+
+@dataclass
+class Windows:
+    """The data the loop reads: training windows in a seeded order, a fixed validation set."""
+
+    sampler: WindowSampler
+    val_windows: TokenWindows
+    val_ids: Any  # the validation windows' indices, the same at every evaluation
+
+
 def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
            tcfg: TrainConfig, resume: bool, stop_after: int | None, verify: bool,
            init_from: str | Path | None, sinks: Sequence[MetricsSink]) -> dict:
+    """The run, top to bottom: check the inputs, build (or restore) the model, set up the run
+    directory, then loop."""
+    # -----------------------------------------------------------------------------
+    # Inputs: the shards, the weights to start from, the checkpoint to continue
     if tcfg.tensorboard:
         require_tensorboard()  # on every rank, before anything: no rank is left waiting
     shards = open_data(data)
     fp = data_fingerprint(shards)
-    init = None
-    if init_from is not None:
-        if resume:
-            raise UserError("--init-from starts a new run from a model's weights and --resume "
-                            "continues RUN_DIR's own checkpoint: give one of them")
-        init = import_hf.read_hf_checkpoint(init_from)
-        import_hf.check_tokenizer(init, shards)
-        import_hf.check_model(init, mcfg)
-    if shards.vocab_size > mcfg.vocab_size or mcfg.vocab_size == GPTConfig.vocab_size:
-        # The data decides the vocabulary unless the user set a larger one explicitly.
-        mcfg = GPTConfig(**{**mcfg.to_dict(), "vocab_size": int(shards.vocab_size)})
-    last_path = ck.ckpt_dir(out) / "last.pt"
-    ckpt = None
-    if resume and last_path.exists():
-        ckpt = ck.load(last_path, map_location=device, require=RESUME_KEYS)
-        _check_resume(ckpt, mcfg, tcfg, fp, d)
+    init = read_init_from(init_from, resume, shards, mcfg)
+    mcfg = with_data_vocab(mcfg, shards)
+    ckpt = checkpoint_to_resume(out, resume, mcfg, tcfg, fp, d, device)
+    if ckpt is not None:
         init_from = ckpt.get("init_from")  # provenance travels with the run
-    elif resume:
-        _no_checkpoint_to_resume(out, d)
-    elif last_path.exists():
-        raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or use a new --output")
     verify_data(shards, mcfg.vocab_size, verify, d)
 
+    # -----------------------------------------------------------------------------
+    # Model, optimizer, precision; on resume, their state and the RNGs from last.pt
+    learner = build_learner(mcfg, tcfg, device, d, init)
+    state = LoopState()
+    if ckpt is not None:
+        state = restore(learner, ckpt, d)
+        del ckpt  # its tensors (on the device) are copied: free them before training
+    windows = open_windows(shards, mcfg, tcfg, d)
+    learner.fwd_model = wrap_for_training(learner.model, tcfg, device, d)
+
+    # -----------------------------------------------------------------------------
+    # Run directory (rank 0): config.json, metrics.jsonl, the tokenizer
+    meta = {"tokenizer": tokenizer_meta(shards), "eos_id": int(getattr(shards, "eos_id", -1))}
+    if init_from is not None:
+        meta["init_from"] = str(init_from)
+    info = ck.RunInfo(config={"model": mcfg.to_dict(), "train": tcfg.to_dict()}, fingerprint=fp,
+                      world_size=d.world_size, grad_accum=tcfg.grad_accum, meta=meta)
+    metrics_log = None
+    if d.master:
+        run_facts = {"dtype": learner.dtype, "world_size": d.world_size, "device": str(device),
+                     "data": fp}
+        metrics_log = prepare_run_dir(out, info, run_facts, state.step, tcfg.tensorboard, sinks)
+
+    # -----------------------------------------------------------------------------
+    # Training
+    try:
+        return train_loop(learner, windows, state, tcfg, mcfg, out, info, d, device,
+                          metrics_log, stop_after)
+    finally:
+        if metrics_log is not None:
+            metrics_log.close()
+
+
+def build_learner(mcfg: GPTConfig, tcfg: TrainConfig, device: torch.device, d: Dist,
+                  init: import_hf.HFCheckpoint | None) -> Learner:
+    """The model (seeded, or from ``init``'s weights), AdamW and the grad scaler, on ``device``
+    in the resolved dtype. The forward wrapper is set later (``wrap_for_training``)."""
     dtype = resolve_dtype(tcfg.dtype, device, tcfg.compile)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -333,7 +234,6 @@ def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
         torch.autocast(device.type, dtype=DTYPES[dtype]) if dtype != "fp32"
         else contextlib.nullcontext()
     )
-
     torch.manual_seed(tcfg.seed)  # the same init on every rank (DDP also broadcasts rank 0's)
     model = GPT(mcfg).to(device)
     if init is not None:
@@ -341,156 +241,177 @@ def _train(d: Dist, device: torch.device, data: Any, out: Path, mcfg: GPTConfig,
     optimizer = make_optimizer(model, tcfg, device)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == "fp16")
     torch.manual_seed(tcfg.seed + d.rank)  # dropout differs per rank
-    step, best_val = 0, math.inf
-    if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        if ckpt["scaler"]:
-            scaler.load_state_dict(ckpt["scaler"])
-        step, best_val = int(ckpt["step"]), float(ckpt["best_val_loss"])
-        ck.set_rng_state(ckpt["rng"][d.rank])
-        del ckpt
+    return Learner(model, model, optimizer, scaler, dtype, autocast)
 
+
+def restore(learner: Learner, ckpt: dict, d: Dist) -> LoopState:
+    """Load last.pt's weights, optimizer and scaler state and this rank's RNG states; return
+    the step and best validation loss it was saved at."""
+    learner.model.load_state_dict(ckpt["model"])
+    learner.optimizer.load_state_dict(ckpt["optimizer"])
+    if ckpt["scaler"]:
+        learner.scaler.load_state_dict(ckpt["scaler"])
+    ck.set_rng_state(ckpt["rng"][d.rank])
+    return LoopState(step=int(ckpt["step"]), best_val=float(ckpt["best_val_loss"]))
+
+
+def open_windows(shards: Any, mcfg: GPTConfig, tcfg: TrainConfig, d: Dist) -> Windows:
     train_windows = TokenWindows(shards.arrays("train"), mcfg.block_size, "train")
     val_windows = TokenWindows(shards.arrays("validation"), mcfg.block_size, "validation")
     sampler = WindowSampler(train_windows, tcfg.batch_size, tcfg.seed, d.rank, d.world_size)
-    val_ids = validation_ids(val_windows, tcfg.eval_batches * tcfg.batch_size)
+    return Windows(sampler, val_windows,
+                   validation_ids(val_windows, tcfg.eval_batches * tcfg.batch_size))
 
+
+def wrap_for_training(model: GPT, tcfg: TrainConfig, device: torch.device, d: Dist) -> Any:
+    """What runs the training forward: the model, compiled with ``--compile``, in DDP under
+    torchrun."""
     fwd_model: Any = torch.compile(model) if tcfg.compile else model
     if d.world_size > 1:
         fwd_model = DDP(fwd_model, device_ids=[device.index] if device.type == "cuda" else None)
+    return fwd_model
 
-    tokens_per_step = tcfg.batch_size * tcfg.grad_accum * d.world_size * mcfg.block_size
-    flops_per_token = model.flops_per_token()
-    peak = peak_flops(device, dtype)
-    meta = {"tokenizer": _tokenizer_meta(shards), "eos_id": int(getattr(shards, "eos_id", -1))}
-    if init_from is not None:
-        meta["init_from"] = str(init_from)
-    metrics_log = None
-    if d.master:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(
-            {"model": mcfg.to_dict(), "train": tcfg.to_dict(), "dtype": dtype,
-             "world_size": d.world_size, "device": str(device), "data": fp, **meta}, indent=2))
-        run_sinks = [*sinks, TensorBoardSink(out, step)] if tcfg.tensorboard else list(sinks)
-        metrics_log = MetricsLog(out / "metrics.jsonl", step if step > 0 else None, run_sinks)
-        for stale in ck.ckpt_dir(out).glob(".*.tmp*"):  # a checkpoint write that was killed
-            stale.unlink()
-        tok_path = meta["tokenizer"].get("path")
-        if tok_path and Path(tok_path).is_file():
-            # A trained tokenizer travels with the run, so `sample` and `export-hf` find it.
-            shutil.copyfile(tok_path, out / "tokenizer.json")
 
-    def save_last(at: int) -> None:
-        rngs: list[Any] = [ck.rng_state()]
-        if d.world_size > 1:
-            rngs = [None] * d.world_size
-            dist.all_gather_object(rngs, ck.rng_state())
-        if not d.master:
+def micro_batch(sampler: WindowSampler, device: torch.device, first: int,
+                micro: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Micro-batch ``first + micro`` of the global sequence, on ``device``: the batch of a
+    step depends on the step alone, which is what makes resume exact."""
+    x, y = sampler.get(first + micro)
+    if device.type == "cuda":
+        x = x.pin_memory().to(device, non_blocking=True)
+        y = y.pin_memory().to(device, non_blocking=True)
+    return x, y
+
+
+class ProgressDisplay:
+    """A tqdm bar on a terminal (rank 0, with progress on); elsewhere (a log file, CI) or with
+    --no-progress, one plain log line per log interval instead of a bar's carriage returns."""
+
+    def __init__(self, tcfg: TrainConfig, start_step: int, master: bool):
+        from tqdm.auto import tqdm
+
+        self.total, self.master = tcfg.max_steps, master
+        self.use_bar = master and tcfg.progress and sys.stderr.isatty()
+        self.bar = tqdm(total=tcfg.max_steps, initial=start_step, disable=not self.use_bar,
+                        unit="step", dynamic_ncols=True)
+
+    def status(self, step: int, line: str) -> None:
+        """The latest metrics: the bar's postfix, or a log line."""
+        self.bar.set_postfix_str(line)
+        if self.master and not self.use_bar:
+            log.info("step %d/%d: %s", step, self.total, line)
+
+    def message(self, text: str) -> None:
+        """A line that stays (above the bar, or in the log); rank 0 only."""
+        if not self.master:
             return
-        ck.atomic_save({
-            "format": ck.FORMAT_VERSION, "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scaler": scaler.state_dict() if scaler.is_enabled() else {},
-            "step": at, "best_val_loss": best_val, "rng": rngs,
-            "config": {"model": mcfg.to_dict(), "train": tcfg.to_dict()},
-            "data": {"micro_batches": at * tcfg.grad_accum * d.world_size,
-                     "world_size": d.world_size, "fingerprint": fp},
-            **meta,
-        }, last_path)
+        if self.use_bar:
+            self.bar.write(text)
+        else:
+            log.info("%s", text)
 
-    def save_best(at: int, val: float) -> None:
-        if d.master:
-            ck.atomic_save({
-                "format": ck.FORMAT_VERSION, "model": model.state_dict(), "step": at,
-                "val_loss": val, "config": {"model": mcfg.to_dict(), "train": tcfg.to_dict()},
-                **meta,
-            }, ck.ckpt_dir(out) / "best.pt")
+    def advance(self) -> None:
+        self.bar.update(1)
 
-    from tqdm.auto import tqdm
+    def close(self) -> None:
+        self.bar.close()
 
-    # A bar on a terminal; elsewhere (a log file, CI) or with --no-progress, one plain log line
-    # per log interval instead of a bar's carriage returns.
-    use_bar = d.master and tcfg.progress and sys.stderr.isatty()
-    bar = tqdm(total=tcfg.max_steps, initial=step, disable=not use_bar, unit="step", dynamic_ncols=True)
-    summary: dict[str, Any] = {"start_step": step}
+
+def train_loop(learner: Learner, windows: Windows, state: LoopState, tcfg: TrainConfig,
+               mcfg: GPTConfig, out: Path, info: ck.RunInfo, d: Dist, device: torch.device,
+               metrics_log: Any, stop_after: int | None) -> dict:
+    """Optimizer steps from ``state.step`` to ``max_steps`` (or ``stop_after``), logging,
+    evaluating and checkpointing on their schedules; returns the run's summary."""
+    tokens_per_step = tcfg.batch_size * tcfg.grad_accum * d.world_size * mcfg.block_size
+    flops_per_token = learner.model.flops_per_token()
+    peak = peak_flops(device, learner.dtype)
+    display = ProgressDisplay(tcfg, state.step, d.master)
+    meter = Throughput()  # over the steps since the last log, minus eval and checkpoint time
+    summary: dict[str, Any] = {"start_step": state.step}
     data_time = compute_time = 0.0
-    # Throughput is measured over the steps since the last log, minus eval and checkpoint time.
-    interval_t0, interval_steps, paused = time.perf_counter(), 0, 0.0
     record: dict[str, Any] = {}
-    fwd_model.train()
-    while step < tcfg.max_steps:
-        lr = lr_at(step, tcfg)
-        for group in optimizer.param_groups:
+    learner.fwd_model.train()
+    while state.step < tcfg.max_steps:
+        # -------------------------------------------------------------------------
+        # One optimizer step: grad_accum micro-batches, clip, update
+        lr = lr_at(state.step, tcfg)
+        for group in learner.optimizer.param_groups:
             group["lr"] = lr
         t_step = time.perf_counter()
-
-        def batch(micro: int, _step: int = step) -> tuple[torch.Tensor, torch.Tensor]:
-            x, y = sampler.get(_step * tcfg.grad_accum + micro)
-            if device.type == "cuda":
-                x = x.pin_memory().to(device, non_blocking=True)
-                y = y.pin_memory().to(device, non_blocking=True)
-            return x, y
-
-        step_loss, grad_norm, dt_data = train_step(fwd_model, model, optimizer, scaler, batch,
-                                                   tcfg.grad_accum, autocast, tcfg.grad_clip)
+        batch = functools.partial(micro_batch, windows.sampler, device,
+                                  state.step * tcfg.grad_accum)
+        step_loss, grad_norm, dt_data = train_step(
+            learner.fwd_model, learner.model, learner.optimizer, learner.scaler, batch,
+            tcfg.grad_accum, learner.autocast, tcfg.grad_clip)
+        state.step += 1
+        meter.step_done()
         data_time += dt_data
-        step += 1
-        interval_steps += 1
         compute_time += time.perf_counter() - t_step
+        is_last = state.step == tcfg.max_steps
+        is_eval = bool(tcfg.eval_every and state.step % tcfg.eval_every == 0) or is_last
 
-        is_last = step == tcfg.max_steps
-        is_eval = bool(tcfg.eval_every and step % tcfg.eval_every == 0) or is_last
-        if step % tcfg.log_every == 0 or is_eval:
-            # The loss of this step (mean over micro-steps and ranks): logging a running mean
-            # would make a resumed run's first record differ from an uninterrupted run's.
-            if d.world_size > 1:
-                dist.all_reduce(step_loss, op=dist.ReduceOp.AVG)
-            train_loss = float(step_loss)
-            dt = max(time.perf_counter() - interval_t0 - paused, 1e-9)
-            tps = tokens_per_step * interval_steps / dt
-            flops = tps * flops_per_token
-            record = {"step": step, "loss": train_loss, "lr": lr, "tokens_per_s": tps,
-                      "gflops_per_s": flops / 1e9,
-                      "epoch": sampler.epoch_of(step * tcfg.grad_accum)}
-            record["grad_norm"] = float(grad_norm)
-            if peak is not None:
-                record["mfu"] = flops / (peak * d.world_size)
-            speed = f"MFU {record['mfu']:.1%}" if peak else f"{flops / 1e9:.1f} GFLOP/s"
-            line = f"loss {train_loss:.4f} lr {lr:.2e} {tps:,.0f} tok/s {speed}"
-            bar.set_postfix_str(line)
-            if d.master and not use_bar:
-                log.info("step %d/%d: %s", step, tcfg.max_steps, line)
-            interval_t0, interval_steps, paused = time.perf_counter(), 0, 0.0
-            t_pause = time.perf_counter()
-            if is_eval:
-                val = evaluate(model, val_windows, val_ids, tcfg.batch_size, device, autocast, d)
-                record.update(val_loss=val, val_perplexity=math.exp(min(val, 50.0)))
-                summary["val_loss"] = val
-                if val < best_val:
-                    best_val = val
-                    save_best(step, val)
+        # -------------------------------------------------------------------------
+        # Every log_every steps and at each evaluation: metrics, progress, validation
+        if state.step % tcfg.log_every == 0 or is_eval:
+            record = step_record(step_loss, grad_norm, lr, state.step, meter, tokens_per_step,
+                                 flops_per_token, peak, windows.sampler, tcfg.grad_accum, d)
+            display.status(state.step, status_line(record))
+            meter.reset()
+            with meter.paused():
+                if is_eval:
+                    val = evaluate(learner.model, windows.val_windows, windows.val_ids,
+                                   tcfg.batch_size, device, learner.autocast, d)
+                    record.update(val_loss=val, val_perplexity=math.exp(min(val, 50.0)))
+                    summary["val_loss"] = val
+                    if val < state.best_val:
+                        state.best_val = val
+                        if d.master:
+                            ck.save_best(out, info, learner.model, state.step, val)
+                    display.message(f"step {state.step}: val loss {val:.4f} "
+                                    f"(ppl {record['val_perplexity']:.2f})")
+                if metrics_log is not None:
+                    metrics_log.write(record)
+
+        # -------------------------------------------------------------------------
+        # Every ckpt_every steps and at the end: last.pt, with every rank's RNG states
+        if (tcfg.ckpt_every and state.step % tcfg.ckpt_every == 0) or is_last:
+            with meter.paused():
+                rngs = ck.gather_rng_states(d.world_size)  # a collective: every rank
                 if d.master:
-                    msg = f"step {step}: val loss {val:.4f} (ppl {record['val_perplexity']:.2f})"
-                    if use_bar:
-                        bar.write(msg)
-                    else:
-                        log.info("%s", msg)
-            if metrics_log is not None:
-                metrics_log.write(record)
-            paused += time.perf_counter() - t_pause
-        if (tcfg.ckpt_every and step % tcfg.ckpt_every == 0) or is_last:
-            t_pause = time.perf_counter()
-            save_last(step)
-            paused += time.perf_counter() - t_pause
-        bar.update(1)
-        if stop_after is not None and step >= stop_after:
+                    ck.save_last(out, info, learner.model, learner.optimizer, learner.scaler,
+                                 state.step, state.best_val, rngs)
+        display.advance()
+        if stop_after is not None and state.step >= stop_after:
             break
-    bar.close()
-    if metrics_log is not None:
-        metrics_log.close()
-    summary.update(step=step, best_val_loss=best_val, dtype=dtype, device=str(device),
-                   tokens_per_step=tokens_per_step, flops_per_token=flops_per_token,
-                   data_time_s=data_time, step_time_s=compute_time,
-                   num_params=model.num_params(), last=record)
+    display.close()
+    summary.update(step=state.step, best_val_loss=state.best_val, dtype=learner.dtype,
+                   device=str(device), tokens_per_step=tokens_per_step,
+                   flops_per_token=flops_per_token, data_time_s=data_time,
+                   step_time_s=compute_time, num_params=learner.model.num_params(), last=record)
     return summary
+
+
+def step_record(step_loss: torch.Tensor, grad_norm: torch.Tensor, lr: float, step: int,
+                meter: Throughput, tokens_per_step: int, flops_per_token: float,
+                peak: float | None, sampler: WindowSampler, grad_accum: int, d: Dist) -> dict:
+    """The metrics.jsonl record of ``step``: the loss of this step (mean over micro-steps and
+    ranks; a running mean would make a resumed run's first record differ from an uninterrupted
+    run's), the LR, the speed since the last record, the epoch and the grad norm."""
+    if d.world_size > 1:
+        dist.all_reduce(step_loss, op=dist.ReduceOp.AVG)
+    tps = meter.tokens_per_s(tokens_per_step)
+    flops = tps * flops_per_token
+    record = {"step": step, "loss": float(step_loss), "lr": lr, "tokens_per_s": tps,
+              "gflops_per_s": flops / 1e9, "epoch": sampler.epoch_of(step * grad_accum),
+              "grad_norm": float(grad_norm)}
+    if peak is not None:
+        record["mfu"] = flops / (peak * d.world_size)
+    return record
+
+
+def status_line(record: dict) -> str:
+    """The progress line of a record: loss, LR, speed (MFU on a known GPU, else GFLOP/s)."""
+    speed = (f"MFU {record['mfu']:.1%}" if "mfu" in record
+             else f"{record['gflops_per_s']:.1f} GFLOP/s")
+    return (f"loss {record['loss']:.4f} lr {record['lr']:.2e} {record['tokens_per_s']:,.0f} "
+            f"tok/s {speed}")
