@@ -47,7 +47,7 @@ from gristmill.classify.preprocess import (
     single_line,
     window,
 )
-from gristmill.classify.train import TrainConfig, train_classifier
+from gristmill.classify.train import ClassifierConfig, train_classifier
 from gristmill.config import load_config
 from gristmill.data.demo import build_demo
 from gristmill.filters import create
@@ -76,7 +76,7 @@ def models(demo: Path, model_dir: Path | None, tmp: Path) -> dict[str, Path]:
         out[tag] = path if path is not None and path.is_file() else resolve_model(name)
     out["toxicity_unigram"] = train_classifier(
         [demo / "corpus" / "fortunes.jsonl"], tmp / "toxicity_unigram.bin",
-        TrainConfig(word_ngrams=1), positive="offensive").model_path
+        ClassifierConfig(word_ngrams=1), positive="offensive").model_path
     return out
 
 

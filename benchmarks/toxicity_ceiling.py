@@ -2,7 +2,7 @@
 
 Issue 4 asks for toxicity F1 >= 0.85 on the de-duplicated test split; the fastText model
 reaches ~0.56. This script gives the evidence for why, on exactly the split ``gristmill
-classifier train`` uses (``grouped_split`` with ``TrainConfig``'s defaults):
+classifier train`` uses (``grouped_split`` with ``ClassifierConfig``'s defaults):
 
 1. fastText with the default settings (what ``make models`` trains), scored on the test split;
 2. a stronger non-fastText ceiling: TF-IDF word 1-2-grams + character 2-5-grams and logistic
@@ -42,7 +42,7 @@ from gristmill.classify.metrics import best_f1_threshold, evaluate_scores
 from gristmill.classify.model import predict_probs
 from gristmill.classify.preprocess import preprocess
 from gristmill.classify.split import grouped_split
-from gristmill.classify.train import TrainConfig
+from gristmill.classify.train import ClassifierConfig
 
 POS = "offensive"
 FT, LR = "fasttext (default settings)", "tfidf word+char n-grams, logistic regression"
@@ -74,7 +74,7 @@ def metrics_at(y_valid: np.ndarray, s_valid: np.ndarray, y_test: np.ndarray, s_t
 
 
 def fasttext_scores(train: list[Example], split, tmp: Path) -> dict[str, np.ndarray]:
-    """fastText trained as ``gristmill classifier train`` trains (``TrainConfig`` defaults, the
+    """fastText trained as ``gristmill classifier train`` trains (``ClassifierConfig`` defaults, the
     same file writer) on ``train``, scored on the validation and test splits. With the whole
     training split this is the model ``make models`` writes."""
     from gristmill.classify.train import _fit, _write_fasttext
@@ -82,7 +82,7 @@ def fasttext_scores(train: list[Example], split, tmp: Path) -> dict[str, np.ndar
     train_file, valid_file = tmp / "train.txt", tmp / "valid.txt"
     _write_fasttext(train_file, train)
     _write_fasttext(valid_file, split.valid)
-    model = _fit(train_file, valid_file, TrainConfig(), POS)
+    model = _fit(train_file, valid_file, ClassifierConfig(), POS)
     out = {}
     for part in ("valid", "test"):
         labels, p = predict_probs(model, [e.text for e in getattr(split, part)], preprocess)
@@ -143,7 +143,7 @@ def main() -> None:
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
     demo = Path(args.demo)
-    cfg = TrainConfig()
+    cfg = ClassifierConfig()
     out: dict = {}
     with tempfile.TemporaryDirectory(prefix="gristmill-tox-") as t:
         for labeling in ("files", "freebsd"):

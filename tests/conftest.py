@@ -21,10 +21,10 @@ def demo_dir(tmp_path_factory) -> Path:
 def spam_model(demo_dir, tmp_path_factory):
     """A small fastText spam classifier trained on the real SMS collection (a few seconds),
     with its metrics JSON and card beside it (``gristmill.classify.train.TrainResult``)."""
-    from gristmill.classify.train import TrainConfig, train_classifier
+    from gristmill.classify.train import ClassifierConfig, train_classifier
 
     out = tmp_path_factory.mktemp("models") / "spam.bin"
-    cfg = TrainConfig(dim=20, bucket=20_000)
+    cfg = ClassifierConfig(dim=20, bucket=20_000)
     return train_classifier([demo_dir / "corpus" / "sms_spam.jsonl"], out, cfg, positive="spam", name="spam",
                             description="SMS Spam Collection: spam vs ham")
 

@@ -11,7 +11,7 @@ from gristmill.classify.data import DataError, read_examples
 from gristmill.classify.evaluate import evaluate_model
 from gristmill.classify.model import load_model, predict_probs
 from gristmill.classify.preprocess import preprocess
-from gristmill.classify.train import TrainConfig, train_classifier
+from gristmill.classify.train import ClassifierConfig, train_classifier
 from gristmill.cli import main
 
 
@@ -54,7 +54,7 @@ def test_toxicity_sample_learns_something(demo_dir, tmp_path):
     rows = (demo_dir / "corpus" / "fortunes.jsonl").read_text().splitlines()[::3]
     sample = tmp_path / "fortunes_sample.jsonl"
     sample.write_text("\n".join(rows) + "\n")
-    res = train_classifier([sample], tmp_path / "tox.bin", TrainConfig(dim=20, bucket=50_000),
+    res = train_classifier([sample], tmp_path / "tox.bin", ClassifierConfig(dim=20, bucket=50_000),
                            positive="offensive")
     t = res.metrics["test"]
     assert t["roc_auc"] >= 0.75 and t["f1"] >= 0.4, t
@@ -64,7 +64,7 @@ def test_training_is_reproducible_with_one_thread(demo_dir, tmp_path):
     rows = (demo_dir / "corpus" / "sms_spam.jsonl").read_text().splitlines()[:1200]
     data = tmp_path / "sms.jsonl"
     data.write_text("\n".join(rows) + "\n")
-    cfg = TrainConfig(dim=10, bucket=5000, epoch=5, seed=7, threads=1)
+    cfg = ClassifierConfig(dim=10, bucket=5000, epoch=5, seed=7, threads=1)
     a = train_classifier([data], tmp_path / "a.bin", cfg)
     b = train_classifier([data], tmp_path / "b.bin", cfg)
     assert a.model_path.read_bytes() == b.model_path.read_bytes()
@@ -78,7 +78,7 @@ def test_quantize_writes_a_small_ftz_that_still_works(demo_dir, tmp_path):
     rows = (demo_dir / "corpus" / "sms_spam.jsonl").read_text().splitlines()[:1500]
     data = tmp_path / "sms.jsonl"
     data.write_text("\n".join(rows) + "\n")
-    res = train_classifier([data], tmp_path / "q.bin", TrainConfig(dim=20, bucket=20_000, quantize=True))
+    res = train_classifier([data], tmp_path / "q.bin", ClassifierConfig(dim=20, bucket=20_000, quantize=True))
     assert res.quantized_path is not None and res.quantized_path.suffix == ".ftz"
     q = res.metrics["quantized"]
     assert q["model_bytes"] < res.metrics["model_bytes"] / 2

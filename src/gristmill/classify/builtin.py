@@ -107,12 +107,12 @@ def models_dir() -> Path:
 
 def recipe(name: str) -> dict:
     """Everything a built-in model's bytes depend on (hashed into its directory name)."""
-    from gristmill.classify.train import TrainConfig
+    from gristmill.classify.train import ClassifierConfig
     from gristmill.data.fetch import PACKAGES
 
     spec = _spec(name)
     return {"build_version": BUILD_VERSION, "name": name, "package": asdict(PACKAGES[spec.source]),
-            "positive": spec.positive, "relabel": list(spec.relabel), "train": asdict(TrainConfig())}
+            "positive": spec.positive, "relabel": list(spec.relabel), "train": asdict(ClassifierConfig())}
 
 
 def model_path(name: str) -> Path:
@@ -214,7 +214,7 @@ def _train_into(spec: BuiltinModel, out: Path) -> dict:
     its package rather than the temporary paths it was built in (same build, same bytes)."""
     from gristmill.classify.card import write_card
     from gristmill.classify.data import Relabel
-    from gristmill.classify.train import TrainConfig, sidecar_paths, train_classifier
+    from gristmill.classify.train import ClassifierConfig, sidecar_paths, train_classifier
     from gristmill.data.demo import SOURCE_ROWS, write_jsonl
     from gristmill.data.fetch import PACKAGES
 
@@ -223,7 +223,7 @@ def _train_into(spec: BuiltinModel, out: Path) -> dict:
     write_jsonl(data, list(SOURCE_ROWS[spec.source]()))
     description = (resources.files("gristmill") / "configs" / "classifiers" / spec.description).read_text(
         encoding="utf-8")
-    res = train_classifier([data], out, TrainConfig(), positive=spec.positive, name=spec.name,
+    res = train_classifier([data], out, ClassifierConfig(), positive=spec.positive, name=spec.name,
                            description=description, relabel=[Relabel.parse(r) for r in spec.relabel])
     data.unlink()
     metrics = res.metrics

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 
 @dataclass
-class TrainConfig:
+class ClassifierConfig:
     """Training settings; defaults suit short texts (jokes, SMS, comments) of a few classes."""
 
     epoch: int = 10  # small data: several passes

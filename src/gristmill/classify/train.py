@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gristmill.classify.config import TrainConfig
+from gristmill.classify.config import ClassifierConfig
 from gristmill.classify.data import Example, Relabel, read_examples
 from gristmill.classify.metrics import best_f1_threshold, evaluate_scores
 from gristmill.classify.model import LABEL_PREFIX, predict_probs
@@ -58,7 +58,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _fit(train_file: Path, valid_file: Path, cfg: TrainConfig, positive: str | None):
+def _fit(train_file: Path, valid_file: Path, cfg: ClassifierConfig, positive: str | None):
     import fasttext
 
     common = {"input": str(train_file), "thread": cfg.threads, "seed": cfg.seed, "verbose": 0}
@@ -89,7 +89,7 @@ def _evaluate(model, valid: list[Example], test: list[Example], positive: str | 
     }
 
 
-def _model_params(model, cfg: TrainConfig) -> dict:
+def _model_params(model, cfg: ClassifierConfig) -> dict:
     keys = ("epoch", "lr", "dim", "wordNgrams", "minn", "maxn", "minCount", "bucket", "loss",
             "thread")
     out = {}
@@ -103,7 +103,7 @@ def _model_params(model, cfg: TrainConfig) -> dict:
 def train_classifier(
     data: list[str | Path],
     out: str | Path,
-    cfg: TrainConfig | None = None,
+    cfg: ClassifierConfig | None = None,
     text_field: str = "text",
     label_field: str = "label",
     fmt: str = "auto",
@@ -118,7 +118,7 @@ def train_classifier(
     and the card list each rule and how many examples it changed."""
     from gristmill.classify.card import write_card  # late: keeps import light
 
-    cfg = cfg or TrainConfig()
+    cfg = cfg or ClassifierConfig()
     out = Path(out)
     if out.suffix not in (".bin", ".ftz"):
         raise ValueError(f"--output must end in .bin (got {out}); the quantized copy gets .ftz")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from gristmill.classify.config import TrainConfig
+from gristmill.classify.config import ClassifierConfig
 from gristmill.cli.parser import old_name, positive_int
 from gristmill.errors import UserError
 
@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--name", help="model name for the card (default: the file stem)")
     t.add_argument("--description", default="",
                    help="what the labels mean, for the model card; @FILE reads it from FILE")
-    d = TrainConfig()
+    d = ClassifierConfig()
     t.add_argument("--epoch", type=positive_int, default=d.epoch, help=f"passes over the data (default {d.epoch})")
     t.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr})")
     t.add_argument("--dim", type=positive_int, default=d.dim, help=f"vector size (default {d.dim})")
@@ -84,7 +84,7 @@ def _train(args: argparse.Namespace) -> int:
     from gristmill.classify.data import Relabel
     from gristmill.classify.train import train_classifier
 
-    cfg = TrainConfig(
+    cfg = ClassifierConfig(
         epoch=args.epoch, lr=args.lr, dim=args.dim, word_ngrams=args.word_ngrams, minn=args.minn,
         maxn=args.maxn, bucket=args.bucket, seed=args.seed, threads=args.threads,
         autotune=args.autotune, autotune_duration=args.autotune_duration, quantize=args.quantize,
