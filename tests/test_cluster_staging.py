@@ -97,4 +97,5 @@ def test_wheel_is_pure_python_with_the_command(gristmill_wheel):
         names = z.namelist()
         entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
         assert "gristmill = gristmill.cli:main" in z.read(entry_points).decode()
-    assert "gristmill/cli.py" in names and "gristmill/pipelines/run.py" in names
+    assert "gristmill/cli/__init__.py" in names and "gristmill/pipelines/run.py" in names
+    assert "gristmill/configs/default.yaml" in names  # package data: no repo paths at run time

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from gristmill.schemas import entries_to_dict
 from wheel_util import REPO
 
 pytestmark = pytest.mark.slow
@@ -170,7 +171,7 @@ def test_run_without_config_applies_the_default_pipeline(core, pipeline_run):
     assert {"word_count", "gopher_quality"} <= set(s["by_filter"])  # real documents removed
     # every configured filter scored every kept document: the classifiers' models were built
     for scores in pq.read_table(out / "kept", columns=["scores"]).column("scores").to_pylist():
-        keys = {k for k, _ in scores}
+        keys = set(entries_to_dict(scores))
         assert all(any(k.startswith(f + ".") for k in keys) for f in names), (sorted(keys), names)
     assert s["tokens"]["tokens"] > 0  # the default config's tokenize section wrote out/shards
 
