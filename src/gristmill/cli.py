@@ -32,6 +32,7 @@ SUBCOMMAND_MODULES = [
     "gristmill.classify.models_cli",  # models list|build
     "gristmill.tokenize.cli",  # tokenize, tokenizer train, shards verify|info
     "gristmill.train.cli",  # train, sample, export-hf
+    "gristmill.ablate.cli",  # ablate
     "gristmill.report.cli",  # report, inspect
 ]
 
