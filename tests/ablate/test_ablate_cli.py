@@ -4,6 +4,7 @@ work is done."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gristmill.ablate.cli import token_count
+from gristmill.ablate.cli import count
 from gristmill.ablate.evalsets import load_choices
 from gristmill.cli import main
 from gristmill.errors import UserError
@@ -108,11 +109,12 @@ def test_mistakes_are_one_line_before_any_work(capsys, tmp_path, raw):
     assert "holds the input" in _error(capsys, _ablate(raw, raw.parent.parent, "--config", a))
 
 
-def test_token_counts_take_suffixes():
-    assert [token_count(t) for t in ("300000", "300k", "2.5M", "1B", "1e6")] == [
+def test_counts_take_suffixes():
+    assert [count(t) for t in ("300000", "300k", "2.5M", "1B", "1e6")] == [
         300_000, 300_000, 2_500_000, 1_000_000_000, 1_000_000]
-    with pytest.raises(Exception, match="number of tokens"):
-        token_count("lots")
+    for bad in ("lots", "0", "-5"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            count(bad)
 
 
 def test_a_malformed_multiple_choice_line_is_named(tmp_path):

@@ -101,6 +101,9 @@ def test_filtering_planted_junk_trains_a_better_model_for_every_seed(setup, monk
     assert main(argv) == 130
     monkeypatch.delenv(INTERRUPT_ENV)
     assert not (out / "ablation.json").exists()
+    capsys.readouterr()
+    assert main(["report", str(out)]) == 2
+    assert "is an ablation that has not finished" in capsys.readouterr().err
     done = json.loads((out / "models" / "keep-all" / "seed-0" / "evals.json").read_text())
     part = json.loads((out / "models" / "heuristic" / "seed-0" / "evals.json").read_text())
     assert done["trained_to"] == 293 and part["trained_to"] == 148

@@ -13,15 +13,15 @@ _HIDDEN_OVERRIDES = ("max_steps", "seed", "ckpt_every", "eval_every")
 _SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "g": 10**9}
 
 
-def token_count(text: str) -> int:
-    """``300000``, ``300k``, ``2.5M``, ``1B``, ``1e6``: a positive number of tokens."""
+def count(text: str) -> int:
+    """``300000``, ``300k``, ``2.5M``, ``1B``, ``1e6``: a positive count (of tokens, bytes)."""
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kmbg]?)\s*", text.lower())
     if not m:
-        raise argparse.ArgumentTypeError(f"expected a number of tokens (300000, 300k, 2.5M, 1B), "
+        raise argparse.ArgumentTypeError(f"expected a count like 300000, 300k, 2.5M or 1B, "
                                          f"got {text!r}")
     n = int(float(m.group(1)) * _SUFFIX[m.group(2)])
     if n < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1 token, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text!r}")
     return n
 
 
@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a pipeline config (built-in name or YAML path), named by its file stem; "
                    "repeat for each config to compare")
     p.add_argument("--output", required=True, metavar="DIR", help="ablation directory")
-    p.add_argument("--tokens", required=True, type=token_count, metavar="N",
+    p.add_argument("--tokens", required=True, type=count, metavar="N",
                    help="training tokens per model (300k, 2.5M, 1B ...); rounded to whole steps")
     p.add_argument("--preset", choices=list(PRESETS), default=None,
                    help="proxy model shape (default: tiny, or the --train-config's preset)")
@@ -73,7 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "eval set (default 0.01 without --eval, none with it)")
     p.add_argument("--eval-points", type=positive_int, default=4, metavar="K",
                    help="evaluations along each training, the last at the end (default 4)")
-    p.add_argument("--eval-bytes", type=token_count, default=500_000, metavar="N",
+    p.add_argument("--eval-bytes", type=count, default=500_000, metavar="N",
                    help="UTF-8 bytes of each text eval set scored, whole documents in hash "
                    "order (default 500k)")
     p.add_argument("--train-config", metavar="YAML",

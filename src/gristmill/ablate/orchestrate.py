@@ -26,8 +26,7 @@ from gristmill.errors import UserError
 from gristmill.pipelines import rundir
 
 log = logging.getLogger("gristmill.ablate")
-
-MARKER = ".gristmill-ablation"
+MARKER = results.MARKER
 
 
 def take_output(spec: AblationSpec) -> Path:
@@ -46,8 +45,8 @@ def take_output(spec: AblationSpec) -> Path:
 
 
 def prepare_device(device: str) -> None:
-    """``cpu`` hides the GPUs from this process (before torch touches CUDA) and from torchrun's
-    workers; ``cuda`` must find one."""
+    """``cpu`` hides the GPUs from this process (before torch touches CUDA) and from the
+    workers torchrun starts; ``cuda`` must find one."""
     if device == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
     elif device == "cuda":

@@ -31,6 +31,7 @@ from gristmill.ablate.spec import AblationSpec
 from gristmill.ablate.training import ModelPlan, val_losses
 
 ABLATION_FILE = "ablation.json"
+MARKER = ".gristmill-ablation"  # written first: gristmill made this ablation directory
 
 
 def spread(values: list[float]) -> dict:
@@ -157,7 +158,8 @@ def build(spec: AblationSpec, runs: list[RunInfo], plans: list[ModelPlan], state
 
 
 def is_ablation_dir(path: str | Path) -> bool:
-    return (Path(path) / ABLATION_FILE).is_file()
+    """A directory of ``gristmill ablate`` (finished or not)."""
+    return (Path(path) / MARKER).is_file() or (Path(path) / ABLATION_FILE).is_file()
 
 
 def _stat(cfg: dict, c: dict) -> str:

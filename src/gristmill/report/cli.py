@@ -60,6 +60,9 @@ def _report_ablation(args: argparse.Namespace, con: Console) -> int:
     from gristmill.ablate.results import ABLATION_FILE
     from gristmill.ablate.terminal import print_summary
 
+    if not (Path(args.input) / ABLATION_FILE).is_file():
+        raise UserError(f"{visible(args.input)} is an ablation that has not finished (no "
+                        f"{ABLATION_FILE}); run the same `gristmill ablate` command again to finish it")
     if args.html:
         from gristmill.ablate.page import write
 
