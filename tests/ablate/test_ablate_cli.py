@@ -99,6 +99,8 @@ def test_mistakes_are_one_line_before_any_work(capsys, tmp_path, raw):
                                                                   "--config", other))
     assert "nothing to evaluate on" in _error(capsys, _ablate(raw, out, "--config", a,
                                                               "--heldout-fraction", "0"))
+    assert "--mc-eval nope.jsonl: no such file" in _error(capsys, _ablate(raw, out, "--config", a,
+                                                                         "--mc-eval", "nope.jsonl"))
     assert not out.exists()  # none of these touched the output
 
     mine = tmp_path / "mine"

@@ -8,6 +8,7 @@ differently, a token budget of zero, a trainer setting the ablation decides itse
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,10 @@ def check(spec: AblationSpec) -> None:
             raise UserError(f"configs {first.name!r} and {e.name!r} read the input differently "
                             "(their input: sections differ); an ablation compares what each "
                             "config keeps of the same documents, so give them one input: section")
+    for flag, files in (("--eval", spec.evals), ("--mc-eval", spec.mc_evals)):
+        for f in files:
+            if "://" not in f and not any(c in f for c in "*?[") and not os.path.exists(f):
+                raise UserError(f"{flag} {f}: no such file")
     stems = [eval_name(f) for f in spec.evals] + ([HELDOUT] if spec.heldout > 0 else [])
     mc_stems = [eval_name(f) for f in spec.mc_evals]
     for kind, names in (("--eval", stems), ("--mc-eval", mc_stems)):
