@@ -7,6 +7,10 @@ DEMO := data/demo
 RUN := runs/demo
 # `make demo` trains the `tiny` GPT for this many steps on CPU (a few minutes on 2 cores).
 TRAIN_STEPS ?= 200
+# ... and ablates: no filters (examples/ablation/keep-all.yaml) against the demo config, two
+# seeds of a small proxy GPT (examples/ablation/cpu-proxy.yaml) on this many tokens each.
+ABLATION := runs/ablation
+ABLATE_TOKENS ?= 40k
 
 .PHONY: demo test install lint bench clean models wheel
 
@@ -43,6 +47,10 @@ demo: $(STAMP)
 		--max-steps $(TRAIN_STEPS) --batch-size 8 --warmup-steps 20 --lr 1e-3 --min-lr 1e-4 \
 		--eval-every 100 --log-every 10 --ckpt-every 50
 	$(BIN)/gristmill sample --input $(RUN)/train --prompt "KING HENRY:" --max-new-tokens 60
+	$(BIN)/gristmill ablate --input $(DEMO)/corpus --config examples/ablation/keep-all.yaml \
+		--config demo --output $(ABLATION) --tokens $(ABLATE_TOKENS) --seeds 2 \
+		--train-config examples/ablation/cpu-proxy.yaml --eval-points 2 --eval-bytes 40k --no-progress
+	$(BIN)/gristmill report $(ABLATION) --html $(ABLATION)/report.html
 
 # The wheel a cluster's workers install (README, Runners): dist/gristmill-VERSION-py3-none-any.whl.
 # Only pip is needed (the build backend comes from PyPI in pip's isolated build environment).

@@ -36,6 +36,7 @@ SUBCOMMAND_MODULES = [
     "gristmill.cli.models",  # models list|build
     "gristmill.cli.tokens",  # tokenize, tokenizer train, shards verify|info|export
     "gristmill.cli.train",  # train, sample, export-hf
+    "gristmill.cli.ablate",  # ablate
     "gristmill.cli.report",  # report, inspect
 ]
 

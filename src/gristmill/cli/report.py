@@ -33,6 +33,10 @@ def _report(args: argparse.Namespace) -> int:
             return 0
         if not args.input:
             raise UserError("give RUN_DIR, or --compare RUN_A RUN_B")
+        from gristmill.ablate.results import is_ablation_dir
+
+        if is_ablation_dir(args.input):  # a directory of `gristmill ablate`
+            return _report_ablation(args, con)
         from gristmill.report.stats import compute_stats
         from gristmill.report.terminal import print_report
 
@@ -46,6 +50,25 @@ def _report(args: argparse.Namespace) -> int:
             print_report(st, con)
     except RunDirError as e:
         raise UserError(str(e)) from e
+    return 0
+
+
+def _report_ablation(args: argparse.Namespace, con: Console) -> int:
+    import json
+    from pathlib import Path
+
+    from gristmill.ablate.results import ABLATION_FILE
+    from gristmill.ablate.terminal import print_summary
+
+    if not (Path(args.input) / ABLATION_FILE).is_file():
+        raise UserError(f"{visible(args.input)} is an ablation that has not finished (no "
+                        f"{ABLATION_FILE}); run the same `gristmill ablate` command again to finish it")
+    if args.html:
+        from gristmill.ablate.page import write
+
+        con.print(f"HTML report: {visible(write(args.input, args.html))}")
+    if not (args.html and args.quiet):
+        print_summary(json.loads((Path(args.input) / ABLATION_FILE).read_text()), con)
     return 0
 
 
@@ -92,7 +115,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "one self-contained HTML file with plots and what-if curves (with -q, the HTML file "
         "only); or compare two runs.",
     )
-    add_operand(p, "--input", "RUN_DIR", "run directory written by `gristmill run`", required=False)
+    add_operand(p, "--input", "RUN_DIR", "run directory written by `gristmill run` (or an "
+                "ablation directory of `gristmill ablate`)", required=False)
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
     p.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"),
                    help="compare two runs: counts per stage and reason, documents whose fate changed")

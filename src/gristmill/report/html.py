@@ -91,9 +91,14 @@ def _sections(st: RunStats) -> list[str]:
 
 def write_html(st: RunStats, path: str | os.PathLike) -> Path:
     """Write the report atomically (temp file in the same directory, then rename)."""
+    return write_page(render(st), path)
+
+
+def write_page(doc: str, path: str | os.PathLike) -> Path:
+    """Write an HTML page atomically (temp file in the same directory, then rename),
+    readable by all as a shared report should be."""
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    doc = render(st)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
