@@ -13,7 +13,8 @@ from pathlib import Path
 
 from gristmill.ablate.results import ABLATION_FILE, sentences
 from gristmill.report import plots
-from gristmill.report.html import CSS, JS, esc, table, write_page
+from gristmill.report.html import CSS, JS, write_page
+from gristmill.report.html_blocks import esc, table
 
 SECTIONS = [("findings", "Findings"), ("results", "Results"), ("curves", "Curves"),
             ("evals", "Eval sets"), ("settings", "Settings")]

@@ -44,7 +44,7 @@ from gristmill.ablate.evalsets import ChoiceSet, TextSet
 from gristmill.ablate.runs import RunInfo
 from gristmill.ablate.spec import AblationSpec
 from gristmill.errors import UserError
-from gristmill.train.config import GPTConfig, TrainConfig, build_configs
+from gristmill.train.config import GPTConfig, TrainConfig, build_configs, default
 
 log = logging.getLogger("gristmill.ablate")
 
@@ -107,7 +107,7 @@ def plan_models(spec: AblationSpec, runs: list[RunInfo], models_dir: Path) -> li
     every = points[0] if len(points) > 1 else steps
     overrides = dict(spec.overrides)
     if "warmup_steps" not in overrides:
-        overrides["warmup_steps"] = min(TrainConfig.warmup_steps, max(1, steps // 10))
+        overrides["warmup_steps"] = min(default(TrainConfig, "warmup_steps"), max(1, steps // 10))
     plans = []
     for run in runs:
         for seed in range(spec.seeds):

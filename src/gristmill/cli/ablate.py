@@ -38,7 +38,7 @@ def _fraction(text: str) -> float:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``ablate`` to the `gristmill` parser (without importing torch, Beam or numpy)."""
     from gristmill.cli.parser import positive_int
-    from gristmill.train.config import PRESETS, add_override_flags
+    from gristmill.train.presets import PRESETS
 
     p = sub.add_parser(
         "ablate",
@@ -86,11 +86,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="train each model with DDP on N processes (torchrun; one per GPU)")
     p.add_argument("--workers", type=positive_int, default=1,
                    help="pipeline worker processes for the local runner (default 1)")
+    p.defer(_add_trainer_flags)  # read from the trainer's config models when `ablate` is used
+    p.set_defaults(func=_cmd_ablate)
+
+
+def _add_trainer_flags(p: argparse.ArgumentParser) -> None:
+    """``train``'s override flags, less the ones the ablation sets itself (hidden)."""
+    from gristmill.cli.train import add_override_flags
+
     add_override_flags(p)
     for action in p._actions:
         if action.dest in {f"cfg_{k}" for k in _HIDDEN_OVERRIDES}:
             action.help = argparse.SUPPRESS
-    p.set_defaults(func=_cmd_ablate)
 
 
 def _overrides(args: argparse.Namespace) -> tuple[str, dict]:
