@@ -17,21 +17,11 @@ from gristmill.ablate.evalsets import load_choices
 from gristmill.cli import main
 from gristmill.cli.ablate import count
 from gristmill.errors import UserError
+from test_cli_imports import NO_TRAIN_EXTRA as NO_TORCH  # one way to fake a core install
 
 GRISTMILL = [sys.executable, "-m", "gristmill.cli"]
 HEAVY = {"torch", "matplotlib", "apache_beam", "pyarrow", "numpy", "pydantic", "tiktoken",
          "tokenizers", "yaml"}
-NO_TORCH = '''
-import sys
-
-class _NotInstalled:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("torch", "safetensors"):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-
-sys.meta_path.insert(0, _NotInstalled())
-'''
 
 
 @pytest.fixture()

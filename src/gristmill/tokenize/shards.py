@@ -117,29 +117,23 @@ def write_token_file(path: str | Path, tokens: np.ndarray) -> str:
     """Write ``tokens`` as a one-batch, uncompressed Arrow IPC file (via a temp name, then
     rename). Returns the file's sha256."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    arr = pa.array(np.ascontiguousarray(tokens))
-    schema = pa.schema([pa.field(COLUMN, arr.type, nullable=False)])
-    try:
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
-            writer.write_batch(pa.record_batch([arr], schema=schema))
-        digest = sha256_file(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return digest
+    return _write_column(path, COLUMN, pa.array(np.ascontiguousarray(tokens)))
 
 
 def write_ids_file(path: str | Path, ids: Sequence[str]) -> str:
     """Write a shard's document ids as a one-batch Arrow IPC file with one ``id`` column (temp
     name, then rename). Returns the file's sha256."""
-    path = Path(path)
+    return _write_column(Path(path), IDS_COLUMN, pa.array(list(ids), pa.string()))
+
+
+def _write_column(path: Path, name: str, arr: pa.Array) -> str:
+    """One non-null column as a one-batch Arrow IPC file, written to a temp name and renamed
+    (a crash never leaves a half-written shard). Returns the file's sha256."""
     tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    schema = pa.schema([pa.field(IDS_COLUMN, pa.string(), nullable=False)])
+    schema = pa.schema([pa.field(name, arr.type, nullable=False)])
     try:
         with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
-            writer.write_batch(pa.record_batch([pa.array(list(ids), pa.string())], schema=schema))
+            writer.write_batch(pa.record_batch([arr], schema=schema))
         digest = sha256_file(tmp)
         os.replace(tmp, path)
     finally:
