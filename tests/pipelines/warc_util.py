@@ -163,14 +163,14 @@ def write_warc(path: Path, pages: list[Page], *, gzip: bool = True, requests: bo
 
 def write_wet(path: Path, texts: dict[str, str], *, gzip: bool = True) -> list[str]:
     """A WET file (warcinfo + one ``conversion`` record per url: text) like Common Crawl's;
-    returns the record ids in order."""
+    returns the record ids in order (numbered from 1000, apart from ``write_warc``'s)."""
     ids = []
     with open(path, "wb") as out:
         w = WARCWriter(out, gzip=gzip)
         w.write_record(w.create_warc_record("", "warcinfo", payload=io.BytesIO(b"software: gristmill tests\r\n"),
                                             warc_content_type="application/warc-fields",
-                                            warc_headers_dict=_headers(_rid(0))))
-        for i, (url, text) in enumerate(texts.items(), 1):
+                                            warc_headers_dict=_headers(_rid(999))))
+        for i, (url, text) in enumerate(texts.items(), 1000):
             ids.append(_rid(i))
             w.write_record(w.create_warc_record(url, "conversion", payload=io.BytesIO(text.encode("utf-8")),
                                                 warc_content_type="text/plain",

@@ -38,9 +38,9 @@ from dataclasses import dataclass
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from gristmill.pipelines.readers import RawRecord
 from gristmill.schemas import Document, ErrorRecord
 
-WARC_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".arc", ".arc.gz")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 GZIP_MAGIC = b"\x1f\x8b\x08"
 CHUNK = 1 << 16
@@ -69,10 +69,6 @@ class WarcPayload:
     http_charset: str | None
     body: bytes
     truncated: str | None = None
-
-
-def is_crawl_file(path: str) -> bool:
-    return path.lower().endswith(WARC_SUFFIXES)
 
 
 def _is_gzip(path: str) -> bool:
@@ -240,14 +236,14 @@ def _members(win: _Window, start: int, end: int | None, cap: int, arc: bool) -> 
     while (end is None or pos < end) and not win.done(pos):
         if win.at(pos, 3) != GZIP_MAGIC:
             raw, nxt, stop = win.skip(pos, find_next)
-            yield _Member(pos, raw, stop, "garbage_between_records",
-                          f"{stop - pos} bytes at offset {pos} are not a gzip member" + _resumed(nxt))
+            yield _Member(pos, raw, stop, error_type="garbage_between_records",
+                          error=f"{stop - pos} bytes at offset {pos} are not a gzip member" + _resumed(nxt))
         else:
             data, stop, etype, msg = _inflate(win, pos, cap)
             if etype == "truncated_gzip_member":
                 data, nxt, stop = win.skip(pos, find_next)
                 msg = f"{msg}{_resumed(nxt)}"
-            yield _Member(pos, data, stop, msg, etype)
+            yield _Member(pos, data, stop, error=msg, error_type=etype)
         win.drop(stop)
         pos = stop
 
@@ -325,7 +321,7 @@ def _warc_frames(win: _Window, start: int, limit: int, in_member: bool = False) 
 def _mismatch(pos: int, body: int, length: int, nxt: int | None, stop: int, in_member: bool) -> str:
     """Why a record's ``Content-Length`` is not followed by the end of record, in words."""
     actual = stop - body - (4 if nxt is not None else 0)
-    where = f"{'its' if in_member else f'the WARC record at offset {pos}:'} Content-Length {length}"
+    where = f"{'' if in_member else f'the WARC record at offset {pos}: '}Content-Length {length}"
     if nxt is not None and nxt < body + length:
         return (f"{where} runs past the next record, which starts {nxt - body} bytes into the block"
                 f" (Content-Length too long){_resumed(nxt)}")
@@ -359,8 +355,6 @@ def _parse_warc(file: str, offset: int, data: bytes):
     """A framed WARC record's bytes -> RawRecord (HTML response, WET conversion) or SkippedRecord."""
     from fastwarc.warc import WarcRecord
 
-    from gristmill.pipelines.readers import RawRecord
-
     rec = WarcRecord.from_bytes(data)
     h = rec.headers
     rtype = (h.get("WARC-Type") or "unknown").lower()
@@ -387,8 +381,6 @@ def _parse_arc(file: str, offset: int, data: bytes) -> Iterator:
     """The records of an ARC member's bytes, parsed by warcio (FastWARC reads no ARC). ARC has
     no record ids: a document's id is ``<file>:<offset>``."""
     from warcio.archiveiterator import ArchiveIterator
-
-    from gristmill.pipelines.readers import RawRecord
 
     for rec in ArchiveIterator(io.BytesIO(data), arc2warc=True):
         if rec.rec_type == "warcinfo":
