@@ -19,6 +19,7 @@ from typing import Any
 
 from gristmill.config import InputConfig
 from gristmill.pipelines.readers import RawRecord, bounded_raw, html_to_text
+from gristmill.pipelines.warc import WarcPayload, to_document
 from gristmill.schemas import Document, ErrorRecord, repair_text
 
 REPAIRED_KEY = "unicode_repaired"
@@ -80,6 +81,11 @@ def _parse(raw: RawRecord, cfg: InputConfig) -> Document:
         return _from_mapping(rec, raw, cfg)
     if raw.fmt == "parquet":
         return _from_mapping(raw.payload, raw, cfg)
+    if raw.fmt == "warc":  # a crawl record: charset decoding and metadata in warc.to_document
+        doc = to_document(raw.file, raw.payload)
+        if doc.metadata["format"] == "html":
+            doc.text = html_to_text(doc.text)  # as for .html files below (issue 16: the extract stage)
+        return doc
     text = _decode(raw.payload)
     meta: dict[str, str] = {}
     if raw.fmt == "html":
@@ -130,6 +136,8 @@ def _raw_bytes(raw: RawRecord) -> bytes:
     """The record as bytes for ``ErrorRecord.raw`` (a Parquet row as JSON); lone surrogates
     are kept as their WTF-8 bytes, since raw is binary and should show what was read."""
     p = raw.payload
+    if isinstance(p, WarcPayload):
+        return p.body
     if isinstance(p, bytes):
         return p
     if isinstance(p, str):

@@ -1,4 +1,5 @@
-"""Corpus readers: JSONL (plain, .gz, .zst, .bz2), Parquet, plain text and HTML files.
+"""Corpus readers: JSONL (plain, .gz, .zst, .bz2), Parquet, plain text and HTML files; crawl
+formats (WARC, WET, ARC) are read by ``warc``.
 
 All file access goes through Beam's ``FileSystems`` so the same code reads ``gs://``,
 ``s3://`` or ``hdfs://`` on a cluster. A reader never raises for bad data: every input record
@@ -30,6 +31,7 @@ COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".bz2")
 TEXT_SUFFIXES = (".txt", ".text", ".md")
 HTML_SUFFIXES = (".html", ".htm")
 PARQUET_SUFFIXES = (".parquet",)
+CRAWL_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".arc", ".arc.gz")  # warc.read_warc
 UTF8_BOM = b"\xef\xbb\xbf"
 
 RAW_PREFIX_BYTES = 4096
@@ -62,6 +64,8 @@ def detect_format(path: str, fmt: str = "auto") -> str | None:
     if fmt != "auto":
         return fmt
     p = path.lower()
+    if p.endswith(CRAWL_SUFFIXES):
+        return "warc"
     for suf in COMPRESSED_SUFFIXES:
         if p.endswith(suf):
             p = p[: -len(suf)]
@@ -121,7 +125,8 @@ def read_file(f: InputFile, fmt: str = "auto", max_record_bytes: int = 16 << 20)
     kind = detect_format(f.path, fmt)
     if kind is None:
         yield ErrorRecord(f.name, None, "unsupported_file_type",
-                          f"cannot tell the format of {f.path!r}: use .jsonl[.gz|.zst], .parquet, .txt or .html, "
+                          f"cannot tell the format of {f.path!r}: use .jsonl[.gz|.zst], .parquet, .txt, .html or"
+                          " .warc[.gz]/.wet[.gz]/.arc.gz, "
                           "or set input.format")
         return
     try:
@@ -129,6 +134,10 @@ def read_file(f: InputFile, fmt: str = "auto", max_record_bytes: int = 16 << 20)
             yield from _read_jsonl(f, max_record_bytes)
         elif kind == "parquet":
             yield from _read_parquet(f)
+        elif kind == "warc":
+            from gristmill.pipelines.warc import read_warc
+
+            yield from read_warc(f.name, f.path, max_record_bytes)
         else:
             yield from _read_whole(f, kind, max_record_bytes)
     except Exception as e:  # an unreadable file is one error record, never a crashed run

@@ -31,6 +31,7 @@ from gristmill.pipelines.readers import expand_inputs
 from gristmill.pipelines.transforms import (
     ERRORS,
     REJECTED,
+    SKIPPED,
     ApplyFilters,
     Normalize,
     ParseRecords,
@@ -47,6 +48,15 @@ def build(p: beam.Pipeline, inputs: list[str], out_dir: str, cfg: PipelineConfig
         | "CountInput" >> beam.combiners.Count.Globally()
         | "WriteInputCount" >> beam.Map(
             lambda n: summ.write_json(FileSystems.join(out_dir, "_stats", "input_records.json"), {"input_records": n})
+        )
+    )
+    (
+        parsed[SKIPPED]
+        | "SkippedKind" >> beam.Map(lambda r: r.kind)
+        | "CountSkipped" >> beam.combiners.Count.PerElement()
+        | "SkippedAsList" >> beam.combiners.ToList()
+        | "WriteSkipped" >> beam.Map(
+            lambda kv: summ.write_json(FileSystems.join(out_dir, "_stats", "skipped_records.json"), dict(sorted(kv)))
         )
     )
     normed = parsed["docs"] | "Normalize" >> Normalize(cfg.normalize)
@@ -194,6 +204,7 @@ def _run_in(work: str, inputs: list[str], config: PipelineConfig, workers: int,
         "by_stage": counts["by_stage"],
         "by_source": counts["by_source"],
         "errors_by_type": counts["errors_by_type"],
+        "skipped_records": summ.read_json(FileSystems.join(work, "_stats", "skipped_records.json")),
         "funnel": summ.funnel(input_records, counts["errors"], counts["by_stage"]),
         "metrics": _metrics(result),
         "inputs": list(inputs),

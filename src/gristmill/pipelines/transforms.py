@@ -28,6 +28,7 @@ from gristmill.pipelines.readers import (
     bounded_raw,
     read_file,
 )
+from gristmill.pipelines.warc import SkippedRecord
 from gristmill.schemas import (
     Document,
     ErrorRecord,
@@ -36,6 +37,7 @@ from gristmill.schemas import (
 
 ERRORS = "errors"
 REJECTED = "rejected"
+SKIPPED = "skipped"  # crawl records that are not documents (warc.SkippedRecord): counted apart
 
 
 def doc_error(doc: Document, stage: str, exc: BaseException) -> ErrorRecord:
@@ -52,7 +54,8 @@ def text_error(file: str, line: int | None, error_type: str, message: str, text:
 
 
 class ReadCorpus(beam.PTransform):
-    """Files -> RawRecord | ErrorRecord, one element per input record.
+    """Files -> RawRecord | ErrorRecord | SkippedRecord, one element per input record (a
+    SkippedRecord per crawl record that is not a document: a request, an image...).
 
     Files are spread over workers with a Reshuffle; within a file, records are read in order
     (line numbers are part of the default ids).
@@ -87,7 +90,10 @@ class _ParseFn(beam.DoFn):
         self.cfg = cfg
         self.bad = Metrics.counter(NAMESPACE, "errors")
 
-    def process(self, rec: RawRecord | ErrorRecord, repeated: dict[str, str]):
+    def process(self, rec: RawRecord | ErrorRecord | SkippedRecord, repeated: dict[str, str]):
+        if isinstance(rec, SkippedRecord):
+            yield beam.pvalue.TaggedOutput(SKIPPED, rec)
+            return
         progress.count("read")
         out = rec if isinstance(rec, ErrorRecord) else parse_or_error(rec, self.cfg)
         if isinstance(out, Document) and out.id in repeated:
@@ -120,8 +126,8 @@ def _first_of_repeated(kv: tuple[str, Iterable[str]]):
 
 
 class ParseRecords(beam.PTransform):
-    """Input files -> Document (main), ErrorRecord (``errors``) and every record as read
-    (``records``, to count the input).
+    """Input files -> Document (main), ErrorRecord (``errors``), SkippedRecord (``skipped``)
+    and every record as read but the skipped ones (``records``, to count the input).
 
     Ids must be unique: of the records sharing an id the first (in file and line order) is
     kept and the others become ``duplicate_id`` errors. To find them without shuffling the
@@ -147,8 +153,9 @@ class ParseRecords(beam.PTransform):
         records = pbegin | "Read" >> ReadCorpus(self.files, self.cfg)
         parsed = records | "Parse" >> beam.ParDo(
             _ParseFn(self.cfg), repeated=beam.pvalue.AsDict(repeated)
-        ).with_outputs(ERRORS, main="docs")
-        return {"docs": parsed.docs, ERRORS: parsed[ERRORS], "records": records}
+        ).with_outputs(ERRORS, SKIPPED, main="docs")
+        inputs = records | "NotSkipped" >> beam.Filter(lambda r: not isinstance(r, SkippedRecord))
+        return {"docs": parsed.docs, ERRORS: parsed[ERRORS], SKIPPED: parsed[SKIPPED], "records": inputs}
 
 
 class _NormalizeFn(beam.DoFn):

@@ -1,0 +1,236 @@
+"""Crawl-format input on real WARC/WET/ARC bytes (warcio-written, pydoc pages): records,
+charsets, every failure case, and byte-range splitting."""
+
+from __future__ import annotations
+
+import gzip
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from warc_util import (
+    MODULES,
+    Page,
+    doc_page,
+    gzip_members,
+    html_pages,
+    write_arc,
+    write_warc,
+    write_wet,
+)
+
+from gristmill.config import InputConfig
+from gristmill.pipelines.parse import parse_or_error
+from gristmill.pipelines.readers import InputFile, RawRecord, detect_format, read_file
+from gristmill.pipelines.warc import SkippedRecord, read_warc, split_ranges, to_document
+from gristmill.schemas import Document, ErrorRecord
+
+LIMIT = 16 << 20
+
+
+def read_all(path: Path, start: int = 0, end: int | None = None, limit: int = LIMIT) -> list:
+    return list(read_warc(path.name, str(path), limit, start, end))
+
+
+def split(out: list) -> tuple[list[RawRecord], Counter, list[ErrorRecord]]:
+    docs = [r for r in out if isinstance(r, RawRecord)]
+    skipped = Counter(r.kind for r in out if isinstance(r, SkippedRecord))
+    errors = [r for r in out if isinstance(r, ErrorRecord)]
+    return docs, skipped, errors
+
+
+def bare(page: Page) -> str:
+    return page.record_id.strip("<>").removeprefix("urn:uuid:")
+
+
+@pytest.fixture(scope="module")
+def pages() -> list[Page]:
+    return html_pages(4)
+
+
+@pytest.mark.parametrize("compressed", [True, False])
+def test_html_responses_become_documents_and_the_rest_is_counted(tmp_path, pages, compressed):
+    path = tmp_path / ("crawl.warc.gz" if compressed else "crawl.warc")
+    crawl = write_warc(path, pages, gzip=compressed)
+    docs, skipped, errors = split(read_all(path))
+    assert errors == []
+    assert dict(skipped) == crawl.skipped == {"metadata": 1, "request": 7, "response:image/png": 1,
+                                              "revisit": 1, "warcinfo": 1}
+    assert [d.payload.url for d in docs] == [p.url for p in pages]
+    for raw, page in zip(docs, pages, strict=True):
+        doc = to_document(raw.file, raw.payload)
+        assert doc.id == bare(page) and doc.url == page.url and doc.source == path.name
+        assert doc.metadata["format"] == "html" and doc.metadata["content_type"] == "text/html"
+        assert doc.metadata["warc_date"] == "2024-05-01T12:00:00Z"
+        assert page.text_marker in doc.text and "<html" in doc.text  # markup, for the extract stage
+        assert "undecodable_bytes" not in doc.metadata
+
+
+def test_charsets_header_meta_and_detection(tmp_path, pages):
+    path = tmp_path / "latin.warc.gz"
+    write_warc(path, pages[-3:])
+    docs = [to_document(r.file, r.payload) for r in split(read_all(path))[0]]
+    got = {d.url.rsplit("-", 1)[1]: (d.metadata["charset"], d.metadata["charset_source"]) for d in docs}
+    assert got["header.html"] == ("cp1252", "http")
+    assert got["meta.html"] == ("cp1252", "meta")
+    assert got["none.html"][1] == "detected"
+    for d, page in zip(docs, pages[-3:], strict=True):
+        assert page.text_marker in d.text, d.url
+        assert "Straße" in d.text and "undecodable_bytes" not in d.metadata
+
+
+def test_undecodable_bytes_are_replaced_and_counted(tmp_path):
+    body = doc_page("json").encode("utf-8").replace(b"<body>", b"<body>JSON \xff\xfe(JavaScript", 1)
+    cp = "<p>Caf\u00e9 cr\u00e8me</p>".encode("cp1252") + b"\x81" + doc_page("csv").encode("utf-8")
+    path = tmp_path / "bad.warc.gz"
+    write_warc(path, [Page("https://docs.python.org/3/library/json.html", body, "text/html; charset=utf-8"),
+                      Page("https://example.org/cp.html", cp, "text/html; charset=windows-1252")],
+               requests=False, revisit=False, image=False, metadata=False)
+    json_doc, cp_doc = (to_document(r.file, r.payload) for r in split(read_all(path))[0])
+    assert json_doc.metadata["undecodable_bytes"] == "2"
+    assert "JSON \ufffd\ufffd(JavaScript" in json_doc.text
+    assert cp_doc.metadata["undecodable_bytes"] == "1" and "Caf\u00e9 cr\u00e8me" in cp_doc.text
+
+
+def test_wet_conversion_records_are_text_documents(tmp_path):
+    texts = {f"https://docs.python.org/3/library/{m}.html": __import__(m).__doc__ for m in MODULES[:5]}
+    path = tmp_path / "crawl.wet.gz"
+    ids = write_wet(path, texts)
+    out = read_all(path)
+    docs, skipped, errors = split(out)
+    assert errors == [] and dict(skipped) == {"warcinfo": 1}
+    got = [parse_or_error(r, InputConfig()) for r in docs]
+    assert [d.text for d in got] == list(texts.values())  # the text exactly, no HTML conversion
+    assert [d.id for d in got] == [i.strip("<>").removeprefix("urn:uuid:") for i in ids]
+    assert all(d.metadata["format"] == "wet" and d.metadata["charset"] == "utf-8" for d in got)
+
+
+def test_arc_records_are_read_by_warcio(tmp_path, pages):
+    path = tmp_path / "old.arc.gz"
+    write_arc(path, pages[:3] + [Page("https://docs.python.org/x.png", b"\x89PNG\r\n", "image/png")])
+    docs, skipped, errors = split(read_all(path))
+    assert errors == [] and dict(skipped) == {"arc:filedesc": 1, "response:image/png": 1}
+    got = [to_document(r.file, r.payload) for r in docs]
+    offsets = [a for a, _ in gzip_members(path.read_bytes())]
+    assert [d.id for d in got] == [f"old.arc.gz:{o}" for o in offsets[1:4]]
+    assert [d.url for d in got] == [p.url for p in pages[:3]]
+    assert all(p.text_marker in d.text for d, p in zip(got, pages, strict=False))
+
+
+def test_read_file_detects_crawl_names_and_parse_gives_visible_text(tmp_path, pages):
+    for name in ("a.warc", "a.WARC.GZ", "a.wet", "a.wet.gz", "a.arc.gz"):
+        assert detect_format(name) == "warc"
+    path = tmp_path / "crawl.warc.gz"
+    write_warc(path, pages[:2])
+    out = list(read_file(InputFile(str(path), "crawl.warc.gz")))
+    docs = [parse_or_error(r, InputConfig()) for r in out if isinstance(r, RawRecord)]
+    assert all(isinstance(d, Document) for d in docs) and len(docs) == 2
+    # with no extract stage, HTML becomes visible text as .html files do
+    assert "<table" not in docs[0].text and "Bob Ippolito" in docs[0].text
+
+
+# ---------------------------------------------------------------------------------------------
+# Failures: each is one error record, and every other record is still read.
+
+
+def _lie(record: bytes, delta: int) -> bytes:
+    """A WARC record with its Content-Length changed by ``delta`` (the block unchanged)."""
+    i = record.index(b"\r\nContent-Length: ") + 18
+    j = record.index(b"\r\n", i)
+    return record[:i] + str(int(record[i:j]) + delta).encode() + record[j:]
+
+
+def _damage(data: bytes, how: str, compressed: bool) -> bytes:
+    """``data`` (a WARC) with the second record (the first page's response) damaged ``how``."""
+    if compressed:
+        (s, e) = gzip_members(data)[1]
+        member = data[s:e]
+        bad = {"truncated": lambda: member[: len(member) // 2],
+               "too_long": lambda: gzip.compress(_lie(gzip.decompress(member), 300), mtime=0),
+               "too_short": lambda: gzip.compress(_lie(gzip.decompress(member), -300), mtime=0),
+               "garbage": lambda: b"<html>not a gzip member</html>\n" * 5 + member}[how]()
+        return data[:s] + bad + data[e:]
+    s = data.index(b"WARC/1.", 10)
+    e = data.index(b"WARC/1.", s + 10)
+    bad = {"too_long": lambda: _lie(data[s:e], 300), "too_short": lambda: _lie(data[s:e], -300),
+           "garbage": lambda: b"<html>not a WARC record</html>\r\n" * 5 + data[s:e]}[how]()
+    return data[:s] + bad + data[e:]
+
+
+CASES = [(True, "truncated", "truncated_gzip_member"), (True, "too_long", "content_length_mismatch"),
+         (True, "too_short", "content_length_mismatch"), (True, "garbage", "garbage_between_records"),
+         (False, "too_long", "content_length_mismatch"), (False, "too_short", "content_length_mismatch"),
+         (False, "garbage", "garbage_between_records")]
+
+
+@pytest.mark.parametrize(("compressed", "how", "error_type"), CASES)
+def test_a_bad_record_is_one_error_and_the_rest_is_read(tmp_path, pages, compressed, how, error_type):
+    good = tmp_path / ("good.warc.gz" if compressed else "good.warc")
+    crawl = write_warc(good, pages, gzip=compressed)
+    bad = tmp_path / ("bad.warc.gz" if compressed else "bad.warc")
+    bad.write_bytes(_damage(good.read_bytes(), how, compressed))
+    docs, skipped, errors = split(read_all(bad))
+    assert [e.error_type for e in errors] == [error_type]
+    assert errors[0].raw and str(errors[0].line) in errors[0].message
+    lost_first_page = how != "garbage"  # garbage before a good record costs no record
+    expect = [p.url for p in crawl.pages[1:]] if lost_first_page else [p.url for p in crawl.pages]
+    assert [d.payload.url for d in docs] == expect
+    assert dict(skipped) == crawl.skipped
+
+
+def test_file_cut_in_its_last_record(tmp_path, pages):
+    path = tmp_path / "cut.warc.gz"
+    crawl = write_warc(path, pages, image=False, metadata=False, revisit=False, requests=False)
+    data = path.read_bytes()
+    path.write_bytes(data[:-100])
+    docs, _, errors = split(read_all(path))
+    assert [e.error_type for e in errors] == ["truncated_gzip_member"]
+    assert "end of the file" in errors[0].message
+    assert [d.payload.url for d in docs] == [p.url for p in crawl.pages[:-1]]
+    plain = tmp_path / "cut.warc"
+    write_warc(plain, pages, gzip=False, image=False, metadata=False, revisit=False, requests=False)
+    plain.write_bytes(plain.read_bytes()[:-100])
+    docs, _, errors = split(read_all(plain))
+    assert [e.error_type for e in errors] == ["content_length_mismatch"]
+    assert "file truncated" in errors[0].message and len(docs) == len(pages) - 1
+
+
+def test_record_over_the_limit_is_an_error_not_held(tmp_path, pages):
+    path = tmp_path / "big.warc.gz"
+    write_warc(path, pages)
+    docs, _, errors = split(read_all(path, limit=20_000))
+    big = [p for p in pages if len(p.body) > 20_000]
+    assert big and [e.error_type for e in errors] == ["record_too_large"] * len(big)
+    assert len(docs) == len(pages) - len(big)
+
+
+# ---------------------------------------------------------------------------------------------
+# Split points: every record read exactly once over all ranges.
+
+
+@pytest.mark.parametrize("corrupt", [False, True])
+def test_ranges_read_every_record_exactly_once(tmp_path, corrupt):
+    path = tmp_path / "many.warc.gz"
+    write_warc(path, html_pages(len(MODULES)))
+    members = len(gzip_members(path.read_bytes()))
+    if corrupt:
+        path.write_bytes(_damage(path.read_bytes(), "truncated", True))
+    whole = [(type(r).__name__, getattr(r, "line", None), getattr(r, "kind", None)) for r in read_all(path)]
+    size = path.stat().st_size
+    for target in (1, 3_000, 20_000, size // 3, size, 10 * size):
+        ranges = split_ranges(str(path), target)
+        assert ranges[0][0] == 0 and ranges[-1][1] is None
+        assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+        got = [(type(r).__name__, getattr(r, "line", None), getattr(r, "kind", None))
+               for start, end in ranges for r in read_all(path, start, end)]
+        assert got == whole, target
+        if target >= size:
+            assert ranges == [(0, None)]
+        if target == 1:
+            assert len(ranges) == members
+
+
+def test_uncompressed_files_are_one_range(tmp_path, pages):
+    path = tmp_path / "plain.warc"
+    write_warc(path, pages, gzip=False)
+    assert split_ranges(str(path), 100) == [(0, None)]
