@@ -1,7 +1,8 @@
 """Pipeline configuration: YAML files validated by pydantic.
 
 A config file describes the whole pipeline. A stage section it leaves out (``normalize``,
-``filters``, ``dedup``, ``tokenize``) is off. Unknown keys and wrong types are errors that
+``filters``, ``dedup``, ``tokenize``) is off; without ``extract``, HTML documents become their
+visible text (``extract: {extractor: visible}``, as before the section existed). Unknown keys and wrong types are errors that
 name the key and the file. Without ``--config``, ``gristmill run`` uses the built-in
 ``default`` config (the recommended pipeline).
 
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gristmill.errors import ConfigError
 
@@ -40,6 +41,41 @@ class InputConfig(_Strict):
     source_field: str = "source"
     url_field: str = "url"
     max_record_bytes: int = Field(16 * 1024 * 1024, gt=0)  # larger records become errors (memory safety)
+
+
+class ExtractConfig(BaseModel):
+    """``extract: {extractor: NAME, OPTION: true|false, ...}``: HTML documents (``.html`` files,
+    WARC responses) become their main text before normalization.
+
+    The options are the chosen extractor's own (``gristmill.extract``: trafilatura's
+    ``tables``, ``comments``, ``links``, ``images``, ``formatting``, ``precision``, ``recall``,
+    ``deduplicate``, ``fast``; resiliparse's ``main_content``, ``comments``, ``links``,
+    ``alt_texts``, ``list_bullets``, ``preserve_formatting``, ``form_fields``, ``noscript``;
+    ``visible`` has none), all true/false; one the extractor does not have is an error, so a
+    setting never silently does nothing. Left out, an option takes the extractor's default.
+    """
+
+    model_config = ConfigDict(extra="allow")  # the options, checked against the extractor below
+
+    extractor: Literal["trafilatura", "resiliparse", "visible"] = "trafilatura"
+
+    @model_validator(mode="after")
+    def _options_of_the_extractor(self) -> ExtractConfig:
+        from gristmill.extract import EXTRACTORS
+
+        own = EXTRACTORS[self.extractor].OPTIONS
+        for key, value in (self.model_extra or {}).items():
+            if key not in own:
+                raise ValueError(f"{key!r} is not an option of extractor {self.extractor} "
+                                 f"(its options: {', '.join(own) or 'none'})")
+            if not isinstance(value, bool):
+                raise ValueError(f"option {key!r} must be true or false, got {value!r}")
+        return self
+
+    @property
+    def options(self) -> dict[str, bool]:
+        """The options the config sets (the extractor fills in the rest)."""
+        return dict(sorted((self.model_extra or {}).items()))
 
 
 class NormalizeConfig(_Strict):
@@ -104,6 +140,7 @@ class OutputConfig(_Strict):
 
 class PipelineConfig(_Strict):
     input: InputConfig = Field(default_factory=InputConfig)
+    extract: ExtractConfig | None = None
     normalize: NormalizeConfig | None = None
     filters: list[FilterSpec] = Field(default_factory=list)
     dedup: DedupConfig | None = None
@@ -111,8 +148,12 @@ class PipelineConfig(_Strict):
     output: OutputConfig = Field(default_factory=OutputConfig)
 
     def digest(self) -> str:
-        """sha256 of the canonical JSON form: the same settings give the same hash."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """sha256 of the canonical JSON form: the same settings give the same hash. A config
+        without ``extract`` hashes as before the section existed."""
+        data = self.model_dump(mode="json")
+        if data.get("extract") is None:
+            data.pop("extract", None)
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
 

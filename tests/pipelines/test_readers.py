@@ -57,7 +57,8 @@ def test_bom_text_and_html_files_have_no_bom(tmp_path):
     (txt,) = _parse(tmp_path / "note.txt")
     (page,) = _parse(tmp_path / "page.html")
     assert txt.text == "Déjà vu, all over again.\n"
-    assert page.text == "First paragraph."
+    assert page.text == "<html><body><p>First paragraph.</p></body></html>"  # markup: extract makes it text
+    assert page.metadata["format"] == "html"
 
 
 def test_only_a_leading_bom_is_skipped(demo_dir, tmp_path):

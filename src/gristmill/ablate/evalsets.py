@@ -71,6 +71,7 @@ def _digest(parts: list[str]) -> str:
 def load_texts(name: str, path: str, max_bytes: int) -> TextSet:
     """Documents of ``path`` in hash-of-id order, whole, until ``max_bytes`` are reached."""
     from gristmill.config import InputConfig
+    from gristmill.extract.document import plain_text
     from gristmill.pipelines.parse import parse_or_error
     from gristmill.pipelines.readers import expand_inputs, read_file
     from gristmill.schemas import ErrorRecord
@@ -83,7 +84,7 @@ def load_texts(name: str, path: str, max_bytes: int) -> TextSet:
             if isinstance(doc, ErrorRecord):
                 bad += 1
             elif doc.text.strip():
-                docs.setdefault(doc.id, doc.text)
+                docs.setdefault(doc.id, plain_text(doc))  # an HTML file: its visible text
     if bad:
         log.warning("eval %s: %d record(s) of %s could not be read and are left out", name, bad, path)
     if not docs:

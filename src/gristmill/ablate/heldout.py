@@ -28,6 +28,7 @@ from pathlib import Path
 import xxhash
 
 from gristmill.config import InputConfig
+from gristmill.extract.document import plain_text
 from gristmill.pipelines import readers
 from gristmill.pipelines.readers import InputFile, expand_inputs, read_file
 from gristmill.schemas import Document, ErrorRecord
@@ -101,7 +102,7 @@ def _write(inputs: list[str], cfg: InputConfig, fraction: float, work: Path) -> 
             with open(part, "wb") as out:
                 for doc in _documents(f, cfg, unreadable):
                     if is_heldout(doc.id, fraction):
-                        held.write(_line({"id": doc.id, "text": doc.text, "source": doc.source}))
+                        held.write(_line({"id": doc.id, "text": plain_text(doc), "source": doc.source}))
                         counts["heldout"] += 1
                     else:
                         line = _line(_train_record(doc, cfg))

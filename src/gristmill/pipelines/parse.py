@@ -3,7 +3,8 @@
 Plain Python (the Beam step in ``run.py`` only routes the two outcomes), so every rule here
 is unit-testable: invalid UTF-8, malformed JSON, a record that is not an object, a missing or
 non-string text field, a non-string id. Other fields of the record go to ``metadata`` as
-strings (JSON for non-strings) so nothing is lost.
+strings (JSON for non-strings) so nothing is lost. An HTML file leaves here as its markup with
+``metadata["format"] == "html"``; the ``extract`` stage (``pipelines/extract.py``) turns it into text.
 
 Every string a Document gets from here is valid UTF-8: lone surrogates (valid in JSON as
 ``"\\ud800"``, fatal to every Parquet writer downstream) are replaced with U+FFFD and counted
@@ -18,7 +19,7 @@ import json
 from typing import Any
 
 from gristmill.config import InputConfig
-from gristmill.pipelines.readers import RawRecord, bounded_raw, html_to_text
+from gristmill.pipelines.readers import RawRecord, bounded_raw
 from gristmill.pipelines.warc import WarcPayload, to_document
 from gristmill.schemas import Document, ErrorRecord, repair_text
 
@@ -82,15 +83,11 @@ def _parse(raw: RawRecord, cfg: InputConfig) -> Document:
     if raw.fmt == "parquet":
         return _from_mapping(raw.payload, raw, cfg)
     if raw.fmt == "warc":  # a crawl record: charset decoding and metadata in warc.to_document
-        doc = to_document(raw.file, raw.payload)
-        if doc.metadata["format"] == "html":
-            doc.text = html_to_text(doc.text)  # as for .html files below (issue 16: the extract stage)
-        return doc
+        return to_document(raw.file, raw.payload)  # HTML keeps its markup for the extract stage
     text = _decode(raw.payload)
     meta: dict[str, str] = {}
     if raw.fmt == "html":
-        text = html_to_text(text)
-        meta["format"] = "html"
+        meta["format"] = "html"  # markup: the extract stage makes it text
     return Document(id=raw.file, text=text, source=raw.file, metadata=meta)
 
 

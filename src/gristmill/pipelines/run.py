@@ -1,6 +1,6 @@
 """``gristmill run``: build and run the corpus pipeline, then write ``summary.json``.
 
-Read -> Parse (bad records to errors) -> Normalize -> ApplyFilters -> Deduplicate ->
+Read -> Parse (bad records to errors) -> Extract (HTML to text) -> Normalize -> ApplyFilters -> Deduplicate ->
 Write (kept / rejected / errors Parquet) [-> TokenizeToShards]. The output directory is
 written under ``<output>.partial`` and renamed when complete, so a crashed run never leaves
 a directory that looks finished; a rerun removes the partial one and starts clean.
@@ -21,11 +21,13 @@ from apache_beam.io.filesystems import FileSystems
 from gristmill import __version__
 from gristmill.config import PipelineConfig
 from gristmill.errors import UserError
+from gristmill.extract import make_extractor
 from gristmill.filters.base import filter_class
 from gristmill.filters.chain import FilterChain
 from gristmill.pipelines import progress, rundir
 from gristmill.pipelines import summary as summ
 from gristmill.pipelines.beam_util import NAMESPACE, make_pipeline
+from gristmill.pipelines.extract import ExtractMainText, extractor_spec
 from gristmill.pipelines.preflight import check_tokenizer
 from gristmill.pipelines.readers import expand_inputs
 from gristmill.pipelines.transforms import (
@@ -59,11 +61,12 @@ def build(p: beam.Pipeline, inputs: list[str], out_dir: str, cfg: PipelineConfig
             lambda kv: summ.write_json(FileSystems.join(out_dir, "_stats", "skipped_records.json"), dict(sorted(kv)))
         )
     )
-    normed = parsed["docs"] | "Normalize" >> Normalize(cfg.normalize)
+    extracted = parsed["docs"] | "Extract" >> ExtractMainText(cfg.extract)
+    normed = extracted["docs"] | "Normalize" >> Normalize(cfg.normalize)
     specs = [s.model_dump() for s in cfg.filters]
     filtered = normed["docs"] | "ApplyFilters" >> ApplyFilters(specs)
-    rejected = [normed[REJECTED], filtered[REJECTED]]
-    errors = [parsed[ERRORS], normed[ERRORS], filtered[ERRORS]]
+    rejected = [extracted[REJECTED], normed[REJECTED], filtered[REJECTED]]
+    errors = [parsed[ERRORS], extracted[ERRORS], normed[ERRORS], filtered[ERRORS]]
     kept = filtered["docs"]
     if cfg.dedup is not None and (cfg.dedup.exact is not None or cfg.dedup.minhash is not None):
         from gristmill.pipelines.dedup import Deduplicate
@@ -88,6 +91,9 @@ def _versions(cfg: PipelineConfig) -> dict:
         with contextlib.suppress(importlib_metadata.PackageNotFoundError):
             v[pkg] = importlib_metadata.version(pkg)
     v["filters"] = {s.name: filter_class(s.name).version for s in cfg.filters}
+    if cfg.extract is not None:  # without the section, versions stay as they were
+        name, options = extractor_spec(cfg.extract)
+        v["extract"] = make_extractor(name, **options).describe()  # name, version, effective options
     return v
 
 
@@ -120,6 +126,11 @@ def check_stages(config: PipelineConfig) -> None:
         FilterChain.from_specs(specs).setup()
     except Exception as e:
         raise PipelineSetupError(f"filter setup failed: {e}") from e
+    name, options = extractor_spec(config.extract)
+    try:
+        make_extractor(name, **options)
+    except Exception as e:  # e.g. the library is not installed, or an option it refuses
+        raise PipelineSetupError(f"extract: extractor {name} cannot start: {e}") from e
     check_tokenizer(config)
 
 

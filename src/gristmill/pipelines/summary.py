@@ -62,7 +62,7 @@ def count_outputs(run_dir: str) -> dict:
     }
 
 
-STAGE_ORDER = ["normalize", "filters", "dedup"]
+STAGE_ORDER = ["extract", "normalize", "filters", "dedup"]
 
 
 def funnel(input_records: int, errors: int, by_stage: dict[str, int]) -> list[dict]:
