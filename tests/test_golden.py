@@ -79,6 +79,11 @@ def _digest_summary(run: Path) -> str:
     s = json.loads((run / "summary.json").read_text())
     for k in ("timings", "versions", "inputs", "config", "config_hash", "runner", "workers", "metrics"):
         s.pop(k, None)
+    # Keys added since the digests were recorded, which carry no decision: crawl records that
+    # are not documents (issue 16; none in this slice) and memory accounting (issue 18).
+    assert s.pop("skipped_records", {}) == {}
+    for k in ("peak_rss_bytes", "spill_bytes"):
+        s.pop(k, None)
     return hashlib.sha256(json.dumps(s, sort_keys=True).encode()).hexdigest()
 
 

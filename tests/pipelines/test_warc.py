@@ -117,7 +117,7 @@ def test_arc_records_are_read_by_warcio(tmp_path, pages):
     assert all(p.text_marker in d.text for d, p in zip(got, pages, strict=False))
 
 
-def test_read_file_detects_crawl_names_and_parse_gives_visible_text(tmp_path, pages):
+def test_read_file_detects_crawl_names_and_parse_keeps_markup_for_extract(tmp_path, pages):
     for name in ("a.warc", "a.WARC.GZ", "a.wet", "a.wet.gz", "a.arc.gz"):
         assert detect_format(name) == "warc"
     path = tmp_path / "crawl.warc.gz"
@@ -125,8 +125,9 @@ def test_read_file_detects_crawl_names_and_parse_gives_visible_text(tmp_path, pa
     out = list(read_file(InputFile(str(path), "crawl.warc.gz")))
     docs = [parse_or_error(r, InputConfig()) for r in out if isinstance(r, RawRecord)]
     assert all(isinstance(d, Document) for d in docs) and len(docs) == 2
-    # with no extract stage, HTML becomes visible text as .html files do
-    assert "<table" not in docs[0].text and "Bob Ippolito" in docs[0].text
+    # HTML responses leave parse as markup, as .html files do: the extract stage makes text
+    assert all(d.metadata["format"] == "html" for d in docs)
+    assert "<table" in docs[0].text and "Bob&nbsp;Ippolito" in docs[0].text
 
 
 # ---------------------------------------------------------------------------------------------
