@@ -8,28 +8,15 @@ from __future__ import annotations
 
 import json
 import pickle
-import tarfile
-import zipfile
 
 import pytest
+from url_util import ut1_lines
 
-from gristmill.data.fetch import PACKAGES, fetch
+from gristmill.data.fetch import PACKAGES
 from gristmill.filters import create
 from gristmill.filters.url import candidates, split_url
-from gristmill.filters.url_lists import UT1_ARCHIVE, lists_dir, ut1_category, word_list
+from gristmill.filters.url_lists import lists_dir, ut1_category, word_list
 from gristmill.schemas import Document
-
-
-def ut1_lines(member: str, n: int) -> list[str]:
-    """The first ``n`` lines of the wheel's UT1 ``domains`` or ``urls`` file, read directly."""
-    with zipfile.ZipFile(fetch("datatrove")) as z, z.open(UT1_ARCHIVE) as raw, \
-            tarfile.open(fileobj=raw, mode="r|gz") as tar:
-        for m in tar:
-            if m.name == member:
-                f = tar.extractfile(m)
-                assert f is not None
-                return [f.readline().decode().strip() for _ in range(n)]
-    raise AssertionError(member)
 
 
 @pytest.fixture(scope="module")
