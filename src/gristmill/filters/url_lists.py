@@ -30,10 +30,12 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import numpy as np
 import xxhash
+
+if TYPE_CHECKING:  # numpy is imported when a list is loaded: `gristmill filters list` needs none
+    import numpy as np
 
 FORMAT = "1"  # bump when the compiled layout or the entry normalization changes
 UT1_ARCHIVE = "datatrove/assets/url_filterblacklistsv0_3_0.tar.gz"
@@ -140,6 +142,8 @@ class DomainSet:
 
     @classmethod
     def load(cls, folder: Path) -> DomainSet:
+        import numpy as np
+
         return cls(np.load(folder / "hashes.npy", mmap_mode="r"), np.load(folder / "offsets.npy", mmap_mode="r"))
 
 
@@ -150,6 +154,8 @@ def _bucket_bits(n: int) -> int:
 
 def _write_domains(keys: Iterable[str], folder: Path) -> int:
     """Hash, sort and index ``keys`` into ``folder``; returns the number of distinct hashes."""
+    import numpy as np
+
     hashes = np.fromiter(map(xxhash.xxh3_64_intdigest, map(str.encode, keys)), dtype=np.uint64)
     hashes.sort()  # then drop repeats (np.unique's hash table is ten times slower here)
     hashes = hashes[np.concatenate(([True], hashes[1:] != hashes[:-1]))] if len(hashes) else hashes
