@@ -185,3 +185,26 @@ def test_pickles_small_and_works_after(adult):
     again = pickle.loads(blob)
     d = ut1_lines("domains", 1)[0]
     assert verdict(again, f"http://{d}/").reason == "url.adult"
+
+
+def test_large_user_list_is_compiled_into_the_cache_once(tmp_path, monkeypatch):
+    """A domain file from 1 MB is hashed into the cache, keyed by its content: the copy of
+    the same list elsewhere loads what the first compiled."""
+    from gristmill.filters.url_lists import CACHE_FILE_BYTES, domains_file
+
+    real = ut1_lines("domains", 60_000)
+    big = tmp_path / "big.txt"
+    big.write_text("# UT1 adult, first lines\n" + "\n".join(real) + "\n")
+    assert big.stat().st_size >= CACHE_FILE_BYTES
+    monkeypatch.setenv("GRISTMILL_CACHE", str(tmp_path / "cache"))
+    index = domains_file(big)
+    (compiled,) = (tmp_path / "cache" / "url_lists").glob("file-*")
+    assert json.loads((compiled / "info.json").read_text())["domains"] == len(index) == len(set(real))
+    assert all(d in index for d in real[::97]) and "example.com" not in index
+    stamp = (compiled / "hashes.npy").stat().st_mtime_ns
+    copy = tmp_path / "copy.txt"
+    copy.write_bytes(big.read_bytes())
+    f = create("url", lists=[], domains_files=[str(copy)])
+    assert verdict(f, f"http://www.{real[-1]}/").reason == "url.copy"
+    assert (compiled / "hashes.npy").stat().st_mtime_ns == stamp
+    assert len(list((tmp_path / "cache" / "url_lists").iterdir())) == 2  # the list and its lock

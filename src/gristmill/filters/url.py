@@ -50,6 +50,7 @@ _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _AUTHORITY_END = re.compile(r"[/?#\\]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _NAME = re.compile(r"[^a-z0-9_]+")
+_SPACE = re.compile(r"\s")
 WORD_REASONS = ("banned_word", "banned_subword", "soft_banned_words")
 SOFT_WORD_THRESHOLD = 2  # DataTrove URLFilter's soft_word_threshold
 
@@ -78,7 +79,7 @@ def split_url(url: str) -> tuple[str | None, str]:
     else:
         host = host.partition(":")[0]
     host = host.strip().rstrip(".").lower()
-    if not host or any(c.isspace() for c in host):
+    if not host or _SPACE.search(host):
         return None, rest.lower()
     return url_lists.ascii_host(host), rest.lower()
 
@@ -200,6 +201,7 @@ class UrlFilter(Filter):
         self._urls += [(list_name(p), url_lists.urls_file(Path(p))) for p in self.urls_files]
         self._load_words()
         self._excluded = {d for d in map(url_lists.domain_entry, self.exclusions) if d}
+        candidates("www.example.co.uk")  # loads the suffix list now, not on the first document
         self._ready = True
 
     def _load_words(self) -> None:

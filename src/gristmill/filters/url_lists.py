@@ -9,9 +9,9 @@ banned URL words. No other UT1 category is in the wheel.
 4.5 million domains as a Python set cost ~400 MB per worker process and ~5 s to build. So a
 domain list is compiled once into ``<cache>/url_lists/<key>/``: the sorted 64-bit xxh3 hashes
 of its entries (``hashes.npy``, 36 MB for UT1 adult) and a bucket index on their top bits
-(``offsets.npy``). Workers map both files read-only (``np.load(mmap_mode="r")``): the pages
-are shared by every process on a machine, setup takes milliseconds, and a lookup is a bisection
-inside one bucket of ~4 entries. Two different domains share a 64-bit hash with probability
+(``offsets.npy``, 8 MB). Workers map both files read-only (``np.load(mmap_mode="r")``): the
+pages are shared by every process on a machine, loading takes milliseconds, and a lookup is a
+bisection inside one bucket of ~2 entries. Two different domains share a 64-bit hash with probability
 n/2^64 per lookup (2.5e-13 for UT1 adult): a false block is negligible even over a whole crawl.
 The key holds the source's sha256 and ``FORMAT``, so a changed source or layout compiles anew.
 """
@@ -37,7 +37,7 @@ import xxhash
 if TYPE_CHECKING:  # numpy is imported when a list is loaded: `gristmill filters list` needs none
     import numpy as np
 
-FORMAT = "1"  # bump when the compiled layout or the entry normalization changes
+FORMAT = "2"  # bump when the compiled layout or the entry normalization changes
 UT1_ARCHIVE = "datatrove/assets/url_filterblacklistsv0_3_0.tar.gz"
 UT1_CATEGORIES = ("adult",)  # the categories the pinned wheel carries
 # DataTrove's URL word lists in the wheel (``builtin_words``).
@@ -148,12 +148,12 @@ class DomainSet:
 
 
 def _bucket_bits(n: int) -> int:
-    """Index bits for n hashes: about 4 hashes a bucket (20 bits, 4 MB, for UT1 adult)."""
+    """Index bits for n hashes: 2 to 4 hashes a bucket (21 bits, 8 MB, for UT1 adult)."""
     return max(1, n.bit_length() - 2)
 
 
-def _write_domains(keys: Iterable[str], folder: Path) -> int:
-    """Hash, sort and index ``keys`` into ``folder``; returns the number of distinct hashes."""
+def hash_index(keys: Iterable[str]) -> DomainSet:
+    """A domain set of ``keys`` in memory: their distinct hashes, sorted, and the bucket index."""
     import numpy as np
 
     hashes = np.fromiter(map(xxhash.xxh3_64_intdigest, map(str.encode, keys)), dtype=np.uint64)
@@ -162,9 +162,17 @@ def _write_domains(keys: Iterable[str], folder: Path) -> int:
     bits = _bucket_bits(len(hashes))
     bounds = np.arange(1 << bits, dtype=np.uint64) << np.uint64(64 - bits)
     offsets = np.append(np.searchsorted(hashes, bounds), len(hashes)).astype(np.uint32)
-    np.save(folder / "hashes.npy", hashes)
-    np.save(folder / "offsets.npy", offsets)
-    return len(hashes)
+    return DomainSet(hashes, offsets)
+
+
+def _write_domains(keys: Iterable[str], folder: Path) -> int:
+    """Hash, sort and index ``keys`` into ``folder``; returns the number of distinct hashes."""
+    import numpy as np
+
+    index = hash_index(keys)
+    np.save(folder / "hashes.npy", index._hashes)
+    np.save(folder / "offsets.npy", index._offsets)
+    return len(index)
 
 
 @dataclass
@@ -199,6 +207,19 @@ class UrlPrefixes:
             e = url_entry(line)
             if e is not None:
                 out.add(*e)
+        return out
+
+    def dumps(self) -> str:
+        """The entries as ``host<TAB>path`` lines, normalized already (``loads``)."""
+        return "".join(f"{h}\t{p}\n" for h, paths in sorted(self.by_host.items()) for p in paths)
+
+    @classmethod
+    def loads(cls, text: str) -> UrlPrefixes:
+        """Read ``dumps``'s lines: no parsing per entry, so a worker's setup stays short."""
+        out = cls()
+        for line in text.splitlines():
+            host, _, path = line.partition("\t")
+            out.add(host, path)
         return out
 
 
@@ -247,7 +268,7 @@ def ut1_category(category: str) -> tuple[DomainSet, UrlPrefixes]:
     with _building(key) as (final, tmp):
         if tmp is not None:
             _compile_ut1(fetch("datatrove"), tmp, f"{pkg.name}=={pkg.version}")
-    return DomainSet.load(final), UrlPrefixes.from_lines((final / "urls.txt").read_text("utf-8").splitlines())
+    return DomainSet.load(final), UrlPrefixes.loads((final / "urls.tsv").read_text("utf-8"))
 
 
 def _compile_ut1(wheel: Path, folder: Path, source: str) -> None:
@@ -262,8 +283,8 @@ def _compile_ut1(wheel: Path, folder: Path, source: str) -> None:
             if member.name == "domains":
                 info["domains"] = _write_domains(domain_keys(_chunks(f)), folder)
             else:
-                urls = [line.strip() for text in _chunks(f) for line in text.splitlines() if url_entry(line)]
-                (folder / "urls.txt").write_text("".join(u + "\n" for u in urls), "utf-8")
+                urls = UrlPrefixes.from_lines(line for text in _chunks(f) for line in text.splitlines())
+                (folder / "urls.tsv").write_text(urls.dumps(), "utf-8")
                 info["urls"] = len(urls)
     if "domains" not in info or "urls" not in info:
         raise ValueError(f"{wheel.name}: {UT1_ARCHIVE} lacks its domains or urls file")
@@ -305,13 +326,20 @@ def domain_keys(chunks: Iterable[str]) -> Iterator[str]:
             yield from (k for k in map(domain_entry, text.splitlines()) if k)
 
 
+CACHE_FILE_BYTES = 1 << 20  # user domain files from this size are compiled into the cache
+
+
 def domains_file(path: Path) -> DomainSet:
-    """A user's domain list (one domain a line, ``#`` comments), compiled once per content."""
+    """A user's domain list (one domain a line, ``#`` comments): hashed in memory when small,
+    else compiled into the cache once per content (a copy of a large list loads at once)."""
     data = path.read_bytes()
+    keys = domain_keys([data.decode("utf-8", "replace")])
+    if len(data) < CACHE_FILE_BYTES:
+        return hash_index(keys)
     key = f"file-{hashlib.sha256(data).hexdigest()[:24]}-f{FORMAT}"
     with _building(key) as (final, tmp):
         if tmp is not None:
-            n = _write_domains(domain_keys([data.decode("utf-8", "replace")]), tmp)
+            n = _write_domains(keys, tmp)
             (tmp / "info.json").write_text(json.dumps({"source": str(path), "domains": n, "format": FORMAT}), "utf-8")
     return DomainSet.load(final)
 
