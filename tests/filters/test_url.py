@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import time
 
 import pytest
 from url_util import ut1_lines
@@ -152,6 +153,9 @@ def test_missing_and_malformed_urls_never_raise(tmp_path):
         v = verdict(f, url)  # never an exception
         assert v.scores == {"url.blocked": 0.0 if v.keep else 1.0}, url
     assert verdict(f, "http://[/sex").info == {"url.match": "sex"}  # no host: words still checked
+    t = time.perf_counter()
+    huge = verdict(f, "http://" + "a." * 1_000_000 + "com/sex")  # a 2 MB host: linear time
+    assert huge.info == {"url.match": "sex"} and time.perf_counter() - t < 2
     assert verdict(f, "http://[::1").info == {"url.status": "no_host"}
 
 

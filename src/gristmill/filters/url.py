@@ -53,6 +53,9 @@ _NAME = re.compile(r"[^a-z0-9_]+")
 _SPACE = re.compile(r"\s")
 WORD_REASONS = ("banned_word", "banned_subword", "soft_banned_words")
 SOFT_WORD_THRESHOLD = 2  # DataTrove URLFilter's soft_word_threshold
+# Longer is no DNS name (RFC 1035: 253 characters), and its parent domains would cost the
+# square of its length: such a URL has no host (its words are still checked).
+MAX_HOST_CHARS = 253
 
 
 # ---------------------------------------------------------------------------------------------
@@ -61,7 +64,7 @@ SOFT_WORD_THRESHOLD = 2  # DataTrove URLFilter's soft_word_threshold
 
 def split_url(url: str) -> tuple[str | None, str]:
     """(host, rest) of ``url``: the host lowercased, ASCII (IDNA), without user, port or final
-    dot, None when there is none; the rest is the path, query and fragment, lowercased.
+    dot, None when there is none (or it is no DNS name); the rest is the path, query and fragment, lowercased.
 
     Parsed by hand rather than with ``urllib.parse.urlsplit``, which raises on crawl URLs
     such as ``http://[::1`` and needs a scheme; a URL without one (``example.com/page``)
@@ -79,7 +82,7 @@ def split_url(url: str) -> tuple[str | None, str]:
     else:
         host = host.partition(":")[0]
     host = host.strip().rstrip(".").lower()
-    if not host or _SPACE.search(host):
+    if not host or len(host) > MAX_HOST_CHARS or _SPACE.search(host):
         return None, rest.lower()
     return url_lists.ascii_host(host), rest.lower()
 
