@@ -21,8 +21,8 @@ It stops at the registered domain (one label below the public suffix, from the P
 List snapshot bundled with ``tldextract``, its private section included): an entry that is
 itself a public suffix (UT1 adult lists ``xxx``, ``sa.com``, ``dynu.net``, 16 such) blocks
 only that exact host, never every site registered under it. DataTrove's ``URLFilter``
-matches the host and its registered domain only, so it misses ``evil.com/...`` listed as
-``b.evil.com`` reached through ``a.b.evil.com``. URL entries are ``host/path`` prefixes
+matches the host and its registered domain only, so it misses ``a.b.evil.com`` when
+``b.evil.com`` is listed (``benchmarks/url_filter.py`` counts such URLs). URL entries are ``host/path`` prefixes
 ending at a path boundary (``url_lists.UrlPrefixes``), not substrings: a substring would let
 ``example.com/x`` block ``notexample.com/x``. (DataTrove compares the whole URL, scheme
 included, with UT1's scheme-less entries, so its URL list never matches.)
