@@ -135,6 +135,7 @@ BUILTIN_FILTERS = {
     "special_characters": "gristmill.filters.special_characters:SpecialCharacters",
     "language": "gristmill.filters.language:Language",
     "fasttext": "gristmill.filters.fasttext_filter:FastTextFilter",
+    "pii": "gristmill.filters.pii:PII",
 }
 # Filters registered with ``register`` (a user's own), by name.
 _REGISTRY: dict[str, type[Filter]] = {}
