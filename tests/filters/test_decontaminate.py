@@ -14,7 +14,7 @@ import pytest
 from gristmill.errors import UserError
 from gristmill.filters import create
 from gristmill.filters.chain import ChainStep, FilterChain
-from gristmill.filters.decontaminate import words
+from gristmill.filters.decontaminate_index import words
 from gristmill.filters.decontaminate_io import stem_of
 from gristmill.schemas import Document
 
