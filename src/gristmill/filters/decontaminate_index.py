@@ -27,7 +27,7 @@ def words(text: str) -> list[str]:
     """The normalized words of ``text`` (the rules: ``gristmill.filters.decontaminate``)."""
     if text.isascii():
         return WORD.findall(text.lower())
-    return [_fold(w) for w in WORD.findall(text)]
+    return [w.lower() if w.isascii() else _fold(w) for w in WORD.findall(text)]
 
 
 # word -> xxh64, per process: most words of a document were seen before, and a dict lookup
