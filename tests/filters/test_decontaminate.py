@@ -132,6 +132,8 @@ def test_bad_eval_files_are_user_errors(tmp_path):
             create("decontaminate", eval_files=[str(tmp_path / name)]).setup()
     custom = _jsonl(tmp_path / "custom.jsonl", [{"body": "one two three four five six seven eight nine ten"}])
     assert create("decontaminate", eval_files=[custom], text_fields="body").index_stats()["texts"] == 1
+    # a URI is read through Arrow's filesystems (s3://, gs://, hdfs://; file:// here)
+    assert create("decontaminate", eval_files=[f"file://{custom}"], text_fields="body").index_stats()["texts"] == 1
 
 
 def test_gristmill_run_balances_and_missing_file_is_one_line(demo_dir, tmp_path, capsys):

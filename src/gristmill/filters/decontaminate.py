@@ -30,8 +30,10 @@ array of objects) and ``.parquet``: each record gives the strings under ``text_f
 (default ``["text"]``); a record with none of them gives those of the usual QA layouts,
 ``QA_FIELDS`` (question/answer/choices, premise/hypothesis, ctx/endings, ...), each field a
 separate eval text; a list gives each string, a dict (ARC's ``choices``, SQuAD's ``answers``)
-its ``text``. ``.txt``: one eval text per non-blank line. A missing or unreadable file, or a
-record with no usable field, is a user error naming the file and line.
+its ``text``. ``.txt``: one eval text per non-blank line. Paths are local, or URIs Arrow's
+filesystems read (``s3://``, ``gs://``, ``hdfs://``), since each worker reads them in
+``setup()``. A missing or unreadable file, or a record with no usable field, is a user error
+naming the file and line.
 
 **Index.** Each word is hashed once (xxh64); an n-gram's hash is a polynomial of its words'
 hashes, computed for a whole document with a few numpy operations. The eval n-gram hashes

@@ -38,18 +38,21 @@ def stem_of(path: str) -> str:
 
 
 def _open(path: str) -> IO[bytes]:
+    """A local path, or a URI that Arrow's filesystems read (``s3://``, ``gs://``, ``hdfs://``:
+    the eval files must be readable where the workers run)."""
     try:
         if "://" in path:
-            from apache_beam.io.filesystems import CompressionTypes, FileSystems
+            import pyarrow.fs as pafs
 
-            if not FileSystems.exists(path):
+            fs, inner = pafs.FileSystem.from_uri(path)
+            if fs.get_file_info(inner).type == pafs.FileType.NotFound:
                 raise FileNotFoundError(path)
-            f: IO[bytes] = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+            f: IO[bytes] = fs.open_input_stream(inner)  # type: ignore[assignment]
         else:
             f = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
     except FileNotFoundError:
         raise UserError(f"decontaminate: eval file not found: {path}") from None
-    except OSError as e:
+    except Exception as e:  # OSError, or Arrow's error for a filesystem it cannot reach
         raise UserError(f"decontaminate: cannot read eval file {path}: {e}") from None
     return gzip.open(f) if path.lower().endswith(".gz") else f  # type: ignore[return-value]
 
