@@ -136,6 +136,8 @@ BUILTIN_FILTERS = {
     "language": "gristmill.filters.language:Language",
     "fasttext": "gristmill.filters.fasttext_filter:FastTextFilter",
     "url": "gristmill.filters.url:UrlFilter",
+    "pii": "gristmill.filters.pii:PII",
+    "decontaminate": "gristmill.filters.decontaminate:Decontaminate",
 }
 # Filters registered with ``register`` (a user's own), by name.
 _REGISTRY: dict[str, type[Filter]] = {}
