@@ -36,7 +36,9 @@ from gristmill.extract.quality import token_scores
 
 EXTRACTORS = [
     ("trafilatura", "trafilatura", {}),
-    ("trafilatura (DataTrove settings)", "trafilatura", {"precision": True, "deduplicate": True}),
+    ("trafilatura (DataTrove settings)", "trafilatura", {"precision": True, "deduplicate": True,
+                                                         "fast": False}),
+    ("trafilatura (with fallbacks: fast false)", "trafilatura", {"fast": False}),
     ("resiliparse", "resiliparse", {}),
     ("visible (no extract section)", "visible", {}),
 ]

@@ -49,7 +49,7 @@ def test_default_config_has_every_stage():
 
 def test_configs_load_by_name_and_by_path_from_an_empty_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # nothing here: the built-in configs come from the package
-    assert builtin_configs() == ["default", "demo"]
+    assert builtin_configs() == ["default", "demo", "web"]
     assert load_config(None) == load_config("default")
     demo = load_config("demo")
     assert [f.params.get("model") for f in demo.filters if f.name == "fasttext"] == ["spam-sms", "toxicity-fortunes"]
