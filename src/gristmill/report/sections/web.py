@@ -197,8 +197,8 @@ def _side(title: str, text: str | None, spans: list[Span], cls: str, note: str =
 def _pair_extraction(s: Sample) -> str:
     head = (f'<div class="meta"><b>{esc(s.id)}</b> · {esc(s.url or "-")} · markup '
             f"{s.markup_chars or 0:,} chars</div>")
-    left = _side(f"before: visible text, {len(s.before or ''):,} chars", s.before, s.before_spans,
-                 "", s.note)
+    size = f", {len(s.before):,} chars" if s.before is not None else ""
+    left = _side(f"before: visible text{size}", s.before, s.before_spans, "", s.note)
     right = _side(f"after: kept text, {len(s.after):,} chars", s.after, [], "rep")
     return f'{head}<div class="pair"><div>{left}</div><div>{right}</div></div>'
 
