@@ -139,6 +139,13 @@ def test_html_web_section(web_run, planned):
     assert '<mark class="rep">&lt;EMAIL&gt;</mark>' in redaction and "<EMAIL>" not in redaction
     assert f"<mark>{html.escape(pii['card'][0])}</mark>" in redaction
     assert "&lt;EMAIL&gt;" not in web.split("<h3>Redaction", 1)[0]  # the extraction samples have none
+    # the rejected samples of the web stages: the redirect stub's markup escaped, the
+    # contaminated passage marked from the eval file
+    samples = sections.rejected_samples.SECTION.html(st)
+    assert '<h3 class="reason">extract.empty (1 docs)</h3>' in samples
+    assert "&lt;meta http-equiv=&quot;refresh&quot;" in samples and "<meta http-equiv" not in samples
+    assert "<mark>The above template, after being executed the first time" in samples
+    assert '<h3 class="reason">url.adult (4 docs)</h3>' in samples
 
 
 def test_without_the_input_the_section_says_so(web_run, tmp_path):

@@ -2,8 +2,8 @@
 
 Written with warcio, one gzip member per record, as Common Crawl writes them; the WARC-Date is
 fixed and every record id is a UUID hashed from the record's type and URL, so the same pinned
-packages give the same bytes. What the crawl holds (``PLAN`` counts; ``build_crawl`` returns
-what it wrote):
+packages give the same bytes. What the crawl holds (``plan`` picks the pages; ``build_crawl``
+returns what it wrote, by role and record type):
 
 - the real Sphinx pages of the pinned Mako and alembic sdists (``data.web_pages.pages``),
   each an HTTP 200 ``response`` preceded by its ``request`` record;
@@ -57,7 +57,8 @@ PII_SEED = 16
 @dataclass
 class Crawl:
     """What ``build_crawl`` wrote: the URLs of each role's HTML responses, the planted PII
-    values by kind, the adult domains used, and the records by ``skipped_records`` kind."""
+    values by kind, the adult domains used, and the records written by type (as
+    ``skipped_records`` names them; ``response:html`` for the pages)."""
 
     path: Path
     roles: dict[str, list[str]] = field(default_factory=dict)
