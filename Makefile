@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := data/demo
 RUN := runs/demo
+# The web part: the demo's crawl ($(DEMO)/web/crawl.warc.gz) through the recommended crawl
+# pipeline (configs/web.yaml: extract, url, language, heuristics, pii, dedup, tokenize).
+WEB_RUN := runs/web
 # `make demo` trains the `tiny` GPT for this many steps on CPU (a few minutes on 2 cores).
 TRAIN_STEPS ?= 200
 # ... and ablates: no filters (examples/ablation/keep-all.yaml) against the demo config, two
@@ -42,6 +45,8 @@ demo: $(STAMP)
 	# nanoGPT's files (train.bin, val.bin, meta.pkl); it prints where they are and how to train on them
 	$(BIN)/gristmill shards export --input $(RUN)/shards --output $(RUN)/nanogpt --format nanogpt --overwrite
 	$(BIN)/gristmill report $(RUN) --html $(RUN)/report.html
+	$(BIN)/gristmill run --input $(DEMO)/web --output $(WEB_RUN) --config web --overwrite
+	$(BIN)/gristmill report $(WEB_RUN) --html $(WEB_RUN)/report.html
 	rm -rf $(RUN)/train
 	$(BIN)/gristmill train --input $(RUN)/shards --output $(RUN)/train --preset tiny \
 		--max-steps $(TRAIN_STEPS) --batch-size 8 --warmup-steps 20 --lr 1e-3 --min-lr 1e-4 \

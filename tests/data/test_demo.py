@@ -49,6 +49,6 @@ def test_packages_are_sha256_pinned():
 def test_rebuild_is_byte_identical(demo_dir, tmp_path, capsys):
     assert main(["data", "demo", str(tmp_path / "again")]) == 0
     assert "total: 23843 documents" in capsys.readouterr().out
-    for fn in ("fortunes.jsonl", "sms_spam.jsonl", "literature.jsonl"):
-        assert (tmp_path / "again" / "corpus" / fn).read_bytes() == (demo_dir / "corpus" / fn).read_bytes()
+    for fn in ("corpus/fortunes.jsonl", "corpus/sms_spam.jsonl", "corpus/literature.jsonl", "web/crawl.warc.gz"):
+        assert (tmp_path / "again" / fn).read_bytes() == (demo_dir / fn).read_bytes()
 

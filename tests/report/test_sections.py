@@ -59,7 +59,8 @@ def test_registered_section_in_both_outputs(stats):
     assert re.search(rf"milton\s+│\s+{re.escape(mean)}", text)
     # page: its own <section> after the built-in ones, in the nav, with the same number
     ids = re.findall(r'<section id="([^"]+)">', page)
-    assert ids == [s.key for s in sections.page_order() if s.title] + ["mean_length"]
+    assert ids == [s.key for s in sections.page_order(stats) if s.title] + ["mean_length"]
+    assert "web" not in ids  # JSONL text: no web section, in the nav or the page
     assert '<a href="#mean_length">Mean kept length</a>' in page
     body = page.split('<section id="mean_length">', 1)[1].split("</section>", 1)[0]
     assert "<h2>Mean kept length</h2>" in body and f">{mean}</td>" in body and "milton" in body

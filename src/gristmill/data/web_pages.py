@@ -196,15 +196,17 @@ def tidy(text: str) -> str:
 # assembled pages: known text in real boilerplate
 
 
-def assembled_pages(n: int = 40, sources: Iterable[str] = tuple(WEB_SOURCES)) -> Iterator[WebPage]:
+def assembled_pages(n: int = 40, sources: Iterable[str] = tuple(WEB_SOURCES),
+                    skeletons: list[WebPage] | None = None, rows: list[dict] | None = None) -> Iterator[WebPage]:
     """``n`` pages, each a real page (cycling through ``pages(sources)``) whose main-content
     element holds one known real text instead (a Shakespeare scene or ~4 KB of Milton, every
     ``k``-th of the demo's literature so all three sources appear), as a heading and paragraphs.
-    Gold: that text, tidied as ``main_text`` tidies."""
+    Gold: that text, tidied as ``main_text`` tidies. A caller that has ``pages(sources)`` or the
+    literature rows already passes them (``skeletons``, ``rows``): parsing them costs seconds."""
     from gristmill.data.demo import SOURCE_ROWS
 
-    skeletons = list(pages(sources))
-    rows = list(SOURCE_ROWS["literature"]())
+    skeletons = list(pages(sources)) if skeletons is None else skeletons
+    rows = list(SOURCE_ROWS["literature"]()) if rows is None else rows
     step = max(1, len(rows) // n)
     for i, row in enumerate(rows[::step][:n]):
         page = skeletons[i % len(skeletons)]

@@ -70,6 +70,7 @@ class WarcPayload:
     http_charset: str | None
     body: bytes
     truncated: str | None = None
+    offset: int = 0  # where the record starts: its byte offset, or its gzip member's in a .gz
 
 
 def _is_gzip(path: str) -> bool:
@@ -364,7 +365,7 @@ def _parse_warc(file: str, offset: int, data: bytes):
     if rtype == "conversion":
         ctype = (h.get("content-type") or "text/plain").split(";")[0].strip().lower()
         return RawRecord(file, offset, "warc", WarcPayload("wet", rid, url, h.get("warc-date") or "", ctype,
-                                                           "utf-8", rec.reader.read(), h.get("warc-truncated")))
+                                                           "utf-8", rec.reader.read(), h.get("warc-truncated"), offset))
     if rtype != "response":
         return SkippedRecord(file, rtype)
     if not rec.is_http:
@@ -375,7 +376,7 @@ def _parse_warc(file: str, offset: int, data: bytes):
     if kind is not None:
         return SkippedRecord(file, kind)
     return RawRecord(file, offset, "warc", WarcPayload("html", rid, url, h.get("warc-date") or "", ctype,
-                                                       rec.http_charset, rec.reader.read(), h.get("warc-truncated")))
+                                                       rec.http_charset, rec.reader.read(), h.get("warc-truncated"), offset))
 
 
 def _parse_arc(file: str, offset: int, data: bytes) -> Iterator:
@@ -397,7 +398,7 @@ def _parse_arc(file: str, offset: int, data: bytes) -> Iterator:
         charset = _header_charset(http.get_header("Content-Type") or "")
         yield RawRecord(file, offset, "warc", WarcPayload(
             "html", f"{file}:{offset}", rec.rec_headers.get_header("WARC-Target-URI"),
-            rec.rec_headers.get_header("WARC-Date") or "", ctype, charset, rec.content_stream().read()))
+            rec.rec_headers.get_header("WARC-Date") or "", ctype, charset, rec.content_stream().read(), None, offset))
 
 
 def _parsed(file: str, offset: int, data: bytes, where: str = "") -> Iterator:
@@ -536,7 +537,9 @@ def to_document(file: str, p: WarcPayload) -> Document:
 
     The id is the WARC-Record-ID without its ``<urn:uuid:`` ... ``>`` wrapping (ARC records,
     which have none, use ``<file>:<offset>``); ``url`` is WARC-Target-URI; ``metadata`` gets
-    ``warc_date``, ``content_type``, ``charset``, ``charset_source`` and, when there are any,
+    ``warc_date``, ``content_type``, ``charset``, ``charset_source``, ``warc_offset`` (the
+    record's byte offset, its gzip member's in a ``.gz`` file: ``read_warc(..., start=offset)``
+    reads it again, as the report does to show a page's markup) and, when there are any,
     ``undecodable_bytes`` and ``warc_truncated``.
     """
     if p.kind == "wet":
@@ -545,7 +548,7 @@ def to_document(file: str, p: WarcPayload) -> Document:
         codec, source = choose_charset(p.body, p.http_charset)
     text, bad = decode_body(p.body, codec)
     meta = {"format": p.kind, "warc_date": p.date, "content_type": p.content_type,
-            "charset": codec, "charset_source": source}
+            "charset": codec, "charset_source": source, "warc_offset": str(p.offset)}
     if bad:
         meta["undecodable_bytes"] = str(bad)
     if p.truncated:

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gristmill.report.run import RunDir
+from gristmill.report.stats import STAGE_RANK
 from gristmill.safe_text import plain
 
 EXAMPLES = 3
@@ -78,8 +79,7 @@ def compare_runs(a: RunDir, b: RunDir) -> Comparison:
     cmp = Comparison(a, b)
     stage_of: dict[str, str] = {}
     ca, cb = _count_rows(a, stage_of), _count_rows(b, stage_of)
-    stage_rank = {"normalize": 0, "filters": 1, "dedup": 2}
-    stages = sorted({s for s in stage_of.values()}, key=lambda s: (stage_rank.get(s, 3), s))
+    stages = sorted({s for s in stage_of.values()}, key=lambda s: (STAGE_RANK.get(s, len(STAGE_RANK)), s))
     rows = ["input records"]
     for stage in stages:
         rows.append(f"stage {stage}")

@@ -50,7 +50,7 @@ document.body.setAttribute('data-images-ok',String(ok));document.body.setAttribu
 """
 
 def render(st: RunStats) -> str:
-    body = _header(st) + _nav() + "".join(_sections(st))
+    body = _header(st) + _nav(st) + "".join(_sections(st))
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>gristmill report: {esc(st.run.path.name)}</title><style>{CSS}</style></head>"
             f"<body>{body}<script>{JS}</script></body></html>")
@@ -67,9 +67,9 @@ def _header(st: RunStats) -> str:
             + (f" · tokens {run.tokens:,}" if run.tokens is not None else "") + "</p>")
 
 
-def _nav() -> str:
+def _nav(st: RunStats) -> str:
     return "<nav>" + "".join(f'<a href="#{esc(s.key)}">{esc(s.title)}</a>'
-                             for s in sections.page_order() if s.title is not None) + "</nav>"
+                             for s in sections.page_order(st) if s.title is not None) + "</nav>"
 
 
 def _sections(st: RunStats) -> list[str]:
@@ -77,7 +77,7 @@ def _sections(st: RunStats) -> list[str]:
     title) goes inside the section above it."""
     parts: list[str] = []
     is_open = False
-    for s in sections.page_order():
+    for s in sections.page_order(st):
         if s.title is not None:
             if is_open:
                 parts.append("</section>")

@@ -26,6 +26,8 @@ from gristmill.report.run import RunDir, fetch_by_ids, map_entries, text_lengths
 SAMPLES_PER_REASON = 3
 SAMPLE_SEED = 0
 KEPT = 0  # fate code of a kept document; rejected documents get 1 + index into reasons
+# The pipeline's stages that reject, in the order a run applies them (rejections' ``stage``).
+STAGE_RANK = {"extract": 0, "normalize": 1, "filters": 2, "dedup": 3}
 
 
 @dataclass
@@ -105,18 +107,19 @@ class RunStats:
         return self.kept_chars + self.rejected_chars
 
     def filter_order(self) -> list[str]:
-        """Filters in pipeline order: configured filters, then the other stages (dedup) by
-        the order a pipeline runs them, then anything else by name."""
+        """Filters in pipeline order: the stages before the filters (extract, normalize), the
+        configured filters, then the stages after them (dedup) by the order a pipeline runs
+        them, then anything else by name."""
         configured = [s["name"] for s in self.run.filter_specs]
         seen = {r.filter for r in self.by_reason.values()}
-        stage_rank = {"normalize": 0, "filters": 1, "dedup": 2}
         dedup_rank = {"exact_dedup": 0, "exact": 0, "minhash": 1}
         stage_of = {r.filter: r.stage for r in self.by_reason.values()}
         rest = sorted(
             seen - set(configured),
-            key=lambda f: (stage_rank.get(stage_of[f], 3), dedup_rank.get(f, 9), f),
+            key=lambda f: (STAGE_RANK.get(stage_of[f], len(STAGE_RANK)), dedup_rank.get(f, 9), f),
         )
-        return [f for f in configured] + rest
+        before = [f for f in rest if STAGE_RANK.get(stage_of[f], len(STAGE_RANK)) < STAGE_RANK["filters"]]
+        return before + configured + [f for f in rest if f not in before]
 
     def score_keys(self) -> list[str]:
         """Score keys grouped by filter in pipeline order, then by name."""

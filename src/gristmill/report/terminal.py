@@ -20,7 +20,7 @@ WIDTH = 80
 
 def report_renderables(st: RunStats) -> list[RenderableType]:
     out: list[RenderableType] = [_header(st)]
-    for section in sections.terminal_order():
+    for section in sections.terminal_order(st):
         out += section.terminal(st)
     return out
 

@@ -22,8 +22,10 @@ from gristmill.report.sections import (
     rejected_samples,
     scores,
     sources,
+    web,
 )
 from gristmill.report.sections.base import Section
+from gristmill.report.stats import RunStats
 
 __all__ = ["SECTIONS", "Section", "page_order", "register", "registered", "terminal_order",
            "unregister"]
@@ -39,6 +41,7 @@ SECTIONS: tuple[tuple[Section, int], ...] = (
     (rejected_samples.SECTION, 7),  # page only
     (duplicates.SECTION, 5),
     (sources.SECTION, 4),
+    (web.SECTION, 9),  # crawl records, extraction and redaction: runs of web input only
     (errors.SECTION, 8),
 )
 
@@ -46,14 +49,15 @@ SECTIONS: tuple[tuple[Section, int], ...] = (
 _REGISTERED: list[Section] = []
 
 
-def page_order() -> list[Section]:
-    """The sections in the order of the HTML page."""
-    return [s for s, _ in SECTIONS] + _REGISTERED
+def page_order(st: RunStats | None = None) -> list[Section]:
+    """The sections in the order of the HTML page (those ``shown`` for ``st``, if given)."""
+    return [s for s in [s for s, _ in SECTIONS] + _REGISTERED if st is None or s.shown(st)]
 
 
-def terminal_order() -> list[Section]:
-    """The sections in the order of the terminal report."""
-    return [s for s, _ in sorted(SECTIONS, key=lambda row: row[1])] + _REGISTERED
+def terminal_order(st: RunStats | None = None) -> list[Section]:
+    """The sections in the order of the terminal report (those ``shown`` for ``st``, if given)."""
+    order = [s for s, _ in sorted(SECTIONS, key=lambda row: row[1])] + _REGISTERED
+    return [s for s in order if st is None or s.shown(st)]
 
 
 def register(section: Section) -> Section:

@@ -19,9 +19,12 @@ class Section:
     section's body on the HTML page. ``title`` is the section's heading and its entry in the
     page's nav; a section without a title is a subsection: its body goes inside the section
     above it on the page. ``key`` is the section's ``id`` on the page (its nav anchor).
+    ``shown`` says whether the run has anything for the section at all (the web section, for
+    a run of JSONL text, has not): if not, neither output has it, heading and nav entry included.
     """
 
     key: str
     title: str | None
     terminal: Callable[[RunStats], list[RenderableType]]
     html: Callable[[RunStats], str]
+    shown: Callable[[RunStats], bool] = lambda st: True
