@@ -80,6 +80,31 @@ def best_f1_threshold(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
     return float(s_sorted[i]), best
 
 
+def calibration(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> dict:
+    """Expected calibration error (ECE) of probabilities ``p`` for boolean outcomes ``y``, with
+    the reliability table it is computed from.
+
+    Binning: ``n_bins`` equal-width bins over [0, 1]; bin k holds k/n <= p < (k+1)/n, and the
+    last bin also holds p = 1. ECE = sum over bins of (documents in the bin / all documents) x
+    |fraction of positive outcomes in the bin - mean p in the bin|; empty bins add nothing.
+    0 means "of the documents scored about 0.8, about 80% are positive", everywhere.
+    """
+    y = np.asarray(y, dtype=bool)
+    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    k = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    bins = []
+    ece = 0.0
+    for b in range(n_bins):
+        m = k == b
+        n = int(m.sum())
+        mean_p = float(p[m].mean()) if n else None
+        frac = float(y[m].mean()) if n else None
+        if n:
+            ece += n / len(p) * abs(frac - mean_p)  # type: ignore[operator]
+        bins.append({"lo": b / n_bins, "hi": (b + 1) / n_bins, "n": n, "mean_p": mean_p, "frac_positive": frac})
+    return {"ece": float(ece) if len(p) else None, "n_bins": n_bins, "bins": bins}
+
+
 def evaluate_scores(
     labels: list[str],
     y_true: list[str],
@@ -129,6 +154,12 @@ def evaluate_scores(
                for k in keys}
     out.update({k: top[k] for k in ("precision", "recall", "f1", "roc_auc", "pr_auc")})
     out["labels"] = per_label
+    # Calibration of what the decision reads: P(positive) against "is positive"; without a
+    # positive label, the top label's probability against "the top label is right".
+    if positive is not None:
+        out["calibration"] = calibration(truth == idx[positive], probs[:, idx[positive]])
+    elif len(probs):
+        out["calibration"] = calibration(truth == probs.argmax(axis=1), probs.max(axis=1))
     out["confusion_matrix"] = {"labels": list(labels), "rows": "true", "columns": "predicted",
                                "matrix": cm.tolist()}
     unknown = sorted({t for t in y_true if t not in idx})
