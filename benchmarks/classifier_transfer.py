@@ -146,10 +146,179 @@ def prepare(task: str, dest: Path) -> dict[str, Path]:
     return files
 
 
+# ---------------------------------------------------------------------------------------------
+# the comparison
+
+BASELINE_GRID = {"epoch": (5, 15), "wordNgrams": (1, 2), "char": ((0, 0), (3, 6))}
+"""The tuned plain-fastText baseline: fastText's own defaults (lr 0.1, dim 100, softmax) but
+gristmill's tokenization and 200k buckets, with epochs, word n-grams and character n-grams
+chosen on the same out-of-group validation groups as the recipe, threshold too."""
+
+
+def _split(task: str, files: dict[str, Path]):
+    from gristmill.classify.data import read_examples
+    from gristmill.classify.groupsplit import group_holdout_split
+
+    spec = TASKS[task]
+    ex = read_examples([files["train"]], group_field=spec["group"])
+    return group_holdout_split(ex, spec["valid"], spec["test"], seed=0)
+
+
+def _scores(model, examples, positive: str, prep) -> tuple:
+    import numpy as np
+
+    from gristmill.classify.model import predict_probs
+
+    labels, p = predict_probs(model, [e.text for e in examples], prep)
+    return np.array([e.label == positive for e in examples]), p[:, labels.index(positive)]
+
+
+def _f1(model, examples, positive: str, prep, threshold: float) -> float:
+    from gristmill.classify.metrics import binary_scores
+
+    y, s = _scores(model, examples, positive, prep)
+    return binary_scores(y, s >= threshold)["f1"]
+
+
+def baseline(gs, positive: str, threads: int, tmp: Path) -> dict:
+    """The grid; returns the chosen model, its parameters, threshold and valid F1."""
+    import itertools
+
+    import fasttext
+
+    from gristmill.classify.metrics import best_f1_threshold
+    from gristmill.classify.preprocess import preprocess
+    from gristmill.classify.train import _write_fasttext
+
+    train_file = tmp / "baseline-train.txt"
+    _write_fasttext(train_file, gs.split.train)
+    best: dict | None = None
+    for epoch, wn, (minn, maxn) in itertools.product(*BASELINE_GRID.values()):
+        params = {"epoch": epoch, "wordNgrams": wn, "minn": minn, "maxn": maxn}
+        model = fasttext.train_supervised(input=str(train_file), thread=threads, seed=1, verbose=0,
+                                          bucket=200_000, **params)
+        thr, f1 = best_f1_threshold(*_scores(model, gs.split.valid, positive, preprocess))
+        if best is None or f1 > best["valid_f1"]:
+            best = {"model": model, "params": params, "threshold": thr, "valid_f1": f1}
+    assert best is not None
+    return best
+
+
+def run_task(task: str, root: Path, trials: int, budget: float, threads: int) -> dict:
+    """Baseline and recipe on one task: F1 in group, out of group (the card's estimate),
+    on the untouched group(s), and prediction speed."""
+    import time
+
+    from gristmill.classify.config import ClassifierConfig, GroupConfig, RecipeConfig
+    from gristmill.classify.data import read_examples
+    from gristmill.classify.model import load_model
+    from gristmill.classify.preprocess import PREPROCESSORS, preprocess
+    from gristmill.classify.train import train_classifier
+
+    spec = TASKS[task]
+    pos = spec["positive"]
+    files = prepare(task, root / task)
+    gs = _split(task, files)
+    held = {"untouched": read_examples([files["untouched"]])}
+    if "extra" in files:
+        held["extra"] = read_examples([files["extra"]])
+    out: dict = {"sizes": {"train": len(gs.split.train), "valid": len(gs.split.valid), "test": len(gs.split.test),
+                           "test_in_group": len(gs.test_in_group), **{k: len(v) for k, v in held.items()}},
+                 "groups": {**gs.groups, "untouched": spec["untouched"], "extra": spec["extra"]}}
+
+    t0 = time.perf_counter()
+    b = baseline(gs, pos, threads, root / task)
+    out["baseline"] = _row(b["model"], preprocess, b["threshold"], gs, held, pos)
+    out["baseline"].update(params=b["params"], valid_f1=b["valid_f1"], seconds=time.perf_counter() - t0)
+
+    t0 = time.perf_counter()
+    cfg = ClassifierConfig(threads=threads)
+    res = train_classifier([files["train"]], root / task / "recipe.bin", cfg, positive=pos, name=task,
+                           group=GroupConfig(spec["group"], tuple(spec["valid"]), tuple(spec["test"])),
+                           recipe=RecipeConfig("transfer", None, trials, budget))
+    m = res.metrics
+    model = load_model(res.model_path)
+    prep = PREPROCESSORS[m["preprocess_name"]]
+    out["recipe"] = _row(model, prep, m["threshold"], gs, held, pos)
+    out["recipe"].update(params=m["search"]["chosen"], valid_f1=m["search"]["chosen"]["valid_f1"],
+                         seconds=time.perf_counter() - t0, stopped_by=m["search"]["stopped_by"],
+                         trials=m["search"]["trials_run"], card_estimate=m["test"]["f1"],
+                         card_ece=m["test"]["calibration"]["ece"])
+    assert abs(out["recipe"]["test"] - m["test"]["f1"]) < 1e-9  # the same split as the baseline's
+
+    # the current default recipe (what `classifier train` did before): prediction speed reference
+    cur = train_classifier([files["train"]], root / task / "current.bin", ClassifierConfig(threads=threads),
+                           positive=pos, name=task, group=GroupConfig(spec["group"], tuple(spec["valid"]),
+                                                                      tuple(spec["test"])))
+    cur_model = load_model(cur.model_path)
+    out["current"] = _row(cur_model, preprocess, cur.metrics["threshold"], gs, held, pos)
+    texts = [e.text for e in held["untouched"]]
+    for key, mdl, pr in (("baseline", b["model"], preprocess), ("recipe", model, prep),
+                         ("current", cur_model, preprocess)):
+        out[key]["docs_per_s"] = _speed(mdl, pr, texts)
+    return out
+
+
+def _row(model, prep, threshold: float, gs, held: dict, pos: str) -> dict:
+    row = {"threshold": threshold,
+           "test_in_group": _f1(model, gs.test_in_group, pos, prep, threshold),
+           "test": _f1(model, gs.split.test, pos, prep, threshold)}
+    row.update({k: _f1(model, v, pos, prep, threshold) for k, v in held.items()})
+    return row
+
+
+def _speed(model, prep, texts: list[str]) -> float:
+    """Documents per second through the filter's per-document path (``search.prediction_cost``:
+    preprocess, then the C++ predict; best of three runs)."""
+    from gristmill.classify.search import prediction_cost
+
+    return 1.0 / prediction_cost(model, prep, texts, limit=len(texts))
+
+
+def _report(results: dict, load: str, seconds: float) -> str:
+    lines = ["| task | model | F1 in group | F1 out of group (card's estimate) | F1 untouched | "
+             "F1 extra | valid F1 | docs/s | parameters |", "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for task, r in results.items():
+        for key in ("current", "baseline", "recipe"):
+            x = r[key]
+            params = x.get("params")
+            if isinstance(params, dict):
+                params = ", ".join(f"{k}={'+'.join(v) if isinstance(v, list) else v}" for k, v in params.items()
+                                   if k not in ("valid_f1", "threshold", "seconds"))
+            lines.append(f"| {task} | {key} | {x['test_in_group']:.3f} | {x['test']:.3f} | {x['untouched']:.3f} | "
+                         f"{x['extra']:.3f} | {x.get('valid_f1', float('nan')):.3f} | {x['docs_per_s']:,.0f} | "
+                         f"{params or 'defaults'} |" if "extra" in x else
+                         f"| {task} | {key} | {x['test_in_group']:.3f} | {x['test']:.3f} | {x['untouched']:.3f} | — | "
+                         f"{x.get('valid_f1', float('nan')):.3f} | {x['docs_per_s']:,.0f} | {params or 'defaults'} |")
+    lines.append("")
+    for task, r in results.items():
+        rec, base = r["recipe"], r["baseline"]
+        lines.append(f"- {task}: recipe - baseline out of group {rec['test'] - base['test']:+.3f}, on the "
+                     f"untouched group {rec['untouched'] - base['untouched']:+.3f}; card estimate "
+                     f"{rec['card_estimate']:.3f} vs untouched {rec['untouched']:.3f} (gap "
+                     f"{abs(rec['card_estimate'] - rec['untouched']):.3f}); search {rec['trials']} trials, "
+                     f"stopped by {rec['stopped_by']}, {rec['seconds']:.0f} s; baseline grid {base['seconds']:.0f} s")
+    lines.append(f"\nTotal {seconds:.0f} s; load average before and after: {load}")
+    return "\n".join(lines)
+
+
+def _load() -> str:
+    import os
+
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--prepare-only", type=Path, metavar="DIR",
                     help="only write each task's JSONL files under DIR/<task>/ and their counts")
+    ap.add_argument("--work", type=Path, default=Path("runs/classifier_transfer"),
+                    help="where the task files and models go (default runs/classifier_transfer)")
+    ap.add_argument("--tasks", default=",".join(TASKS), help="comma-separated (default: all)")
+    ap.add_argument("--trials", type=int, default=12, help="the recipe's search: trials at most (default 12)")
+    ap.add_argument("--budget", type=float, default=90, help="the recipe's search: seconds (default 90)")
+    ap.add_argument("--threads", type=int, default=2, help="fastText threads (default 2)")
+    ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
     if args.prepare_only:
         from collections import Counter
@@ -161,9 +330,21 @@ def main(argv: list[str] | None = None) -> int:
                 counts = Counter((r[spec["group"]], r["label"]) for r in rows)
                 print(task, kind, len(rows), dict(sorted(counts.items())))
         return 0
+    import logging
+    import time
+
+    logging.basicConfig(level=logging.WARNING)
+    load0, t0 = _load(), time.perf_counter()
+    results = {}
+    for task in args.tasks.split(","):
+        results[task] = run_task(task, args.work, args.trials, args.budget, args.threads)
+        print(f"{task} done at {time.perf_counter() - t0:.0f} s", flush=True)
+    seconds = time.perf_counter() - t0
+    print(_report(results, f"{load0} / {_load()}", seconds))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, sort_keys=True, default=str) + "\n")
     return 0
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
-

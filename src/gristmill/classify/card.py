@@ -154,7 +154,9 @@ def _how_chosen(metrics: dict) -> str:
         return (f"Transfer recipe: hyper-parameters and cleaning chosen by {s['trials_run']} trials "
                 f"(at most {s['trials_max']}, {s['budget_s']:g} s budget, {s['seconds']:g} s used; "
                 f"stopped by {s['stopped_by']}) on {where}, by the positive label's F1 at each trial's "
-                f"best threshold: chosen F1 {s['chosen']['valid_f1']:.3f}. The search is {repro}; "
+                f"best threshold: chosen F1 {s['chosen']['valid_f1']:.3f}, prediction cost "
+                f"x{s['chosen']['cost_ratio']:.2f} the defaults' (limit "
+                f"{'none' if s.get('max_cost') is None else 'x' + format(s['max_cost'], 'g')}). The search is {repro}; "
                 f"every trial is in the metrics JSON (`search.trials`).")
     if cfg["autotune"]:
         return ("Hyperparameters were chosen by fastText autotune on the validation split "

@@ -54,3 +54,4 @@ class RecipeConfig:
     clean: tuple[str, ...] | None = None
     search_trials: int = 16
     search_budget_s: float = 120.0
+    max_cost: float | None = 1.25  # prediction cost, as a multiple of the defaults' (search.search)

@@ -15,6 +15,7 @@ two agree on the whole demo corpus and on every ASCII character in every positio
 from __future__ import annotations
 
 import functools
+import html
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -103,7 +104,7 @@ def window(text: str, max_chars: int | None) -> str:
 
 _HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:[ \t]")
 _HTML_TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][^<>]{0,500}>", re.S)
-_URL = re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"']+", re.I)
+_URL = re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]]", re.I)  # not its final punctuation
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _MENTION = re.compile(r"(?<![\w@])@\w+")
 _NUMBER = re.compile(r"\d(?:[\d,.:/-]*\d)?")
@@ -135,15 +136,26 @@ def strip_quotes(text: str) -> str:
     """Drop e-mail quoting: lines starting with ``>`` and the ``On ... wrote:`` or
     ``-----Original Message-----`` line that introduces them (the quoted message is someone
     else's text, often from another source)."""
+    if ">" not in text and "rote:" not in text and "----" not in text:
+        return text  # the common case, without splitting into lines
     return "\n".join(ln for ln in text.split("\n") if not (_QUOTED.match(ln) or _ATTRIBUTION.match(ln)))
 
 
 def strip_html(text: str) -> str:
     """HTML tags and comments become spaces and character references are decoded
     (``&amp;`` -> ``&``, ``&nbsp;`` -> a space): remnants of one site's markup."""
-    import html
-
+    if "<" not in text and "&" not in text:
+        return text.replace("\xa0", " ")
     return html.unescape(_HTML_TAG.sub(" ", text)).replace("\xa0", " ")
+
+
+def _sub_if(marks: tuple[str, ...], pattern: re.Pattern, repl: str, lower: bool = False) -> Callable[[str], str]:
+    """``pattern.sub(repl, text)``, skipped when no mark is in the text: these patterns scan
+    every position, and most documents hold no link or address at all."""
+    def sub(text: str) -> str:
+        probe = text.lower() if lower else text
+        return pattern.sub(repl, text) if any(m in probe for m in marks) else text
+    return sub
 
 
 CLEAN_OPTIONS: dict[str, Callable[[str], str]] = {
@@ -151,9 +163,9 @@ CLEAN_OPTIONS: dict[str, Callable[[str], str]] = {
     "headers": strip_headers,
     "quotes": strip_quotes,
     "html": strip_html,
-    "urls": lambda t: _URL.sub(" xxurl ", t),
-    "emails": lambda t: _EMAIL.sub(" xxemail ", t),
-    "mentions": lambda t: _MENTION.sub(" xxuser ", t),
+    "urls": _sub_if(("://", "www."), _URL, " xxurl ", lower=True),
+    "emails": _sub_if(("@",), _EMAIL, " xxemail "),
+    "mentions": _sub_if(("@",), _MENTION, " xxuser "),
     "numbers": lambda t: _NUMBER.sub(" xxnum ", t),
 }
 """Each option's function; ``clean`` applies the chosen ones in this order."""

@@ -6,6 +6,10 @@ templates. What transfers is chosen on *other* groups (``groupsplit``: the valid
 so the search scores every trial there, by the positive label's F1 at the threshold best for
 that trial (the threshold is part of the recipe, and is chosen on the same groups).
 
+Each trial's prediction cost is measured against the defaults' and a trial over
+``max_cost`` times it is not chosen (``search``): the recipe must stay within the pipeline's
+classifier budget.
+
 The trials are a fixed, seeded sequence: the plain defaults with and without cleaning first,
 then random draws from ``SPACE`` (epochs, learning rate, word n-grams, character n-grams,
 dimension, loss) each with or without cleaning. The search stops after ``trials`` trials or
@@ -41,9 +45,9 @@ log = logging.getLogger("gristmill.classify")
 SPACE: dict[str, tuple] = {
     "epoch": (5, 10, 20, 30),
     "lr": (0.1, 0.25, 0.5, 1.0),
-    "wordNgrams": (1, 2, 3),
-    "char": ((0, 0), (2, 5), (3, 6)),  # (minn, maxn); (0, 0) = no character n-grams
-    "dim": (25, 50, 100),
+    "wordNgrams": (1, 2),
+    "char": ((0, 0), (4, 4), (3, 6)),  # (minn, maxn); (0, 0) = no character n-grams
+    "dim": (10, 25, 50),  # prediction cost grows with it; little to gain above 50 for 2 labels
     "loss": ("softmax", "ova"),
 }
 ALL_CLEAN = tuple(CLEAN_OPTIONS)
@@ -105,13 +109,22 @@ def search(
     budget_s: float = 120.0,
     clean: tuple[str, ...] | None = None,
     seed: int = 0,
+    max_cost: float | None = 1.25,
 ) -> SearchResult:
-    """Run the trials (see the module docstring); the model of the best one is returned."""
+    """Run the trials (see the module docstring); the model of the best one is returned.
+
+    ``max_cost``: a trial is eligible only if its prediction (cleaning, tokenizing and
+    fastText's predict, per document, measured on the validation texts) costs at most this
+    multiple of the first trial's (the defaults): the filter runs on every document of a
+    corpus, so a recipe must stay within the pipeline's classifier budget. Measured times
+    vary with the machine's load, so a trial near the limit may be in on one run and out on
+    another; each trial's ratio is in the log. None: no limit."""
     import fasttext
 
     y = np.array([e.label == positive for e in valid])
     t0 = time.perf_counter()
     best: tuple[float, int] | None = None
+    ref_cost = 0.0
     chosen: tuple[Any, Trial, float] | None = None
     log_rows: list[dict] = []
     stopped = "trials"
@@ -127,16 +140,39 @@ def search(
             model = fasttext.train_supervised(input=str(files[t.clean]), thread=cfg.threads, seed=cfg.seed,
                                               verbose=0, minCount=cfg.min_count, bucket=cfg.bucket,
                                               **t.fasttext_args())
-            labels, pv = predict_probs(model, [e.text for e in valid], PREPROCESSORS[preprocess_name(t.clean)])
+            prep = PREPROCESSORS[preprocess_name(t.clean)]
+            labels, pv = predict_probs(model, [e.text for e in valid], prep)
             thr, f1 = best_f1_threshold(y, pv[:, labels.index(positive)])
+            cost = prediction_cost(model, prep, [e.text for e in valid])
+            ref_cost = ref_cost or cost
+            ratio = cost / ref_cost
+            eligible = max_cost is None or ratio <= max_cost
             log_rows.append({**asdict(t), "clean": list(t.clean), "valid_f1": round(f1, 4),
-                             "threshold": thr, "seconds": round(time.perf_counter() - ts, 2)})
-            log.info("search trial %d: %s valid F1 %.3f", i + 1, _short(t), f1)
-            if best is None or f1 > best[0]:
+                             "threshold": thr, "seconds": round(time.perf_counter() - ts, 2),
+                             "cost_ratio": round(ratio, 2), "eligible": eligible})
+            log.info("search trial %d: %s valid F1 %.3f, prediction cost x%.2f%s", i + 1, _short(t), f1,
+                     ratio, "" if eligible else " (over the limit)")
+            if eligible and (best is None or f1 > best[0]):
                 best, chosen = (f1, i), (model, t, thr)
     assert chosen is not None and best is not None
     model, trial, thr = chosen
     return SearchResult(model, trial, thr, best[0], log_rows, best[1], stopped, time.perf_counter() - t0)
+
+
+def prediction_cost(model: Any, prep: Any, texts: list[str], limit: int = 400, repeat: int = 5) -> float:
+    """CPU seconds per document of the filter's per-document path (``prep`` then fastText's
+    predict) on the first ``limit`` texts, best of ``repeat`` runs. CPU time of this thread,
+    not wall time: other processes on a busy machine then disturb it far less."""
+    from gristmill.classify.model import label_probs
+
+    sample = texts[:limit] or [""]
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.thread_time()
+        for t in sample:
+            label_probs(model, prep(t))
+        best = min(best, time.thread_time() - t0)
+    return max(best, 1e-9) / len(sample)
 
 
 def _write(path: Path, examples: list[Example], clean: tuple[str, ...]) -> Path:
