@@ -81,3 +81,16 @@ def test_evaluate_scores_reports_calibration_of_the_positive_label():
     out = evaluate_scores(["ham", "spam"], ["ham", "spam", "spam"], probs, "spam", 0.5)
     # P(spam) 0.1, 0.8, 0.4 against truths 0, 1, 1 in ten bins: gaps 0.1, 0.2, 0.6
     assert out["calibration"]["ece"] == pytest.approx((0.1 + 0.2 + 0.6) / 3)
+
+
+def test_f1_interval_brackets_the_f1_and_is_seeded():
+    from gristmill.classify.metrics import f1_interval
+
+    assert f1_interval(np.array([1, 0, 1], bool), np.array([1, 0, 1], bool)) == (1.0, 1.0)
+    assert f1_interval(np.array([0, 0], bool), np.array([1, 0], bool)) is None  # no positives: no F1
+    rng = np.random.default_rng(1)
+    y = rng.random(400) < 0.3
+    pred = np.where(rng.random(400) < 0.8, y, ~y)  # 80% right
+    f1 = binary_scores(y, pred)["f1"]
+    lo, hi = f1_interval(y, pred)
+    assert lo < f1 < hi and hi - lo < 0.2 and (lo, hi) == f1_interval(y, pred)

@@ -52,6 +52,8 @@ def test_card_shows_in_group_out_of_group_drop_and_the_reliability_plot(grouped)
     assert f"| F1 | {f1['in_group']:.3f} | {f1['out_of_group']:.3f} | {f1['drop']:.3f} |" in card
     assert "Training groups: `fortunes`, `murphy`" in card and "test groups (used for nothing else)" in card
     assert f"{m['test']['calibration']['ece']:.3f}" in card
+    lo, hi = m["test"]["f1_interval_90"]
+    assert lo <= f1["out_of_group"] <= hi and f"90% bootstrap interval {lo:.3f}-{hi:.3f}" in card
     png = grouped.model_path.with_suffix(".reliability.png")
     assert m["reliability_plot"] == png.name and f"![reliability plot]({png.name})" in card
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

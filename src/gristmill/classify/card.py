@@ -186,6 +186,11 @@ def _transfer_section(metrics: dict) -> list[str]:
     for label, key in rows:
         r = tr[key]
         lines.append(f"| {label} | {_f(r['in_group'])} | {_f(r['out_of_group'])} | {_f(r['drop'])} |")
+    ci = metrics["test"].get("f1_interval_90")
+    if ci:
+        lines += ["", f"Out-of-group F1 {_f(f1['out_of_group'])}, 90% bootstrap interval {ci[0]:.3f}-{ci[1]:.3f} "
+                  f"(resampling the test documents). Another group can differ by more than this: groups "
+                  f"differ in topic and in their share of `{metrics['positive']}`, and F1 follows that share."]
     if f1["drop"] is not None and f1["drop"] > 0.1:
         lines += ["", f"**Warning:** F1 drops by {f1['drop']:.3f} out of group: this model does not "
                   f"transfer well beyond the groups it was trained on."]

@@ -58,6 +58,25 @@ def binary_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     return {"precision": p, "recall": r, "f1": _div(2 * p * r, p + r), "support": int(y.sum())}
 
 
+def f1_interval(y: np.ndarray, pred: np.ndarray, level: float = 0.9, n: int = 500, seed: int = 0
+                ) -> tuple[float, float] | None:
+    """A ``level`` bootstrap interval of F1 (documents resampled with replacement, ``n``
+    times, seeded): how much the figure owes to which documents were drawn. It says nothing
+    of how much another *group* would differ, which is often more (docs/classifiers.md)."""
+    y, pred = np.asarray(y, dtype=bool), np.asarray(pred, dtype=bool)
+    if len(y) == 0 or not y.any():
+        return None
+    rng = np.random.default_rng(seed)
+    f1 = []
+    for _ in range(n):
+        idx = rng.integers(0, len(y), len(y))
+        yy, pp = y[idx], pred[idx]
+        if yy.any():  # a draw without positives has no F1
+            f1.append(2 * np.count_nonzero(yy & pp) / (np.count_nonzero(yy) + np.count_nonzero(pp)))
+    lo, hi = np.quantile(f1, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
 def best_f1_threshold(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
     """The score threshold (predict positive when ``s >= t``) with the highest F1, and that F1.
 

@@ -27,7 +27,7 @@ import numpy as np
 from gristmill.classify.config import ClassifierConfig, GroupConfig, RecipeConfig
 from gristmill.classify.data import Example, Relabel, read_examples
 from gristmill.classify.groupsplit import GroupSplit, group_holdout_split
-from gristmill.classify.metrics import best_f1_threshold, evaluate_scores
+from gristmill.classify.metrics import best_f1_threshold, evaluate_scores, f1_interval
 from gristmill.classify.model import LABEL_PREFIX, predict_probs
 from gristmill.classify.preprocess import PREPROCESSORS, preprocess, preprocess_name
 from gristmill.classify.search import search
@@ -93,6 +93,9 @@ def _evaluate(model, valid: list[Example], tests: dict[str, list[Example]], posi
     for name, examples in tests.items():
         _, pt = predict_probs(model, [e.text for e in examples], prep)
         out[name] = evaluate_scores(labels, [e.label for e in examples], pt, positive, threshold)
+        if positive is not None and threshold is not None:
+            y = np.array([e.label == positive for e in examples])
+            out[name]["f1_interval_90"] = f1_interval(y, pt[:, labels.index(positive)] >= threshold)
     return out
 
 
