@@ -156,7 +156,7 @@ def train_classifier(
         search_log = None
         if recipe.recipe == "transfer":
             res = search(split.train, split.valid, positive, cfg, recipe.search_trials,  # type: ignore[arg-type]
-                         recipe.search_budget_s, recipe.clean, cfg.split_seed, recipe.max_cost)
+                         recipe.search_budget_s, recipe.clean, cfg.seed, recipe.max_cost)
             model, clean_opts = res.model, res.best.clean
             search_log = {"trials_run": len(res.trials), "trials_max": recipe.search_trials,
                           "max_cost": recipe.max_cost,
