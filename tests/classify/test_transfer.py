@@ -114,3 +114,22 @@ def test_cli_errors_are_one_line_exit_2(families, tmp_path, monkeypatch, capsys,
     err = capsys.readouterr().err
     assert rc == 2 and message in err, err
     assert err.count("\n") == 1 and err.startswith("gristmill: error: ")
+
+
+def test_the_cards_config_snippet_runs_in_the_filter_with_the_models_cleaning(families, tmp_path):
+    """The fasttext filter resolves ``preprocess: gristmill+urls+numbers`` and scores exactly
+    what training and evaluation scored."""
+    from gristmill.classify.model import label_probs, load_model
+    from gristmill.classify.preprocess import PREPROCESSORS
+    from gristmill.filters.fasttext_filter import FastTextFilter
+
+    res = train_classifier([families], tmp_path / "c.bin", SMALL, positive="offensive",
+                           recipe=RecipeConfig("plain", ("urls", "numbers")))
+    assert "preprocess: gristmill+urls+numbers" in res.card_path.read_text()
+    f = FastTextFilter(model=str(res.model_path), remove=["offensive"], threshold=res.metrics["threshold"],
+                       preprocess="gristmill+urls+numbers")
+    text = "There once was a man from http://nantucket.example who counted to 1,000"
+    want = label_probs(load_model(res.model_path), PREPROCESSORS["gristmill+urls+numbers"](text))["offensive"]
+    assert f.score(text) == [want]
+    with pytest.raises(ValueError, match="preprocess must be one of"):
+        FastTextFilter(model=str(res.model_path), remove=["offensive"], preprocess="gristmill+colour")
