@@ -133,3 +133,17 @@ def test_the_cards_config_snippet_runs_in_the_filter_with_the_models_cleaning(fa
     assert f.score(text) == [want]
     with pytest.raises(ValueError, match="preprocess must be one of"):
         FastTextFilter(model=str(res.model_path), remove=["offensive"], preprocess="gristmill+colour")
+
+
+def test_trial_sequence_starts_from_the_defaults_and_is_seeded():
+    from gristmill.classify.search import ALL_CLEAN, SPACE, trial_sequence
+
+    cfg = ClassifierConfig()
+    seq = trial_sequence(cfg, 10, seed=4)
+    first, second = seq[:2]
+    assert (first.epoch, first.lr, first.wordNgrams, first.dim, first.clean) == (10, 0.2, 2, 50, ())
+    assert second.clean == ALL_CLEAN and second.fasttext_args() == first.fasttext_args()
+    assert seq == trial_sequence(cfg, 10, seed=4) and seq != trial_sequence(cfg, 10, seed=5)
+    assert len(set(seq)) == 10 and all(t.dim in SPACE["dim"] for t in seq[2:])
+    fixed = trial_sequence(cfg, 5, seed=4, clean=("urls",))
+    assert {t.clean for t in fixed} == {("urls",)} and fixed[0].epoch == cfg.epoch
