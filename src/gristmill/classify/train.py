@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -143,34 +144,16 @@ def train_classifier(
     examples = read_examples(list(data), text_field, label_field, fmt, relabel=relabel or (), changed=changed,
                              group_field=group.field if group else None)
     positive = _positive(examples, positive)
+    _check_recipe(recipe, cfg, positive)
     split, test_in, gsplit = _split(examples, cfg, group, positive)
-    if recipe.recipe == "transfer" and positive is None:
-        raise ValueError("the transfer recipe needs a positive label (--positive) to choose by its F1")
-    if recipe.recipe == "transfer" and cfg.autotune:
-        raise ValueError("--autotune is the plain recipe's search; the transfer recipe runs its own")
     out.parent.mkdir(parents=True, exist_ok=True)
     tests = {"test": split.test, **({"test_in_group": test_in} if test_in is not None else {})}
     rule = "the validation groups (out of group)" if group else "the validation split"
     with tempfile.TemporaryDirectory(prefix="gristmill-ft-") as tmp:
-        train_file, valid_file = Path(tmp) / "train.txt", Path(tmp) / "valid.txt"
-        search_log = None
-        if recipe.recipe == "transfer":
-            res = search(split.train, split.valid, positive, cfg, recipe.search_trials,  # type: ignore[arg-type]
-                         recipe.search_budget_s, recipe.clean, cfg.seed, recipe.max_cost)
-            model, clean_opts = res.model, res.best.clean
-            search_log = {"trials_run": len(res.trials), "trials_max": recipe.search_trials,
-                          "max_cost": recipe.max_cost,
-                          "budget_s": recipe.search_budget_s, "stopped_by": res.stopped_by,
-                          "seconds": round(res.seconds, 1), "chosen": res.trials[res.best_index],
-                          "trials": res.trials}
-        else:
-            clean_opts = recipe.clean or ()
+        train_file = Path(tmp) / "train.txt"
+        model, clean_opts, search_log = _fit_recipe(split, cfg, recipe, positive, train_file)
         prep_name = preprocess_name(clean_opts)
         prep = PREPROCESSORS[prep_name]
-        _write_fasttext(train_file, split.train, prep)
-        if recipe.recipe != "transfer":
-            _write_fasttext(valid_file, split.valid, prep)
-            model = _fit(train_file, valid_file, cfg, positive)
         ev = _evaluate(model, split.valid, tests, positive, prep, rule)
         tmp_model = out.with_name(out.name + ".tmp")
         model.save_model(str(tmp_model))
@@ -222,6 +205,35 @@ def train_classifier(
     _atomic_write_text(metrics_path, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     write_card(card_path, metrics, description)
     return TrainResult(out, metrics_path, card_path, quantized, metrics)
+
+
+def _check_recipe(recipe: RecipeConfig, cfg: ClassifierConfig, positive: str | None) -> None:
+    if recipe.recipe not in ("plain", "transfer"):
+        raise ValueError(f"recipe must be 'plain' or 'transfer', got {recipe.recipe!r}")
+    if recipe.recipe == "transfer" and positive is None:
+        raise ValueError("the transfer recipe needs a positive label (--positive) to choose by its F1")
+    if recipe.recipe == "transfer" and cfg.autotune:
+        raise ValueError("--autotune is the plain recipe's search; the transfer recipe runs its own")
+
+
+def _fit_recipe(split: SplitResult, cfg: ClassifierConfig, recipe: RecipeConfig, positive: str | None,
+                train_file: Path) -> tuple[Any, tuple[str, ...], dict | None]:
+    """(model, cleaning options, search log or None); ``train_file`` is left holding the
+    training split as the model saw it (quantization retrains on it)."""
+    if recipe.recipe == "transfer":
+        res = search(split.train, split.valid, positive, cfg, recipe.search_trials,  # type: ignore[arg-type]
+                     recipe.search_budget_s, recipe.clean, cfg.seed, recipe.max_cost)
+        log = {"trials_run": len(res.trials), "trials_max": recipe.search_trials, "max_cost": recipe.max_cost,
+               "budget_s": recipe.search_budget_s, "stopped_by": res.stopped_by,
+               "seconds": round(res.seconds, 1), "chosen": res.trials[res.best_index], "trials": res.trials}
+        _write_fasttext(train_file, split.train, PREPROCESSORS[preprocess_name(res.best.clean)])
+        return res.model, res.best.clean, log
+    clean_opts = recipe.clean or ()
+    prep = PREPROCESSORS[preprocess_name(clean_opts)]
+    valid_file = train_file.with_name("valid.txt")
+    _write_fasttext(train_file, split.train, prep)
+    _write_fasttext(valid_file, split.valid, prep)
+    return _fit(train_file, valid_file, cfg, positive), clean_opts, None
 
 
 def _positive(examples: list[Example], positive: str | None) -> str | None:
