@@ -50,7 +50,7 @@ def test_two_builds_at_once_build_once_and_leave_one_complete_model(built, monke
     assert sorted(p.name for p in models.iterdir() if not p.name.startswith(".")) == [path.parent.name]
     assert not [p for p in models.iterdir() if p.is_dir() and p.name.startswith(".")]  # no temp dirs
     assert sorted(p.name for p in path.parent.iterdir()) == [
-        "build.json", "spam-sms.bin", "spam-sms.card.md", "spam-sms.metrics.json"]
+        "build.json", "spam-sms.bin", "spam-sms.card.md", "spam-sms.metrics.json", "spam-sms.reliability.png"]
     build = json.loads((path.parent / "build.json").read_text())
     assert build["model_sha256"] == sha256_file(path)
     assert build["recipe"]["train"]["dim"] == 50 and build["recipe"]["train"]["threads"] == 1  # the real recipe

@@ -57,3 +57,40 @@ def test_evaluate_scores_threshold_and_confusion_matrix():
     assert m["roc_auc"] == pytest.approx(5 / 6)
     with pytest.raises(ValueError, match="not a model label"):
         evaluate_scores(labels, truth, probs, positive="eggs")
+
+
+def test_ece_by_hand():
+    """Two bins: [0, 0.5) holds 0.1 and 0.3 (mean 0.2, no positives: gap 0.2); [0.5, 1] holds
+    0.5, 0.9 and 1.0 (mean 0.8, two of three positive: gap 0.8 - 2/3). ECE weighs each gap by
+    the bin's share of documents: 2/5 * 0.2 + 3/5 * (0.8 - 2/3) = 0.16."""
+    from gristmill.classify.metrics import calibration
+
+    cal = calibration(np.array([0, 0, 0, 1, 1], bool), np.array([0.1, 0.3, 0.5, 0.9, 1.0]), n_bins=2)
+    assert cal["ece"] == pytest.approx(0.16)
+    lo, hi = cal["bins"]
+    assert (lo["n"], hi["n"]) == (2, 3)  # 0.5 opens the upper bin; 1.0 is in the last one
+    assert lo["mean_p"] == pytest.approx(0.2) and lo["frac_positive"] == 0.0
+    assert hi["mean_p"] == pytest.approx(0.8) and hi["frac_positive"] == pytest.approx(2 / 3)
+    perfect = calibration(np.array([0, 1, 1, 1], bool), np.array([0.0, 1.0, 1.0, 1.0]), n_bins=10)
+    assert perfect["ece"] == 0.0 and sum(b["n"] for b in perfect["bins"]) == 4
+    assert calibration(np.array([], bool), np.array([]))["ece"] is None
+
+
+def test_evaluate_scores_reports_calibration_of_the_positive_label():
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    out = evaluate_scores(["ham", "spam"], ["ham", "spam", "spam"], probs, "spam", 0.5)
+    # P(spam) 0.1, 0.8, 0.4 against truths 0, 1, 1 in ten bins: gaps 0.1, 0.2, 0.6
+    assert out["calibration"]["ece"] == pytest.approx((0.1 + 0.2 + 0.6) / 3)
+
+
+def test_f1_interval_brackets_the_f1_and_is_seeded():
+    from gristmill.classify.metrics import f1_interval
+
+    assert f1_interval(np.array([1, 0, 1], bool), np.array([1, 0, 1], bool)) == (1.0, 1.0)
+    assert f1_interval(np.array([0, 0], bool), np.array([1, 0], bool)) is None  # no positives: no F1
+    rng = np.random.default_rng(1)
+    y = rng.random(400) < 0.3
+    pred = np.where(rng.random(400) < 0.8, y, ~y)  # 80% right
+    f1 = binary_scores(y, pred)["f1"]
+    lo, hi = f1_interval(y, pred)
+    assert lo < f1 < hi and hi - lo < 0.2 and (lo, hi) == f1_interval(y, pred)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from demo_util import read_jsonl
 from gristmill.classify.preprocess import preprocess, reference_preprocess, single_line, window
 
@@ -59,3 +61,83 @@ def test_window_cuts_real_scenes_at_a_word_boundary(demo_dir):
     short = "a short text"
     assert window(short, 2000) is short and window(short, None) is short
     assert window("x" * 50, 10) == "x" * 10  # no whitespace: a hard cut
+
+
+# ---------------------------------------------------------------------------------------------
+# cleaning options (each removes one kind of mark that does not transfer between sources)
+
+MAIL = """From: Prize Desk <desk@win-big.example>
+Received: from mx1.example (mx1.example [192.0.2.7])
+\tby mail.example with ESMTP id 4F2A
+Subject: You have WON 1,000,000 today
+Date: Tue, 12 Jun 2012 10:00:00 +0000
+
+Claim at http://win-big.example/claim?id=42 or www.win-big.example now.
+On Mon, Jun 11, 2012 at 9:00 AM, Ann <ann@example.org> wrote:
+> did you see the game?
+>> yes
+Call 0800-555-123 &amp; ask for <b>Bob</b>&nbsp;@bob99
+"""
+
+
+def test_headers_option_keeps_the_subject_only():
+    from gristmill.classify.preprocess import strip_headers
+
+    out = strip_headers(MAIL)
+    assert out.startswith("You have WON 1,000,000 today\n\nClaim at")
+    assert "Received" not in out and "ESMTP" not in out and "desk@" not in out
+    # not a header block: a text that merely starts with "Note: ..." is left alone
+    assert strip_headers("Note: this is a joke\nand this too") == "Note: this is a joke\nand this too"
+
+
+def test_quotes_option_drops_quoted_lines_and_their_attribution():
+    from gristmill.classify.preprocess import strip_quotes
+
+    out = strip_quotes(MAIL)
+    assert "did you see the game" not in out and ">> yes" not in out and "wrote:" not in out
+    assert "Call 0800-555-123" in out
+    assert strip_quotes("2 > 1, said nobody") == "2 > 1, said nobody"  # ">" inside a line stays
+
+
+def test_html_option_removes_tags_and_decodes_entities():
+    from gristmill.classify.preprocess import strip_html
+
+    assert strip_html("Call &amp; ask for <b>Bob</b>&nbsp;now<!-- x -->.") == "Call & ask for  Bob  now ."
+    assert strip_html("a < b and c > d") == "a < b and c > d"  # not tags
+
+
+@pytest.mark.parametrize("option, text, expected", [
+    ("urls", "see http://win.example/a?b=1, or www.Win.example!", "see  xxurl , or  xxurl !"),
+    ("emails", "mail ann.lee+x@mail.example.org now", "mail  xxemail  now"),
+    ("mentions", "@bob99 you are right, not @ann", " xxuser  you are right, not  xxuser "),
+    ("numbers", "call 0800-555-123 for 1,000,000 at 10:30", "call  xxnum  for  xxnum  at  xxnum "),
+])
+def test_placeholder_options(option, text, expected):
+    from gristmill.classify.preprocess import CLEAN_OPTIONS
+
+    assert CLEAN_OPTIONS[option](text) == expected
+
+
+def test_all_options_in_order_on_a_mail():
+    """Headers and quotes go first, so an address in them is not left as a placeholder."""
+    from gristmill.classify.preprocess import PREPROCESSORS, clean, parse_clean
+
+    out = clean(MAIL, parse_clean("all"))
+    assert "ann@" not in out and "xxemail" not in out  # the only addresses were in headers/quotes
+    assert out.count("xxurl") == 2 and "xxuser" in out and "1,000,000" not in out
+    line = PREPROCESSORS["gristmill+headers+quotes+html+urls+emails+mentions+numbers"](MAIL)
+    assert line == preprocess(out) and "\n" not in line
+
+
+def test_preprocess_names_and_bad_options():
+    from gristmill.classify.preprocess import PREPROCESSORS, parse_clean, preprocess_name
+
+    assert parse_clean("numbers, urls") == ("urls", "numbers")  # canonical order
+    assert parse_clean("none") == () and preprocess_name(()) == "gristmill"
+    assert preprocess_name(["numbers", "urls"]) == "gristmill+urls+numbers"
+    assert "gristmill+urls+numbers" in PREPROCESSORS
+    assert "gristmill+numbers+urls" not in PREPROCESSORS  # one spelling per choice
+    assert "gristmill+colour" not in PREPROCESSORS and "single_line+urls" not in PREPROCESSORS
+    assert PREPROCESSORS["gristmill+urls"]("Go to WWW.X.ORG") == "go to xxurl"
+    with pytest.raises(ValueError, match="unknown cleaning option.*colour.*headers, quotes"):
+        parse_clean("urls,colour")

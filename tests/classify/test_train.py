@@ -65,13 +65,15 @@ def test_training_is_reproducible_with_one_thread(demo_dir, tmp_path):
     data = tmp_path / "sms.jsonl"
     data.write_text("\n".join(rows) + "\n")
     cfg = ClassifierConfig(dim=10, bucket=5000, epoch=5, seed=7, threads=1)
-    a = train_classifier([data], tmp_path / "a.bin", cfg)
-    b = train_classifier([data], tmp_path / "b.bin", cfg)
+    a = train_classifier([data], tmp_path / "a.bin", cfg, name="sms")
+    b = train_classifier([data], tmp_path / "b.bin", cfg, name="sms")
     assert a.model_path.read_bytes() == b.model_path.read_bytes()
     ma, mb = dict(a.metrics), dict(b.metrics)
     for m in (ma, mb):
-        m.pop("model"), m.pop("model_path"), m.pop("name")
+        m.pop("model"), m.pop("model_path"), m.pop("name"), m.pop("reliability_plot")
     assert ma == mb
+    # the reliability plot too (same name, same title): no date or version in the PNG
+    assert (tmp_path / "a.reliability.png").read_bytes() == (tmp_path / "b.reliability.png").read_bytes()
 
 
 def test_quantize_writes_a_small_ftz_that_still_works(demo_dir, tmp_path):

@@ -54,7 +54,7 @@ def render_card(metrics: dict, description: str = "") -> str:
         "| split | documents | " + " | ".join(sorted(sp["labels"]["train"])) + " |",
         "|---|---:|" + "---:|" * len(sp["labels"]["train"]),
     ]
-    for s in ("train", "valid", "test"):
+    for s in [k for k in ("train", "valid", "test", "test_in_group") if k in sp["sizes"]]:
         labs = sp["labels"][s]
         lines.append(f"| {s} | {sp['sizes'][s]} | "
                      + " | ".join(str(labs.get(k, 0)) for k in sorted(sp["labels"]["train"])) + " |")
@@ -68,20 +68,27 @@ def render_card(metrics: dict, description: str = "") -> str:
         f"documents took their group's majority label and {d['dropped']} were dropped (label ties), "
         f"policy `{cfg['conflicts']}`.",
         "",
+    ]
+    lines += _groups_section(sp)
+    lines += [
         "## Training",
         "",
         "Preprocessing (shared with inference): `gristmill.classify.preprocess.preprocess` "
-        "(NFKC, lowercase, words and punctuation as separate tokens, one line).",
+        "(NFKC, lowercase, words and punctuation as separate tokens, one line)"
+        + (f", after the cleaning options {', '.join(f'`{c}`' for c in metrics['clean'])} "
+           f"(`preprocess: {metrics['preprocess_name']}`; docs/classifiers.md says what each removes)."
+           if metrics.get("clean") else "."),
         "",
         "fastText parameters: " + ", ".join(f"{k}={v}" for k, v in metrics["fasttext_params"].items()),
         "",
-        ("Hyperparameters were chosen by fastText autotune on the validation split "
-         f"({cfg['autotune_duration']} s budget); autotune depends on machine speed, so it is not "
-         "reproducible." if cfg["autotune"] else
-         "Reproducible: one thread and a fixed seed give a byte-identical model." if cfg["threads"] == 1
-         else "Trained on several threads: not bit-for-bit reproducible."),
+        _how_chosen(metrics),
         "",
-        "## Results on the test split",
+    ]
+    grouped = "test_in_group" in metrics
+    if grouped:
+        lines += _transfer_section(metrics)
+    lines += [
+        "## Results on the out-of-group test groups" if grouped else "## Results on the test split",
         "",
     ]
     if pos is not None:
@@ -95,7 +102,10 @@ def render_card(metrics: dict, description: str = "") -> str:
         lines += ["", f"Quantized copy `{q['model']}` ({q['model_bytes']} bytes vs "
                   f"{metrics['model_bytes']}): test F1 {_f(q['test']['f1'])} at threshold "
                   f"{_f(q['threshold'])}."]
+    lines += _calibration_section(metrics)
     remove = f"[{pos}]" if pos else "[LABEL]"
+    prep = metrics.get("preprocess_name", "gristmill")
+    prep_param = "" if prep == "gristmill" else f", preprocess: {prep}"
     lines += [
         "",
         "## Use in a pipeline",
@@ -104,12 +114,103 @@ def render_card(metrics: dict, description: str = "") -> str:
         "filters:",
         "  - name: fasttext",
         f"    params: {{model: {metrics.get('model_path', metrics['model'])}, remove: {remove}, "
-        f"threshold: {thr if thr is not None else 0.5:.4f}, tag: {name}}}",
+        f"threshold: {thr if thr is not None else 0.5:.4f}, tag: {name}{prep_param}}}",
         "```",
         "",
         "Full metrics: the `.metrics.json` file beside the model.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _groups_section(sp: dict) -> list[str]:
+    if "group_by" not in sp:
+        return []
+    g = sp["groups"]
+    how = "named on the command line" if sp.get("groups_chosen") == "given" else "drawn at random (seeded)"
+    return [
+        f"Out of group (`--group-by {sp['group_by']}`): whole groups were held out, {how}. "
+        f"Training groups: {_names(g['train'])}; validation groups (the threshold, and the "
+        f"transfer recipe's choices, are made there): {_names(g['valid'])}; test groups (used for nothing "
+        f"else): {_names(g['test'])}. `test_in_group` is a random share of the training groups "
+        f"(by near-duplicate group), held out from training. {sp['cross_role_dropped']} held-out "
+        f"documents were dropped as near-duplicates of documents in an earlier role (train, then "
+        f"validation).",
+        "",
+    ]
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(f"`{n}`" for n in names[:12])
+    return shown + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+
+
+def _how_chosen(metrics: dict) -> str:
+    cfg = metrics["config"]
+    if metrics.get("recipe") == "transfer":
+        s = metrics["search"]
+        where = "the out-of-group validation groups" if "test_in_group" in metrics else "the validation split"
+        repro = ("reproducible (one thread, stopped by its trial count)" if s["stopped_by"] == "trials"
+                 and cfg["threads"] == 1 else "not reproducible (stopped by its time budget, or several threads)")
+        return (f"Transfer recipe: hyper-parameters and cleaning chosen by {s['trials_run']} trials "
+                f"(at most {s['trials_max']}, {s['budget_s']:g} s budget, {s['seconds']:g} s used; "
+                f"stopped by {s['stopped_by']}) on {where}, by the positive label's F1 at each trial's "
+                f"best threshold: chosen F1 {s['chosen']['valid_f1']:.3f}, prediction cost "
+                f"x{s['chosen']['cost_ratio']:.2f} the defaults' (limit "
+                f"{'none' if s.get('max_cost') is None else 'x' + format(s['max_cost'], 'g')}). The search is {repro}; "
+                f"every trial is in the metrics JSON (`search.trials`).")
+    if cfg["autotune"]:
+        return ("Hyperparameters were chosen by fastText autotune on the validation split "
+                f"({cfg['autotune_duration']} s budget); autotune depends on machine speed, so it is not "
+                "reproducible.")
+    return ("Reproducible: one thread and a fixed seed give a byte-identical model." if cfg["threads"] == 1
+            else "Trained on several threads: not bit-for-bit reproducible.")
+
+
+def _transfer_section(metrics: dict) -> list[str]:
+    """In-group and out-of-group side by side, at the same threshold, with the drop."""
+    tr = metrics["transfer"]
+    rows = [("F1", "f1"), ("precision", "precision"), ("recall", "recall"), ("ROC-AUC", "roc_auc"),
+            ("PR-AUC", "pr_auc"), ("ECE (calibration error; lower is better)", "ece")]
+    f1 = tr["f1"]
+    lines = [
+        "## In group vs out of group",
+        "",
+        f"The same model and threshold on held-out documents of the training groups (in group, "
+        f"{metrics['split']['sizes']['test_in_group']} documents) and on the test groups it never saw "
+        f"(out of group, {metrics['split']['sizes']['test']} documents). Expect the out-of-group "
+        f"figures on data from other sources; the in-group ones flatter the model.",
+        "",
+        "| metric | in group | out of group | drop |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, key in rows:
+        r = tr[key]
+        lines.append(f"| {label} | {_f(r['in_group'])} | {_f(r['out_of_group'])} | {_f(r['drop'])} |")
+    ci = metrics["test"].get("f1_interval_90")
+    if ci:
+        lines += ["", f"Out-of-group F1 {_f(f1['out_of_group'])}, 90% bootstrap interval {ci[0]:.3f}-{ci[1]:.3f} "
+                  f"(resampling the test documents). Another group can differ by more than this: groups "
+                  f"differ in topic and in their share of `{metrics['positive']}`, and F1 follows that share."]
+    if f1["drop"] is not None and f1["drop"] > 0.1:
+        lines += ["", f"**Warning:** F1 drops by {f1['drop']:.3f} out of group: this model does not "
+                  f"transfer well beyond the groups it was trained on."]
+    return lines + [""]
+
+
+def _calibration_section(metrics: dict) -> list[str]:
+    cal = (metrics["test"].get("calibration") or {})
+    if cal.get("ece") is None:
+        return []
+    what = (f"P({metrics['positive']})" if metrics.get("positive") else "the top label's probability")
+    lines = ["", "## Calibration", "",
+             f"Expected calibration error of {what} on the "
+             f"{'out-of-group test groups' if 'test_in_group' in metrics else 'test split'}: "
+             f"{cal['ece']:.3f} ({cal['n_bins']} equal-width probability bins; ECE is the "
+             f"document-weighted mean gap between a bin's mean probability and its fraction of "
+             f"positives)."]
+    if metrics.get("reliability_plot"):
+        lines += ["", f"![reliability plot]({metrics['reliability_plot']})"]
+    return lines
 
 
 def write_card(path: Path, metrics: dict, description: str = "") -> None:

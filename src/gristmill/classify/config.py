@@ -29,3 +29,29 @@ class ClassifierConfig:
     split_seed: int = 0
     dedup_threshold: float = 0.7  # word 3-gram Jaccard that makes two texts one group
     conflicts: str = "majority"  # label conflicts inside a group: majority | drop
+
+
+@dataclass
+class GroupConfig:
+    """``--group-by``: whole groups held out (``classify.groupsplit``). Kept apart from
+    ``ClassifierConfig``, whose fields make the built-in models' recipe hash."""
+
+    field: str
+    valid_groups: tuple[str, ...] = ()  # empty: drawn at random (seeded by split_seed)
+    test_groups: tuple[str, ...] = ()
+
+
+@dataclass
+class RecipeConfig:
+    """How hyper-parameters and cleaning are chosen (``classify.search``).
+
+    ``plain``: ``ClassifierConfig``'s parameters as given (autotune when asked), cleaning
+    ``clean`` (none when None). ``transfer``: a search on the validation split (out of group
+    with ``--group-by``) over ``search.SPACE``, with and without every cleaning option unless
+    ``clean`` fixes it."""
+
+    recipe: str = "plain"  # plain | transfer
+    clean: tuple[str, ...] | None = None
+    search_trials: int = 16
+    search_budget_s: float = 120.0
+    max_cost: float | None = 1.25  # prediction cost, as a multiple of the defaults' (search.search)

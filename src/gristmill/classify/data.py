@@ -35,6 +35,7 @@ class Example:
     id: str
     text: str
     label: str
+    group: str | None = None  # the value of --group-by's field (source, period, ...)
 
 
 def _check_label(label: str, where: str) -> str:
@@ -78,11 +79,13 @@ def read_examples(
     id_field: str = "id",
     relabel: Sequence[Relabel] = (),
     changed: Counter | None = None,
+    group_field: str | None = None,
 ) -> list[Example]:
     """All examples of ``paths`` in file order; ids default to ``<file>:<line>``.
 
     ``relabel`` rules apply in order (a later matching rule wins); ``changed`` counts, per
-    rule, the examples whose label it changed."""
+    rule, the examples whose label it changed. ``group_field`` names the JSONL field whose
+    value is each example's group (every record must have it)."""
     out: list[Example] = []
     for p in paths:
         path = Path(p)
@@ -93,13 +96,16 @@ def read_examples(
             raise DataError(f"unknown format {fmt!r}; use auto, jsonl or fasttext")
         if relabel and f_fmt != "jsonl":
             raise DataError(f"{path}: --relabel needs JSONL data (it matches a record's field)")
+        if group_field and f_fmt != "jsonl":
+            raise DataError(f"{path}: --group-by needs JSONL data (it reads a record's field)")
         with open(path, encoding="utf-8") as fh:
             for lineno, line in enumerate(fh, 1):
                 if not line.strip():
                     continue
                 where = f"{path}:{lineno}"
                 if f_fmt == "jsonl":
-                    out.append(_from_json(line, where, text_field, label_field, id_field, relabel, changed))
+                    out.append(_from_json(line, where, text_field, label_field, id_field, relabel, changed,
+                                          group_field))
                 else:
                     out.append(_from_fasttext(line, where))
     if not out:
@@ -108,17 +114,18 @@ def read_examples(
 
 
 def _from_json(line: str, where: str, text_field: str, label_field: str, id_field: str,
-               relabel: Sequence[Relabel] = (), changed: Counter | None = None) -> Example:
+               relabel: Sequence[Relabel] = (), changed: Counter | None = None,
+               group_field: str | None = None) -> Example:
     try:
         rec = json.loads(line)
     except json.JSONDecodeError as e:
         raise DataError(f"{where}: not valid JSON ({e.msg})") from None
     if not isinstance(rec, dict):
         raise DataError(f"{where}: expected a JSON object, got {type(rec).__name__}")
-    for fld in (text_field, label_field):
-        if fld not in rec:
+    for fld, flag in ((text_field, "--text-field"), (label_field, "--label-field"), (group_field, "--group-by")):
+        if fld and fld not in rec:
             raise DataError(f"{where}: no field {fld!r} (fields: {', '.join(sorted(rec))}); "
-                            f"choose it with --text-field / --label-field")
+                            f"choose it with {flag}")
     text, label = rec[text_field], rec[label_field]
     if not isinstance(text, str):
         raise DataError(f"{where}: field {text_field!r} is {type(text).__name__}, not a string")
@@ -130,7 +137,8 @@ def _from_json(line: str, where: str, text_field: str, label_field: str, id_fiel
             label = rule.label
             if changed is not None:
                 changed[str(rule)] += 1
-    return Example(str(rec.get(id_field, where)), text, _check_label(label, where))
+    group = None if group_field is None else str(rec[group_field])
+    return Example(str(rec.get(id_field, where)), text, _check_label(label, where), group)
 
 
 def _from_fasttext(line: str, where: str) -> Example:

@@ -58,6 +58,25 @@ def binary_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     return {"precision": p, "recall": r, "f1": _div(2 * p * r, p + r), "support": int(y.sum())}
 
 
+def f1_interval(y: np.ndarray, pred: np.ndarray, level: float = 0.9, n: int = 500, seed: int = 0
+                ) -> tuple[float, float] | None:
+    """A ``level`` bootstrap interval of F1 (documents resampled with replacement, ``n``
+    times, seeded): how much the figure owes to which documents were drawn. It says nothing
+    of how much another *group* would differ, which is often more (docs/classifiers.md)."""
+    y, pred = np.asarray(y, dtype=bool), np.asarray(pred, dtype=bool)
+    if len(y) == 0 or not y.any():
+        return None
+    rng = np.random.default_rng(seed)
+    f1 = []
+    for _ in range(n):
+        idx = rng.integers(0, len(y), len(y))
+        yy, pp = y[idx], pred[idx]
+        if yy.any():  # a draw without positives has no F1
+            f1.append(2 * np.count_nonzero(yy & pp) / (np.count_nonzero(yy) + np.count_nonzero(pp)))
+    lo, hi = np.quantile(f1, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
 def best_f1_threshold(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
     """The score threshold (predict positive when ``s >= t``) with the highest F1, and that F1.
 
@@ -78,6 +97,31 @@ def best_f1_threshold(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
     best = float(f1.max())
     i = int(np.flatnonzero(f1 == best)[0])
     return float(s_sorted[i]), best
+
+
+def calibration(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> dict:
+    """Expected calibration error (ECE) of probabilities ``p`` for boolean outcomes ``y``, with
+    the reliability table it is computed from.
+
+    Binning: ``n_bins`` equal-width bins over [0, 1]; bin k holds k/n <= p < (k+1)/n, and the
+    last bin also holds p = 1. ECE = sum over bins of (documents in the bin / all documents) x
+    |fraction of positive outcomes in the bin - mean p in the bin|; empty bins add nothing.
+    0 means "of the documents scored about 0.8, about 80% are positive", everywhere.
+    """
+    y = np.asarray(y, dtype=bool)
+    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    k = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    bins = []
+    ece = 0.0
+    for b in range(n_bins):
+        m = k == b
+        n = int(m.sum())
+        mean_p = float(p[m].mean()) if n else None
+        frac = float(y[m].mean()) if n else None
+        if n:
+            ece += n / len(p) * abs(frac - mean_p)  # type: ignore[operator]
+        bins.append({"lo": b / n_bins, "hi": (b + 1) / n_bins, "n": n, "mean_p": mean_p, "frac_positive": frac})
+    return {"ece": float(ece) if len(p) else None, "n_bins": n_bins, "bins": bins}
 
 
 def evaluate_scores(
@@ -129,6 +173,12 @@ def evaluate_scores(
                for k in keys}
     out.update({k: top[k] for k in ("precision", "recall", "f1", "roc_auc", "pr_auc")})
     out["labels"] = per_label
+    # Calibration of what the decision reads: P(positive) against "is positive"; without a
+    # positive label, the top label's probability against "the top label is right".
+    if positive is not None:
+        out["calibration"] = calibration(truth == idx[positive], probs[:, idx[positive]])
+    elif len(probs):
+        out["calibration"] = calibration(truth == probs.argmax(axis=1), probs.max(axis=1))
     out["confusion_matrix"] = {"labels": list(labels), "rows": "true", "columns": "predicted",
                                "matrix": cm.tolist()}
     unknown = sorted({t for t in y_true if t not in idx})

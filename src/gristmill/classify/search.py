@@ -1,0 +1,200 @@
+"""The transfer recipe's search: hyper-parameters and cleaning chosen on out-of-group data.
+
+fastText's defaults, and even a grid tuned on a random validation split, pick what fits the
+training collection: many epochs that memorise its vocabulary, word n-grams that match its
+templates. What transfers is chosen on *other* groups (``groupsplit``: the validation groups),
+so the search scores every trial there, by the positive label's F1 at the threshold best for
+that trial (the threshold is part of the recipe, and is chosen on the same groups).
+
+Each trial's prediction cost is timed against the defaults' (in turns) and a trial over
+``max_cost`` times it is not chosen (``search``): the recipe must stay within the pipeline's
+classifier budget.
+
+The trials are a fixed, seeded sequence: the plain defaults with and without cleaning first,
+then random draws from ``SPACE`` (epochs, learning rate, word n-grams, character n-grams,
+dimension, loss) each with or without cleaning. The search stops after ``trials`` trials or
+when ``budget_s`` seconds have passed (checked between trials, so one trial may overrun it;
+at least two trials always run). With one thread, a search that stops by trial count gives
+the same model on every run; one stopped by the clock depends on machine speed, and the
+metrics JSON says which happened.
+
+Why not fastText's autotune: it only ever tunes hyper-parameters (not the cleaning), its
+budget is always a clock, so it is never reproducible, and on small validation sets it spends
+most of its time on ``dim`` and ``bucket``, which matter least for transfer.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gristmill.classify.config import ClassifierConfig
+from gristmill.classify.data import Example
+from gristmill.classify.metrics import best_f1_threshold
+from gristmill.classify.model import LABEL_PREFIX, predict_probs
+from gristmill.classify.preprocess import CLEAN_OPTIONS, PREPROCESSORS, preprocess_name
+
+log = logging.getLogger("gristmill.classify")
+
+SPACE: dict[str, tuple] = {
+    "epoch": (5, 10, 20, 30),
+    "lr": (0.1, 0.25, 0.5, 1.0),
+    "wordNgrams": (1, 2),
+    "char": ((0, 0), (4, 4), (3, 6)),  # (minn, maxn); (0, 0) = no character n-grams
+    "dim": (10, 25, 50),  # prediction cost grows with it; little to gain above 50 for 2 labels
+    "loss": ("softmax", "ova"),
+}
+ALL_CLEAN = tuple(CLEAN_OPTIONS)
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One point of the search: fastText parameters and the cleaning options."""
+
+    epoch: int
+    lr: float
+    wordNgrams: int  # noqa: N815 (fastText's own name)
+    minn: int
+    maxn: int
+    dim: int
+    loss: str
+    clean: tuple[str, ...] = ()
+
+    def fasttext_args(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k != "clean"}
+
+
+@dataclass
+class SearchResult:
+    model: Any  # the chosen trial's fastText model
+    best: Trial
+    threshold: float
+    valid_f1: float
+    trials: list[dict] = field(default_factory=list)  # every trial: parameters, F1, seconds
+    best_index: int = 0  # of the chosen trial in ``trials``
+    stopped_by: str = "trials"  # trials | time
+    seconds: float = 0.0
+
+
+def trial_sequence(cfg: ClassifierConfig, n: int, seed: int = 0, clean: tuple[str, ...] | None = None) -> list[Trial]:
+    """The first ``n`` trials: the defaults of ``cfg`` (without, then with, cleaning), then
+    seeded random draws from ``SPACE``. ``clean`` fixes the cleaning instead of trying both."""
+    cleans = [clean] if clean is not None else [(), ALL_CLEAN]
+    base = Trial(cfg.epoch, cfg.lr, cfg.word_ngrams, cfg.minn, cfg.maxn, cfg.dim, cfg.loss)
+    out = [Trial(**{**asdict(base), "clean": c}) for c in cleans]
+    rng = np.random.default_rng(seed)
+    seen = set(out)
+    while len(out) < n and len(seen) < 10_000:
+        pick = {k: v[int(rng.integers(len(v)))] for k, v in SPACE.items()}
+        minn, maxn = pick.pop("char")
+        t = Trial(**pick, minn=minn, maxn=maxn, clean=cleans[int(rng.integers(len(cleans)))])
+        if t not in seen:
+            seen.add(t)
+            out.append(t)
+    return out[:n]
+
+
+def search(
+    train: list[Example],
+    valid: list[Example],
+    positive: str,
+    cfg: ClassifierConfig,
+    trials: int = 16,
+    budget_s: float = 120.0,
+    clean: tuple[str, ...] | None = None,
+    seed: int = 0,
+    max_cost: float | None = 1.25,
+) -> SearchResult:
+    """Run the trials (see the module docstring); the model of the best one is returned.
+
+    ``max_cost``: a trial is eligible only if its prediction (cleaning, tokenizing and
+    fastText's predict, per document, measured on the validation texts) costs at most this
+    multiple of the first trial's (the defaults): the filter runs on every document of a
+    corpus, so a recipe must stay within the pipeline's classifier budget. Measured times
+    vary with the machine's load, so a trial near the limit may be in on one run and out on
+    another; each trial's ratio is in the log. None: no limit."""
+    import fasttext
+
+    y = np.array([e.label == positive for e in valid])
+    t0 = time.perf_counter()
+    best: tuple[float, int] | None = None
+    ref: tuple[Any, Any] | None = None  # the first trial's model and preprocessing
+    chosen: tuple[Any, Trial, float] | None = None
+    log_rows: list[dict] = []
+    stopped = "trials"
+    with tempfile.TemporaryDirectory(prefix="gristmill-search-") as tmp:
+        files: dict[tuple[str, ...], Path] = {}
+        for i, t in enumerate(trial_sequence(cfg, trials, seed, clean)):
+            if i >= 2 and time.perf_counter() - t0 > budget_s:
+                stopped = "time"
+                break
+            if t.clean not in files:
+                files[t.clean] = _write(Path(tmp) / f"train{len(files)}.txt", train, t.clean)
+            ts = time.perf_counter()
+            model = fasttext.train_supervised(input=str(files[t.clean]), thread=cfg.threads, seed=cfg.seed,
+                                              verbose=0, minCount=cfg.min_count, bucket=cfg.bucket,
+                                              **t.fasttext_args())
+            prep = PREPROCESSORS[preprocess_name(t.clean)]
+            labels, pv = predict_probs(model, [e.text for e in valid], prep)
+            thr, f1 = best_f1_threshold(y, pv[:, labels.index(positive)])
+            ref = ref or (model, prep)
+            ratio = cost_ratio(model, prep, *ref, [e.text for e in valid]) if i else 1.0
+            eligible = max_cost is None or ratio <= max_cost
+            log_rows.append({**asdict(t), "clean": list(t.clean), "valid_f1": round(f1, 4),
+                             "threshold": thr, "seconds": round(time.perf_counter() - ts, 2),
+                             "cost_ratio": round(ratio, 2), "eligible": eligible})
+            log.info("search trial %d: %s valid F1 %.3f, prediction cost x%.2f%s", i + 1, _short(t), f1,
+                     ratio, "" if eligible else " (over the limit)")
+            if eligible and (best is None or f1 > best[0]):
+                best, chosen = (f1, i), (model, t, thr)
+    assert chosen is not None and best is not None
+    model, trial, thr = chosen
+    return SearchResult(model, trial, thr, best[0], log_rows, best[1], stopped, time.perf_counter() - t0)
+
+
+def cost_ratio(model: Any, prep: Any, ref_model: Any, ref_prep: Any, texts: list[str],
+               limit: int = 400, repeat: int = 5) -> float:
+    """Prediction cost of ``model`` over ``ref_model``'s, each timed in turn (reference,
+    candidate, reference, ...) and the best round of each kept: the two see the same load,
+    which a reference timed once, minutes earlier, does not (on a shared machine the CPU time
+    of the same work drifts by 2x over minutes)."""
+    ref = cand = float("inf")
+    for _ in range(repeat):
+        ref = min(ref, prediction_cost(ref_model, ref_prep, texts, limit, repeat=1))
+        cand = min(cand, prediction_cost(model, prep, texts, limit, repeat=1))
+    return cand / ref
+
+
+def prediction_cost(model: Any, prep: Any, texts: list[str], limit: int = 400, repeat: int = 5) -> float:
+    """CPU seconds per document of the filter's per-document path (``prep`` then fastText's
+    predict) on the first ``limit`` texts, best of ``repeat`` runs. CPU time of this thread,
+    not wall time: other processes on a busy machine then disturb it far less."""
+    from gristmill.classify.model import label_probs
+
+    sample = texts[:limit] or [""]
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.thread_time()
+        for t in sample:
+            label_probs(model, prep(t))
+        best = min(best, time.thread_time() - t0)
+    return max(best, 1e-9) / len(sample)
+
+
+def _write(path: Path, examples: list[Example], clean: tuple[str, ...]) -> Path:
+    prep = PREPROCESSORS[preprocess_name(clean)]
+    with open(path, "w", encoding="utf-8") as f:
+        for e in examples:
+            f.write(f"{LABEL_PREFIX}{e.label} {prep(e.text)}\n")
+    return path
+
+
+def _short(t: Trial) -> str:
+    return (f"epoch={t.epoch} lr={t.lr} wordNgrams={t.wordNgrams} minn={t.minn} maxn={t.maxn} "
+            f"dim={t.dim} loss={t.loss} clean={'+'.join(t.clean) or 'none'}")

@@ -1,0 +1,149 @@
+"""`classifier train --group-by` and the transfer recipe on real fortunes; `eval --test`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from transfer_util import write_family_jsonl
+
+from gristmill.classify.config import ClassifierConfig, GroupConfig, RecipeConfig
+from gristmill.classify.evaluate import evaluate_sets
+from gristmill.classify.train import train_classifier
+from gristmill.cli import main
+
+VALID, TEST = ("limerick", "zippy"), ("gerrold.limerick", "startrek")
+SMALL = ClassifierConfig(dim=16, bucket=20_000, epoch=5)
+
+
+@pytest.fixture(scope="module")
+def families(demo_dir, tmp_path_factory):
+    return write_family_jsonl(demo_dir, tmp_path_factory.mktemp("fam") / "families.jsonl")
+
+
+@pytest.fixture(scope="module")
+def grouped(families, tmp_path_factory):
+    """The plain recipe, out of group: fortunes and murphy train; limericks are held out."""
+    out = tmp_path_factory.mktemp("grouped") / "offensive.bin"
+    return train_classifier([families], out, SMALL, positive="offensive",
+                            group=GroupConfig("family", VALID, TEST))
+
+
+def test_metrics_keep_in_group_and_out_of_group_apart(grouped, families):
+    m = grouped.metrics
+    sp = m["split"]
+    assert sp["group_by"] == "family" and sp["groups"]["test"] == list(TEST) and sp["groups_chosen"] == "given"
+    rows = [json.loads(line) for line in families.read_text().splitlines()]
+    in_test_groups = sum(r["family"] in TEST for r in rows)
+    assert sp["sizes"]["test"] <= in_test_groups and m["test"]["n"] == sp["sizes"]["test"]
+    assert m["test_in_group"]["n"] == sp["sizes"]["test_in_group"] > 0
+    f1 = m["transfer"]["f1"]
+    assert f1["in_group"] == m["test_in_group"]["f1"] and f1["out_of_group"] == m["test"]["f1"]
+    assert f1["drop"] == pytest.approx(f1["in_group"] - f1["out_of_group"])
+    assert m["threshold_rule"].endswith("on the validation groups (out of group)")
+    assert 0.0 <= m["test"]["calibration"]["ece"] <= 1.0
+
+
+def test_card_shows_in_group_out_of_group_drop_and_the_reliability_plot(grouped):
+    m = grouped.metrics
+    card = grouped.card_path.read_text()
+    f1 = m["transfer"]["f1"]
+    assert "## In group vs out of group" in card
+    assert f"| F1 | {f1['in_group']:.3f} | {f1['out_of_group']:.3f} | {f1['drop']:.3f} |" in card
+    assert "Training groups: `fortunes`, `murphy`" in card and "test groups (used for nothing else)" in card
+    assert f"{m['test']['calibration']['ece']:.3f}" in card
+    lo, hi = m["test"]["f1_interval_90"]
+    assert lo <= f1["out_of_group"] <= hi and f"90% bootstrap interval {lo:.3f}-{hi:.3f}" in card
+    png = grouped.model_path.with_suffix(".reliability.png")
+    assert m["reliability_plot"] == png.name and f"![reliability plot]({png.name})" in card
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_transfer_recipe_logs_its_search_and_ships_its_cleaning(families, tmp_path):
+    res = train_classifier([families], tmp_path / "t.bin", SMALL, positive="offensive",
+                           group=GroupConfig("family", VALID, TEST),
+                           recipe=RecipeConfig("transfer", ("urls", "numbers"), search_trials=3, max_cost=None))
+    m = res.metrics
+    s = m["search"]
+    assert m["recipe"] == "transfer" and s["trials_run"] == 3 and s["stopped_by"] == "trials"
+    assert max(t["valid_f1"] for t in s["trials"]) == s["chosen"]["valid_f1"]
+    assert m["preprocess_name"] == "gristmill+urls+numbers" and m["clean"] == ["urls", "numbers"]
+    card = res.card_path.read_text()
+    assert "preprocess: gristmill+urls+numbers" in card and "Transfer recipe:" in card
+    # evaluation applies the model's own preprocessing, read from its metrics JSON
+    ev = evaluate_sets(res.model_path, {"out": [families]})
+    assert ev["preprocess"] == "gristmill+urls+numbers" and ev["threshold"] == m["threshold"]
+
+
+def test_eval_keeps_each_named_test_set(grouped, families, tmp_path, capsys):
+    rows = [json.loads(line) for line in families.read_text().splitlines()]
+    paths = {}
+    for fam in ("limerick", "murphy"):
+        paths[fam] = tmp_path / f"{fam}.jsonl"
+        paths[fam].write_text("".join(json.dumps(r) + "\n" for r in rows if r["family"] == fam))
+    out = tmp_path / "eval.json"
+    rc = main(["classifier", "eval", "--model", str(grouped.model_path), "--test", f"limerick={paths['limerick']}",
+               "--test", f"murphy={paths['murphy']}", "--output", str(out)])
+    assert rc == 0
+    res = json.loads(out.read_text())
+    assert res == json.loads(capsys.readouterr().out)
+    assert list(res["sets"]) == ["limerick", "murphy"] and res["threshold"] == grouped.metrics["threshold"]
+    n = {fam: sum(r["family"] == fam for r in rows) for fam in paths}
+    for fam, m in res["sets"].items():
+        assert m["n"] == n[fam] and m["data"] == [str(paths[fam])] and "ece" in m["calibration"]
+    # all limericks are offensive: recall is the share flagged; murphy is nearly all clean
+    assert res["sets"]["limerick"]["labels"]["offensive"]["support"] == n["limerick"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--output", "x.bin", "--valid-groups", "a"], "--valid-groups and --test-groups need --group-by"),
+    (["train", "--output", "x.bin", "--group-by", "family", "--valid-groups", "nope"],
+     "--valid-groups: no group 'nope' in the data"),
+    (["train", "--output", "x.bin", "--group-by", "colour"], "no field 'colour'"),
+    (["train", "--output", "x.bin", "--group-by", "family", "--clean", "colour"], "unknown cleaning option"),
+    (["train", "--output", "x.bin", "--group-by", "family", "--valid-groups", "fortunes,murphy,zippy",
+      "--test-groups", "startrek"], "the training split (groups gerrold.limerick, limerick) has "),
+    (["eval", "--model", "x.bin"], "needs --input FILE or at least one --test NAME=FILE"),
+    (["eval", "--model", "x.bin", "--test", "nofile"], "expected NAME=FILE"),
+])
+def test_cli_errors_are_one_line_exit_2(families, tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)
+    if args[0] == "train":
+        args = [*args, "--input", str(families)]
+    rc = main(["classifier", *args])
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err, err
+    assert err.count("\n") == 1 and err.startswith("gristmill: error: ")
+
+
+def test_the_cards_config_snippet_runs_in_the_filter_with_the_models_cleaning(families, tmp_path):
+    """The fasttext filter resolves ``preprocess: gristmill+urls+numbers`` and scores exactly
+    what training and evaluation scored."""
+    from gristmill.classify.model import label_probs, load_model
+    from gristmill.classify.preprocess import PREPROCESSORS
+    from gristmill.filters.fasttext_filter import FastTextFilter
+
+    res = train_classifier([families], tmp_path / "c.bin", SMALL, positive="offensive",
+                           recipe=RecipeConfig("plain", ("urls", "numbers")))
+    assert "preprocess: gristmill+urls+numbers" in res.card_path.read_text()
+    f = FastTextFilter(model=str(res.model_path), remove=["offensive"], threshold=res.metrics["threshold"],
+                       preprocess="gristmill+urls+numbers")
+    text = "There once was a man from http://nantucket.example who counted to 1,000"
+    want = label_probs(load_model(res.model_path), PREPROCESSORS["gristmill+urls+numbers"](text))["offensive"]
+    assert f.score(text) == [want]
+    with pytest.raises(ValueError, match="preprocess must be one of"):
+        FastTextFilter(model=str(res.model_path), remove=["offensive"], preprocess="gristmill+colour")
+
+
+def test_trial_sequence_starts_from_the_defaults_and_is_seeded():
+    from gristmill.classify.search import ALL_CLEAN, SPACE, trial_sequence
+
+    cfg = ClassifierConfig()
+    seq = trial_sequence(cfg, 10, seed=4)
+    first, second = seq[:2]
+    assert (first.epoch, first.lr, first.wordNgrams, first.dim, first.clean) == (10, 0.2, 2, 50, ())
+    assert second.clean == ALL_CLEAN and second.fasttext_args() == first.fasttext_args()
+    assert seq == trial_sequence(cfg, 10, seed=4) and seq != trial_sequence(cfg, 10, seed=5)
+    assert len(set(seq)) == 10 and all(t.dim in SPACE["dim"] for t in seq[2:])
+    fixed = trial_sequence(cfg, 5, seed=4, clean=("urls",))
+    assert {t.clean for t in fixed} == {("urls",)} and fixed[0].epoch == cfg.epoch
