@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import subprocess
+import sys
 
 import pytest
 
@@ -79,8 +81,18 @@ def test_required_flags_stay_required_under_either_name():
         _parse(["train", "--data", "S"])
     with pytest.raises(UsageError, match=r"required: --input, --output"):
         _parse(["train"])
-    with pytest.raises(UsageError, match=r"required: --input; see 'gristmill classifier eval --help'"):
-        _parse(["classifier", "eval", "--model", "m.bin"])
+    with pytest.raises(UsageError, match=r"required: --model; see 'gristmill classifier eval --help'"):
+        _parse(["classifier", "eval", "--input", "t.jsonl"])
+
+
+def test_classifier_eval_needs_input_or_test_sets():
+    """--input became optional when --test NAME=FILE arrived (issue 19): one of them is needed,
+    said in one line with exit 2."""
+    proc = subprocess.run([sys.executable, "-m", "gristmill.cli", "classifier", "eval", "--model", "m.bin"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "gristmill: error: classifier eval needs --input FILE or at least one --test NAME=FILE"]
 
 
 def test_an_operand_is_given_once(capsys):

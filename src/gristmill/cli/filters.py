@@ -46,6 +46,7 @@ def _list(args: argparse.Namespace) -> int:
                 "name": name,
                 "version": cls.version,
                 "reasons": [f"{name}.{r}" for r in cls.reasons],
+                "reasons_note": cls.reasons_note,
                 "params": params,
                 "rules": rules,
             }
@@ -57,7 +58,8 @@ def _list(args: argparse.Namespace) -> int:
         params = ", ".join(f"{k}={v!r}" for k, v in r["params"].items())
         print(f"{r['name']} (v{r['version']})")
         print(f"  params:  {params or '-'}")
-        print(f"  reasons: {', '.join(r['reasons']) or '-'}")
+        note = f" (and {r['reasons_note']})" if r["reasons"] and r["reasons_note"] else r["reasons_note"]
+        print(f"  reasons: {', '.join(r['reasons'])}{note or ('' if r['reasons'] else '-')}")
         for rule in r["rules"]:
             print(f"  rule:    {rule['reason']}: {rule['score']} {rule['op']} {rule['param']}"
                   f" ({rule['threshold']})")

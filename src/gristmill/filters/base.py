@@ -52,6 +52,9 @@ class Filter:
     name: ClassVar[str] = ""
     version: ClassVar[str] = "1"
     reasons: ClassVar[tuple[str, ...]] = ()
+    # For ``gristmill filters list``: reasons that depend on the parameters (one per eval file,
+    # one per user list), or why there are none (a rewrite), in words.
+    reasons_note: ClassVar[str] = ""
     # The threshold rules, in the order they are checked (``filters.rules``). Reasons not
     # decided by a rule (a label list, a page-level pattern) are decided in ``__call__``.
     RULES: ClassVar[tuple[Rule, ...]] = ()

@@ -65,6 +65,7 @@ class Decontaminate(Filter):
     name = "decontaminate"
     version = "1"
     reasons = ()  # one per eval file, ``<file stem>``: set per instance
+    reasons_note = "decontaminate.<eval file stem>, one per file in eval_files"
 
     def __init__(self, eval_files: list[str] | str, ngram: int = 13, text_fields: list[str] | str = ("text",),
                  min_words: int = 8) -> None:

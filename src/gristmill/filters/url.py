@@ -135,6 +135,7 @@ class UrlFilter(Filter):
     version = "1"
     # Instances declare their own (one per configured list): these are the built-in ones.
     reasons = (*url_lists.UT1_CATEGORIES, *WORD_REASONS)
+    reasons_note = "url.<file stem>, one per domains_files / urls_files entry"
 
     def __init__(
         self,
