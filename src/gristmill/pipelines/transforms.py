@@ -26,7 +26,8 @@ from gristmill.pipelines.readers import (
     InputFile,
     RawRecord,
     bounded_raw,
-    read_file,
+    read_range,
+    split_file,
 )
 from gristmill.schemas import (
     Document,
@@ -51,11 +52,13 @@ def text_error(file: str, line: int | None, error_type: str, message: str, text:
     return ErrorRecord(file, line, error_type, message + note, raw)
 
 
-class ReadCorpus(beam.PTransform):
-    """Files -> RawRecord | ErrorRecord, one element per input record.
+class PlanRanges(beam.PTransform):
+    """Files -> the ranges they are read as (``readers.split_file``: about ``input.split_bytes``
+    each, at record boundaries), spread over workers.
 
-    Files are spread over workers with a Reshuffle; within a file, records are read in order
-    (line numbers are part of the default ids).
+    A range, not a file, is the unit of reading, so the work and what one element of the read
+    carries are bounded by the budget however large a file is. Files are split where they are
+    spread (a worker, not the driver), and only files over the budget are scanned.
     """
 
     def __init__(self, files: list[InputFile], cfg: InputConfig) -> None:
@@ -64,13 +67,38 @@ class ReadCorpus(beam.PTransform):
         self.cfg = cfg
 
     def expand(self, pbegin):
-        fmt, limit = self.cfg.format, self.cfg.max_record_bytes
         return (
             pbegin
             | "ListFiles" >> beam.Create(self.files)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadRecords" >> beam.FlatMap(read_file, fmt, limit)
+            | "SplitFiles" >> beam.FlatMap(split_file, self.cfg.format, self.cfg.split_bytes)
+            | "SpreadRanges" >> beam.Reshuffle()
         )
+
+
+class ReadRanges(beam.PTransform):
+    """File ranges -> RawRecord | ErrorRecord, one element per input record, in order within
+    a range (line numbers count from the range's ``first_line``)."""
+
+    def __init__(self, cfg: InputConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+
+    def expand(self, ranges):
+        return ranges | "ReadRecords" >> beam.FlatMap(read_range, self.cfg.format, self.cfg.max_record_bytes)
+
+
+class ReadCorpus(beam.PTransform):
+    """Files -> RawRecord | ErrorRecord, one element per input record: ``PlanRanges`` then
+    ``ReadRanges``."""
+
+    def __init__(self, files: list[InputFile], cfg: InputConfig) -> None:
+        super().__init__()
+        self.files = files
+        self.cfg = cfg
+
+    def expand(self, pbegin):
+        return pbegin | "Plan" >> PlanRanges(self.files, self.cfg) | "ReadRanges" >> ReadRanges(self.cfg)
 
 
 def origin(rec: RawRecord) -> str:
@@ -128,7 +156,8 @@ class ParseRecords(beam.PTransform):
     documents, the input is read twice: the first read sends only (id, origin) pairs through
     a GroupByKey, and the second parses with the ids that repeat (a side input bounded by
     their number) at hand. Parsing twice costs far less than moving every document through
-    the runner, which on the local runner holds a shuffle in memory.
+    the runner, which on the local runner holds a shuffle in memory. Both reads use the same
+    ranges (``PlanRanges``, planned once).
     """
 
     def __init__(self, files: list[InputFile], cfg: InputConfig) -> None:
@@ -137,14 +166,15 @@ class ParseRecords(beam.PTransform):
         self.cfg = cfg
 
     def expand(self, pbegin):
+        ranges = pbegin | "PlanRanges" >> PlanRanges(self.files, self.cfg)
         repeated = (
-            pbegin
-            | "ReadForIds" >> ReadCorpus(self.files, self.cfg)
+            ranges
+            | "ReadForIds" >> ReadRanges(self.cfg)
             | "IdAndOrigin" >> beam.FlatMap(_id_and_origin, self.cfg)
             | "GroupById" >> beam.GroupByKey()
             | "RepeatedIds" >> beam.FlatMap(_first_of_repeated)
         )
-        records = pbegin | "Read" >> ReadCorpus(self.files, self.cfg)
+        records = ranges | "Read" >> ReadRanges(self.cfg)
         parsed = records | "Parse" >> beam.ParDo(
             _ParseFn(self.cfg), repeated=beam.pvalue.AsDict(repeated)
         ).with_outputs(ERRORS, main="docs")
