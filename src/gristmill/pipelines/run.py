@@ -69,7 +69,8 @@ def build(p: beam.Pipeline, inputs: list[str], out_dir: str, cfg: PipelineConfig
     if cfg.tokenize is not None:
         from gristmill.pipelines.tokenize import TokenizeToShards
 
-        kept | "Tokenize" >> TokenizeToShards(cfg.tokenize, FileSystems.join(out_dir, "shards"))
+        kept | "Tokenize" >> TokenizeToShards(cfg.tokenize, FileSystems.join(out_dir, "shards"),
+                                              spill_dir=FileSystems.join(out_dir, TMP_DIR, "tokens"))
 
 
 def _versions(cfg: PipelineConfig) -> dict:
