@@ -43,7 +43,7 @@ from gristmill.dedup.minhash import Signer, band_keys, estimate_jaccard, jaccard
 from gristmill.dedup.shingle import exact_key, shingle_hashes
 from gristmill.pipelines import progress
 from gristmill.pipelines.beam_util import NAMESPACE, delete_file, in_global_window
-from gristmill.pipelines.readers import parquet_batches
+from gristmill.pipelines.readers import file_size, parquet_batches
 from gristmill.pipelines.transforms import ERRORS, doc_error
 from gristmill.schemas.records import DOCUMENT_SCHEMA, Document, Rejection
 
@@ -99,6 +99,7 @@ class _SpillFn(beam.DoFn):
     def __init__(self, spill_dir: str, exact_normalize: bool | None) -> None:
         self.spill_dir = spill_dir
         self.exact_normalize = exact_normalize
+        self.spilled = Metrics.counter(NAMESPACE, "spill.bytes")
 
     def start_bundle(self) -> None:
         self.path: str | None = None
@@ -127,6 +128,7 @@ class _SpillFn(beam.DoFn):
         path = self.path
         self.path, self.handle, self.writer = None, None, None
         self.file_docs = self.file_bytes = 0
+        self.spilled.inc(file_size(path))
         return path
 
     def process(self, doc: Document):

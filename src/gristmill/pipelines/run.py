@@ -25,7 +25,8 @@ from gristmill.filters.base import filter_class
 from gristmill.filters.chain import FilterChain
 from gristmill.pipelines import progress, rundir
 from gristmill.pipelines import summary as summ
-from gristmill.pipelines.beam_util import NAMESPACE, make_pipeline
+from gristmill.pipelines.accounting import PeakRss
+from gristmill.pipelines.beam_util import LOCAL_RUNNERS, NAMESPACE, make_pipeline
 from gristmill.pipelines.preflight import check_tokenizer
 from gristmill.pipelines.readers import expand_inputs
 from gristmill.pipelines.transforms import (
@@ -71,6 +72,21 @@ def build(p: beam.Pipeline, inputs: list[str], out_dir: str, cfg: PipelineConfig
 
         kept | "Tokenize" >> TokenizeToShards(cfg.tokenize, FileSystems.join(out_dir, "shards"),
                                               spill_dir=FileSystems.join(out_dir, TMP_DIR, "tokens"))
+
+
+def _memory(mem: PeakRss, metrics: dict[str, int], runner: str | None) -> dict:
+    """``peak_rss_bytes`` (this process and its workers: accounting.PeakRss) and
+    ``spill_bytes`` (written to scratch files, from the ``spill.bytes`` counter). On a
+    cluster runner the workers are elsewhere: the peak is then the launcher's only."""
+    local = runner in LOCAL_RUNNERS
+    log.info("peak memory %.2f GB (%s, %d processes%s); %.2f GB written to scratch files",
+             mem.peak_bytes / 1e9, mem.method, mem.peak_processes, "" if local else ", launcher only",
+             metrics.get("spill.bytes", 0) / 1e9)
+    return {
+        "peak_rss_bytes": mem.peak_bytes,
+        "peak_rss_method": mem.method if local else f"{mem.method}, launcher only (workers are remote)",
+        "spill_bytes": metrics.get("spill.bytes", 0),
+    }
 
 
 def _versions(cfg: PipelineConfig) -> dict:
@@ -174,8 +190,8 @@ def _run_in(work: str, inputs: list[str], config: PipelineConfig, workers: int,
     t0 = time.perf_counter()
     p = make_pipeline(runner, workers, extra_args)
     build(p, inputs, work, config)
-    with progress.report("run", FileSystems.join(work, TMP_DIR, "progress"), progress_every,
-                         main="read", total_key="ids"):
+    with PeakRss() as mem, progress.report("run", FileSystems.join(work, TMP_DIR, "progress"),
+                                           progress_every, main="read", total_key="ids"):
         result = p.run()
         result.wait_until_finish()
     _remove_scratch(FileSystems.join(work, TMP_DIR))
@@ -183,6 +199,7 @@ def _run_in(work: str, inputs: list[str], config: PipelineConfig, workers: int,
     t1 = time.perf_counter()
 
     counts = summ.count_outputs(work)
+    metrics = _metrics(result)
     input_records = int(summ.read_json(FileSystems.join(work, "_stats", "input_records.json"))["input_records"])
     accounted = counts["kept"] + counts["rejected"] + counts["errors"]
     summary = {
@@ -196,7 +213,8 @@ def _run_in(work: str, inputs: list[str], config: PipelineConfig, workers: int,
         "by_source": counts["by_source"],
         "errors_by_type": counts["errors_by_type"],
         "funnel": summ.funnel(input_records, counts["errors"], counts["by_stage"]),
-        "metrics": _metrics(result),
+        "metrics": metrics,
+        **_memory(mem, metrics, runner),
         "inputs": list(inputs),
         "runner": runner or "FnApiRunner",
         "workers": workers,

@@ -19,10 +19,11 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
 
 from gristmill.pipelines import progress
-from gristmill.pipelines.beam_util import delete_file, in_global_window
-from gristmill.pipelines.readers import parquet_batches
+from gristmill.pipelines.beam_util import NAMESPACE, delete_file, in_global_window
+from gristmill.pipelines.readers import file_size, parquet_batches
 from gristmill.schemas import DOCUMENT_SCHEMA, ERROR_SCHEMA, REJECTION_SCHEMA
 
 # kind -> (Arrow schema, shard/sort key of a record, record -> row)
@@ -58,6 +59,7 @@ class _SortedRunsFn(beam.DoFn):
 
     def __init__(self, kind: str, tmp_dir: str, num_shards: int) -> None:
         self.kind, self.tmp_dir, self.num_shards = kind, tmp_dir, num_shards
+        self.spilled = Metrics.counter(NAMESPACE, "spill.bytes")
 
     def start_bundle(self) -> None:
         self.parts: dict[int, list[tuple[str, bytes]]] = {}
@@ -80,6 +82,7 @@ class _SortedRunsFn(beam.DoFn):
             table = pa.table({"key": [k for k, _ in items], "row": [r for _, r in items]}, schema=_RUN_SCHEMA)
             with FileSystems.create(path) as f:
                 pq.write_table(table, f, compression="lz4")
+            self.spilled.inc(file_size(path))
             out.append((shard, path))
         self.parts, self.count = {}, 0
         return out

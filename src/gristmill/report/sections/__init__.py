@@ -20,6 +20,7 @@ from gristmill.report.sections import (
     funnel,
     reasons,
     rejected_samples,
+    resources,
     scores,
     sources,
 )
@@ -40,6 +41,7 @@ SECTIONS: tuple[tuple[Section, int], ...] = (
     (duplicates.SECTION, 5),
     (sources.SECTION, 4),
     (errors.SECTION, 8),
+    (resources.SECTION, 9),
 )
 
 # Sections added with ``register`` (a user's own, or a test's), in the order added.
