@@ -42,7 +42,7 @@ log = logging.getLogger("gristmill")
 
 def build(p: beam.Pipeline, inputs: list[str], out_dir: str, cfg: PipelineConfig) -> None:
     files = expand_inputs(inputs)
-    parsed = p | "ReadAndParse" >> ParseRecords(files, cfg.input)
+    parsed = p | "ReadAndParse" >> ParseRecords(files, cfg.input, tmp_dir=FileSystems.join(out_dir, TMP_DIR, "ids"))
     (
         parsed["records"]
         | "CountInput" >> beam.combiners.Count.Globally()

@@ -154,24 +154,30 @@ class ParseRecords(beam.PTransform):
     Ids must be unique: of the records sharing an id the first (in file and line order) is
     kept and the others become ``duplicate_id`` errors. To find them without shuffling the
     documents, the input is read twice: the first read sends only (id, origin) pairs through
-    a GroupByKey, and the second parses with the ids that repeat (a side input bounded by
+    a GroupByKey (through sorted files with ``tmp_dir``), and the second parses with the ids that repeat (a side input bounded by
     their number) at hand. Parsing twice costs far less than moving every document through
     the runner, which on the local runner holds a shuffle in memory. Both reads use the same
     ranges (``PlanRanges``, planned once).
     """
 
-    def __init__(self, files: list[InputFile], cfg: InputConfig) -> None:
+    def __init__(self, files: list[InputFile], cfg: InputConfig, tmp_dir: str | None = None) -> None:
+        """``tmp_dir``: where the (id, origin) pairs are grouped as sorted files
+        (``SpillGroupByKey``; a path every worker reaches); None groups them in the runner."""
         super().__init__()
         self.files = files
         self.cfg = cfg
+        self.tmp_dir = tmp_dir
 
     def expand(self, pbegin):
+        from gristmill.pipelines.spill_group import SpillGroupByKey
+
+        group = beam.GroupByKey() if self.tmp_dir is None else SpillGroupByKey(self.tmp_dir, "ids", min_size=2)
         ranges = pbegin | "PlanRanges" >> PlanRanges(self.files, self.cfg)
         repeated = (
             ranges
             | "ReadForIds" >> ReadRanges(self.cfg)
             | "IdAndOrigin" >> beam.FlatMap(_id_and_origin, self.cfg)
-            | "GroupById" >> beam.GroupByKey()
+            | "GroupById" >> group
             | "RepeatedIds" >> beam.FlatMap(_first_of_repeated)
         )
         records = ranges | "Read" >> ReadRanges(self.cfg)
