@@ -23,6 +23,7 @@ from gristmill.pipelines import progress
 from gristmill.pipelines.beam_util import NAMESPACE, copy_doc, in_global_window
 from gristmill.pipelines.parse import parse_or_error
 from gristmill.pipelines.readers import (
+    FileRange,
     InputFile,
     RawRecord,
     bounded_raw,
@@ -111,6 +112,8 @@ class _ParseFn(beam.DoFn):
     not the id's first record; ``repeated`` maps each id used more than once to the origin of
     its first record)."""
 
+    RECORDS = "records"
+
     def __init__(self, cfg: InputConfig) -> None:
         self.cfg = cfg
         self.bad = Metrics.counter(NAMESPACE, "errors")
@@ -129,6 +132,16 @@ class _ParseFn(beam.DoFn):
         else:
             progress.count("parsed")
             yield out
+
+
+class _ReadParseFn(_ParseFn):
+    """A file range -> its records, parsed (``_ParseFn``); every record as read also goes to
+    the ``records`` output, to count the input."""
+
+    def process(self, rng: FileRange, repeated: dict[str, str]):
+        for rec in read_range(rng, self.cfg.format, self.cfg.max_record_bytes):
+            yield beam.pvalue.TaggedOutput(self.RECORDS, rec)
+            yield from super().process(rec, repeated)
 
 
 def _id_and_origin(rec: RawRecord | ErrorRecord, cfg: InputConfig):
@@ -180,11 +193,14 @@ class ParseRecords(beam.PTransform):
             | "GroupById" >> group
             | "RepeatedIds" >> beam.FlatMap(_first_of_repeated)
         )
-        records = ranges | "Read" >> ReadRanges(self.cfg)
-        parsed = records | "Parse" >> beam.ParDo(
-            _ParseFn(self.cfg), repeated=beam.pvalue.AsDict(repeated)
-        ).with_outputs(ERRORS, main="docs")
-        return {"docs": parsed.docs, ERRORS: parsed[ERRORS], "records": records}
+        # Reading and parsing are one step: the step that waits for the side input reads its
+        # ranges itself. As two steps, the local runner cannot fuse them (the read would be
+        # fused with the ids read, which the side input depends on) and held every record
+        # of the corpus in memory between them.
+        parsed = ranges | "ReadAndParse" >> beam.ParDo(
+            _ReadParseFn(self.cfg), repeated=beam.pvalue.AsDict(repeated)
+        ).with_outputs(ERRORS, _ReadParseFn.RECORDS, main="docs")
+        return {"docs": parsed.docs, ERRORS: parsed[ERRORS], "records": parsed[_ReadParseFn.RECORDS]}
 
 
 class _NormalizeFn(beam.DoFn):

@@ -42,8 +42,10 @@ def shard_of(key: str, num_shards: int) -> int:
 
 # Scratch space of a run (sorted runs, dedup's spill files), removed when the pipeline ends.
 TMP_DIR = "_tmp"
-# A bundle sorts at most this many records in memory before writing them out as runs.
+# A bundle sorts at most this many records (or bytes of pickled rows) in memory before writing
+# them out as runs: a bound per worker and writer, whatever the corpus.
 RUN_RECORDS = 50_000
+RUN_BYTES = 32 << 20
 ROW_GROUP = 4096
 _RUN_SCHEMA = pa.schema([("key", pa.string()), ("row", pa.large_binary())])
 _SPENT = "spent"
@@ -63,7 +65,7 @@ class _SortedRunsFn(beam.DoFn):
 
     def start_bundle(self) -> None:
         self.parts: dict[int, list[tuple[str, bytes]]] = {}
-        self.count = 0
+        self.count = self.bytes = 0
 
     def process(self, record):
         _, key, to_row = ROW_FORMATS[self.kind]
@@ -71,7 +73,8 @@ class _SortedRunsFn(beam.DoFn):
         row = pickle.dumps(to_row(record), protocol=pickle.HIGHEST_PROTOCOL)
         self.parts.setdefault(shard_of(k, self.num_shards), []).append((k, row))
         self.count += 1
-        if self.count >= RUN_RECORDS:
+        self.bytes += len(row)
+        if self.count >= RUN_RECORDS or self.bytes >= RUN_BYTES:
             yield from self._flush()
 
     def _flush(self) -> list[tuple[int, str]]:
@@ -84,7 +87,7 @@ class _SortedRunsFn(beam.DoFn):
                 pq.write_table(table, f, compression="lz4")
             self.spilled.inc(file_size(path))
             out.append((shard, path))
-        self.parts, self.count = {}, 0
+        self.parts, self.count, self.bytes = {}, 0, 0
         return out
 
     def finish_bundle(self):
