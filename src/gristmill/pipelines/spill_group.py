@@ -16,10 +16,11 @@ document emits one list, saving Beam's per-element cost). Keys are ``str`` or ``
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import apache_beam as beam
 import pyarrow as pa
@@ -34,7 +35,40 @@ from gristmill.pipelines.readers import file_size, parquet_batches
 # A bundle writes its buffered pairs out as sorted runs at this many pairs.
 RUN_PAIRS = 200_000
 PARTITIONS = 16
+# A merge reads at most this many runs at once (each a row group at a time); more runs are
+# first merged in groups of this many into intermediate runs. Without the bound, the memory of
+# a merge would grow with the number of runs, that is with the corpus.
+MERGE_FAN_IN = 64
+_ROW_GROUP = 8192
 _SPENT = "spent"
+
+
+def bounded_merge(runs: list[str], read: Callable[[str], Iterator], write: Callable[[Iterator, str], None],
+                  fan_in: int = MERGE_FAN_IN) -> Iterator:
+    """Merge sorted run files (``read(path)`` -> sorted items) with at most ``fan_in`` open at
+    once: while there are more, groups of ``fan_in`` are merged into intermediate runs
+    (``write(items, path)``, next to the first run of the group), deleted as soon as they are
+    read. The caller's runs are left alone (they are deleted once the bundle commits)."""
+    mine: list[str] = []
+    try:
+        while len(runs) > fan_in:
+            merged = []
+            for i in range(0, len(runs), fan_in):
+                group = runs[i:i + fan_in]
+                path = f"{group[0]}.m{uuid.uuid4().hex[:8]}"
+                write(heapq.merge(*(read(r) for r in group)), path)
+                merged.append(path)
+                for r in group:
+                    if r in mine:
+                        delete_file(r)
+                        mine.remove(r)
+                mine.append(path)
+            runs = merged
+        yield from heapq.merge(*(read(r) for r in runs))
+    finally:
+        for r in mine:
+            with contextlib.suppress(Exception):
+                delete_file(r)
 
 
 def _schema(key_type: str) -> pa.Schema:
@@ -71,9 +105,7 @@ class _RunsFn(beam.DoFn):
         for part, pairs in sorted(self.parts.items()):
             pairs.sort()
             path = FileSystems.join(self.tmp_dir, f"{self.prefix}-p{part:03d}-{uuid.uuid4().hex}.parquet")
-            table = pa.table({"key": [k for k, _ in pairs], "value": [v for _, v in pairs]}, schema=schema)
-            with FileSystems.create(path) as f:
-                pq.write_table(table, f, compression="lz4")
+            _write_run(pairs, path, schema)
             self.spilled.inc(file_size(path))
             out.append((part, path))
         self.parts, self.count = {}, 0
@@ -84,8 +116,17 @@ class _RunsFn(beam.DoFn):
             yield in_global_window(kv)
 
 
+def _write_run(pairs: Iterable[tuple], path: str, schema: pa.Schema) -> None:
+    """Sorted pairs as a Parquet run in row groups of ``_ROW_GROUP`` (a merge holds one row
+    group of each run it reads), written a row group at a time."""
+    with FileSystems.create(path) as f, pq.ParquetWriter(f, schema, compression="lz4") as w:
+        it = iter(pairs)
+        while chunk := list(itertools.islice(it, _ROW_GROUP)):
+            w.write_table(pa.table({"key": [k for k, _ in chunk], "value": [v for _, v in chunk]}, schema=schema))
+
+
 def _read_run(path: str) -> Iterator[tuple]:
-    for batch in parquet_batches(path, batch_size=8192):
+    for batch in parquet_batches(path, batch_size=_ROW_GROUP):
         yield from zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True)
 
 
@@ -93,13 +134,14 @@ class _MergeFn(beam.DoFn):
     """One partition: merge its runs, emit each group of at least ``min_size`` values, then
     name the runs as spent."""
 
-    def __init__(self, min_size: int) -> None:
-        self.min_size = min_size
+    def __init__(self, min_size: int, key_type: str) -> None:
+        self.min_size, self.key_type = min_size, key_type
 
     def process(self, kv):
         _, runs = kv
         runs = sorted(runs)
-        merged = heapq.merge(*(_read_run(r) for r in runs))
+        schema = _schema(self.key_type)
+        merged = bounded_merge(runs, _read_run, lambda items, path: _write_run(items, path, schema))
         for key, group in itertools.groupby(merged, key=lambda p: p[0]):
             values = [v for _, v in group]
             if len(values) >= self.min_size:
@@ -124,7 +166,7 @@ class SpillGroupByKey(beam.PTransform):
             pairs
             | "SortedRuns" >> beam.ParDo(_RunsFn(self.tmp_dir, self.prefix, self.partitions, self.key_type))
             | "GroupRuns" >> beam.GroupByKey()
-            | "MergeRuns" >> beam.ParDo(_MergeFn(self.min_size)).with_outputs(_SPENT, main="groups")
+            | "MergeRuns" >> beam.ParDo(_MergeFn(self.min_size, self.key_type)).with_outputs(_SPENT, main="groups")
         )
         merged[_SPENT] | "CommitMerge" >> beam.Reshuffle() | "DeleteRuns" >> beam.Map(delete_file)
         return merged.groups

@@ -24,7 +24,6 @@ corpus.
 from __future__ import annotations
 
 import contextlib
-import heapq
 import os
 import shutil
 import uuid
@@ -38,6 +37,7 @@ from apache_beam.utils import shared
 from gristmill.config import TokenizeConfig
 from gristmill.pipelines import progress
 from gristmill.pipelines.beam_util import NAMESPACE, in_global_window
+from gristmill.pipelines.spill_group import bounded_merge
 from gristmill.tokenize import shards as sh
 
 SPILL_DIR = ".spill"
@@ -134,7 +134,7 @@ def _write_tokens(path: str, items: list[tuple[str, bytes]]) -> int:
     table = pa.table({"id": [i for i, _ in items], "tokens": [t for _, t in items]},
                      schema=pa.schema([("id", pa.string()), ("tokens", pa.large_binary())]))
     with pa.OSFile(path, "wb") as f, pa.ipc.new_file(f, table.schema) as w:
-        w.write_table(table, max_chunksize=4096)
+        w.write_table(table, max_chunksize=1024)  # a merge holds one batch of each run
     return os.path.getsize(path)
 
 
@@ -181,7 +181,7 @@ class _WriteBucketFn(beam.DoFn):
         (split, bucket), runs = kv
         runs = sorted(runs)
         os.makedirs(self.out_dir, exist_ok=True)
-        docs = heapq.merge(*(_read_tokens(r) for r in runs))
+        docs = bounded_merge(runs, _read_tokens, lambda items, path: _write_tokens(path, list(items)))
         yield sh.write_bucket(self.out_dir, split, bucket, docs, self.eos_id, self.dtype)
         progress.count("tokenize.shards")
         for r in runs:
