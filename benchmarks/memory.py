@@ -14,6 +14,9 @@ near-duplicates) as ONE JSONL file, then
 - ``datatrove``: DataTrove's same four filters on the same file (JsonlReader -> filters ->
   JsonlWriter, one task, LocalPipelineExecutor), in the ``.venv-bench`` environment that
   ``filters_vs_datatrove.py`` describes; skipped if that interpreter is missing.
+  ``--datatrove-docs N`` reads only the first N documents: DataTrove takes ~13x longer per
+  document (100k took over an hour on a shared 2-core machine) and streams, so its peak is
+  reached within the first thousands.
 
 Each run is a fresh process; its peak RSS is the sum over the process and all its
 descendants, sampled from /proc every 0.2 s (``gristmill.pipelines.accounting``), beside the
@@ -52,9 +55,9 @@ DATATROVE = textwrap.dedent("""
                                             GopherQualityFilter, GopherRepetitionFilter)
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter
-    src, out = sys.argv[1], sys.argv[2]
+    src, out, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
     LocalPipelineExecutor(pipeline=[
-        JsonlReader(src, text_key="text", id_key="id"),
+        JsonlReader(src, text_key="text", id_key="id", limit=limit),
         GopherRepetitionFilter(), GopherQualityFilter(), C4QualityFilter(), FineWebQualityFilter(),
         JsonlWriter(out + "/kept"),
     ], tasks=1, workers=1, logging_dir=out + "/logs").run()
@@ -99,13 +102,13 @@ def run_gristmill(corpus: Path, out: Path, workers: int, config: str | Path) -> 
     return res
 
 
-def run_datatrove(python: str, corpus: Path, out: Path) -> dict:
-    res = measure([python, "-c", DATATROVE, str(corpus), str(out)])
+def run_datatrove(python: str, corpus: Path, out: Path, limit: int) -> dict:
+    res = measure([python, "-c", DATATROVE, str(corpus), str(out), str(limit)])
     kept = 0
     for f in (out / "kept").glob("*"):
         with gzip.open(f, "rb") if f.suffix == ".gz" else open(f, "rb") as fh:
             kept += sum(1 for _ in fh)
-    return {**res, "kept": kept}
+    return {**res, "kept": kept, "documents": limit if limit > 0 else "all"}
 
 
 def big_corpus(demo: Path, gb: float, path: Path) -> Path:
@@ -129,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--demo", type=Path, default=Path("/tmp/demo"))
     ap.add_argument("--out", type=Path, default=Path("/tmp/gristmill-memory"))
     ap.add_argument("--datatrove", default=str(REPO / ".venv-bench" / "bin" / "python"))
+    ap.add_argument("--datatrove-docs", type=int, default=-1,
+                    help="DataTrove reads only the first N documents (it is ~13x slower per document "
+                         "and streams, so its peak is reached early); default all")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -145,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         entry["default"] = run_gristmill(corpus, args.out / "run-default", args.workers, "default")
         entry["filters"] = run_gristmill(corpus, args.out / "run-filters", 1, filters_cfg)
         if Path(args.datatrove).exists():
-            entry["datatrove"] = run_datatrove(args.datatrove, corpus, args.out / f"dt-{time.time_ns()}")
+            entry["datatrove"] = run_datatrove(args.datatrove, corpus, args.out / f"dt-{time.time_ns()}",
+                                               args.datatrove_docs)
         report["runs"].append(entry)
         print(json.dumps(entry), file=sys.stderr)
     report["load_after"] = os.getloadavg()

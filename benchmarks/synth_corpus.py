@@ -4,7 +4,7 @@
 
 Documents of ~830 bytes of real text (lines of the demo corpus's literature, one fortune or SMS
 each), 20% of them near-duplicates of an earlier document (0-10% of the words inserted, deleted
-or replaced by boilerplate) and a few exact copies among those: the shape dedup sees on web
+or replaced, lines kept) and a fifth of those exact copies but for spacing: the shape dedup sees on web
 text. Document ``i`` depends only on ``i`` and the seed, so any size is a prefix of a larger
 one and two machines write the same bytes. Needs the demo corpus (``gristmill data demo DIR``).
 """
@@ -48,23 +48,26 @@ class SynthCorpus:
         return "\n".join(body)
 
     def text(self, i: int) -> str:
+        """Document ``i``: fresh, or (20%) a near-duplicate of an earlier one. Edits keep the
+        line structure, so a near-duplicate passes the line-based filters its original passes
+        and reaches dedup; a fifth of them differ only in spacing (exact dedup's case)."""
         rng = random.Random(self.seed * 1_000_003 + 2 * i + 1)
         if i < 10 or rng.random() >= NEAR_DUP_SHARE:
             return self.fresh(i)
-        words = self.fresh(i - rng.randint(1, min(i, 50_000))).split()
+        lines = [ln.split(" ") for ln in self.fresh(i - rng.randint(1, min(i, 50_000))).split("\n")]
         if rng.random() < 0.2:
-            return " ".join(words)  # an exact copy once whitespace is normalized
-        k = max(1, int(rng.uniform(0.0, 0.1) * len(words)))
-        kind = rng.randrange(3)
-        if kind == 0:
-            for _ in range(k):
+            return "\n".join("  ".join(words) for words in lines)  # the same text, spaced out
+        n_words = sum(len(words) for words in lines)
+        for _ in range(max(1, int(rng.uniform(0.0, 0.1) * n_words))):
+            words = rng.choice(lines)
+            kind = rng.randrange(3)
+            if kind == 0:
                 words.insert(rng.randrange(len(words) + 1), rng.choice(words))
-        elif kind == 1:
-            for _ in range(min(k, len(words) - 1)):
+            elif kind == 1 and len(words) > 1:
                 del words[rng.randrange(len(words))]
-        else:
-            words += rng.choice(_BOILERPLATE).split()
-        return " ".join(words)
+            else:
+                words[rng.randrange(len(words))] = rng.choice(_BOILERPLATE).split()[0]
+        return "\n".join(" ".join(words) for words in lines)
 
     def record(self, i: int) -> dict:
         return {"id": f"doc{i:09d}", "text": self.text(i), "source": "synthetic"}
