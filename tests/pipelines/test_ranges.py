@@ -132,3 +132,23 @@ def test_run_with_tiny_ranges_writes_the_same_files(demo_dir, tmp_path):
     kept = pq.read_table(tmp_path / "run-4096" / "kept", columns=["id"]).column("id").to_pylist()
     assert sum(k.startswith("fortunes.jsonl:") for k in kept) > 300
     assert sum(k.startswith("rows.parquet:") for k in kept) > 200
+
+
+def test_every_codec_streams_to_the_same_records(demo_dir, tmp_path):
+    """gzip, bzip2 and zstd (two frames) through the bounded decompression: the records of the
+    plain file, and no error."""
+    import bz2
+
+    import zstandard
+
+    body = b"\n".join(_demo_lines(demo_dir, 400)) + b"\n"
+    half = len(body) // 2
+    (tmp_path / "a.jsonl").write_bytes(body)
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(body))
+    (tmp_path / "a.jsonl.bz2").write_bytes(bz2.compress(body))
+    z = zstandard.ZstdCompressor()
+    (tmp_path / "a.jsonl.zst").write_bytes(z.compress(body[:half]) + z.compress(body[half:]))
+    plain = [(r.line, r.payload) for r in _whole(tmp_path / "a.jsonl")]
+    assert len(plain) == 400
+    for name in ("a.jsonl.gz", "a.jsonl.bz2", "a.jsonl.zst"):
+        assert [(r.line, r.payload) for r in _whole(tmp_path / name)] == plain, name

@@ -250,6 +250,7 @@ def _chunks(path: str, chunk_size: int = 1 << 20, start: int = 0, end: int | Non
             raise TruncatedInput(f"{name} stream ends before its end marker (file truncated?)")
 
 
+_ZLIB = type(zlib.decompressobj())
 _MAX_OUT = 4 << 20
 """The most decompressed bytes taken from one gzip or bzip2 call: a highly compressible
 input (a run of zeros compresses 1000:1) must not turn one 1 MiB read into 1 GiB."""
@@ -262,7 +263,7 @@ def _decompress_some(d, data: bytes) -> tuple[bytes, bytes, bool]:
     if isinstance(d, bz2.BZ2Decompressor):  # keeps unread input itself
         out = d.decompress(data, max_length=_MAX_OUT)
         return out, b"", not d.eof and not d.needs_input
-    if hasattr(d, "unconsumed_tail"):  # zlib: hands back the input it did not read
+    if isinstance(d, _ZLIB):  # hands back the input it did not read
         out = d.decompress(data, _MAX_OUT)
         return out, d.unconsumed_tail, len(out) == _MAX_OUT and not d.eof
     return d.decompress(data), b"", False

@@ -42,7 +42,7 @@ from gristmill.tokenize import shards as sh
 
 SPILL_DIR = ".spill"
 # A worker writes its buffered token arrays to a spill file at this many bytes (per bundle).
-SPILL_TOKEN_BYTES = 64 << 20
+SPILL_TOKEN_BYTES = 16 << 20
 _SPENT = "spent"
 
 _TOKENIZERS = shared.Shared()
