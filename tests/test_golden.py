@@ -77,7 +77,8 @@ def _digest_rows(run: Path, kind: str) -> str:
 
 def _digest_summary(run: Path) -> str:
     s = json.loads((run / "summary.json").read_text())
-    for k in ("timings", "versions", "inputs", "config", "config_hash", "runner", "workers", "metrics"):
+    for k in ("timings", "versions", "inputs", "config", "config_hash", "runner", "workers", "metrics",
+              "peak_rss_bytes", "peak_rss_method", "spill_bytes"):  # measurements, like timings
         s.pop(k, None)
     # Keys added since the digests were recorded, which carry no decision: crawl records that
     # are not documents (issue 16; none in this slice) and memory accounting (issue 18).

@@ -41,6 +41,9 @@ class InputConfig(_Strict):
     source_field: str = "source"
     url_field: str = "url"
     max_record_bytes: int = Field(16 * 1024 * 1024, gt=0)  # larger records become errors (memory safety)
+    # Files over this are read as ranges of about this many bytes, each read on its own (JSONL at
+    # line starts, Parquet by row groups; compressed JSONL is streamed whole): the read's unit of work.
+    split_bytes: int = Field(64 * 1024 * 1024, ge=4096)
 
 
 class ExtractConfig(BaseModel):

@@ -2,9 +2,11 @@
 
 The documents themselves do not travel through the dedup stages. The first step writes them
 to spill files (Parquet, a few tens of MB each, under ``spill_dir``) and emits only the file
-paths and the small keys; every later pass reads the spill files again. Only small keys move
-through GroupByKeys (a text hash and an id for exact dedup; LSH band entries, candidate pairs
-and, for candidates only, shingle sets for MinHash), and the last pass over the spill files
+paths and the small keys; every later pass reads the spill files again. The keys of every
+document (a text hash and an id for exact dedup, LSH band entries for MinHash) are grouped
+through sorted files too (``SpillGroupByKey``), and only what is proportional to the
+duplicates (candidate pairs and, for candidates only, shingle sets) moves through the runner's
+GroupByKeys. The last pass over the spill files
 applies the decisions, read from side inputs holding one entry per document that *has* a
 duplicate. A runner therefore never buffers or shuffles the corpus for dedup (Beam's local
 runner keeps every buffered collection in memory: carrying the documents between the dedup
@@ -12,8 +14,8 @@ stages cost ~7 KB per document, and the 1M-document run lost data; see docs/dedu
 
 Data flow of :func:`deduplicate`:
 
-    docs ─Spill─► spill files ─┬─► (text hash, id) ─GroupByKey─► exact groups
-                               ├─► band entries ─GroupByKey(shard)─► candidate pairs ─Distinct─┐
+    docs ─Spill─► spill files ─┬─► (text hash, id) ─SpillGroupByKey─► exact groups
+                               ├─► band entries ─SpillGroupByKey─► candidate pairs ─Distinct─┐
                                ├─(candidates only, side input)─► shingle sets ─CoGroupByKey×2──┤
                                │    exact Jaccard ≥ threshold (verify) ─► edges ─union-find─► clusters
                                └─(exact groups, clusters: side inputs)─► kept / rejected
@@ -26,6 +28,7 @@ candidate, never by the corpus; docs/dedup.md says why and what it costs.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
@@ -43,9 +46,12 @@ from gristmill.dedup.minhash import Signer, band_keys, estimate_jaccard, jaccard
 from gristmill.dedup.shingle import exact_key, shingle_hashes
 from gristmill.pipelines import progress
 from gristmill.pipelines.beam_util import NAMESPACE, delete_file, in_global_window
-from gristmill.pipelines.readers import parquet_batches
+from gristmill.pipelines.readers import file_size, parquet_batches
+from gristmill.pipelines.spill_group import SpillGroupByKey
 from gristmill.pipelines.transforms import ERRORS, doc_error
 from gristmill.schemas.records import DOCUMENT_SCHEMA, Document, Rejection
+
+log = logging.getLogger("gristmill")
 
 STAGE = "dedup"
 EXACT_FILTER = "exact_dedup"
@@ -58,11 +64,11 @@ _HALF = "half"
 _EXACT_KEYS = "exact_keys"
 _SPENT = "spent"
 
-# Band entries are spread over this many shuffle keys (see _BandsFn): enough for parallel
-# work, few enough that each key's value list is a handful of multi-MB blobs.
-BAND_SHARDS = 1024
-_BLOB_FLUSH_BYTES = 16 << 20
-_KEY_BYTES = 10  # band index (2) + xxh3_64 of the band's rows (8): see band_keys
+# Band entries travel in lists of about this many (see _BandsFn).
+_BAND_BATCH = 20_000
+# What one union-find entry costs with ~30-character ids, measured with tracemalloc at 100k
+# entries: ~115 bytes (dict slot, id strings) plus ~65 for the clusters built from it.
+_UF_BYTES_PER_ENTRY = 180
 
 # A spill file is closed after this many documents or text bytes, whichever comes first:
 # small enough to spread the later passes over workers, large enough to keep files few.
@@ -99,6 +105,7 @@ class _SpillFn(beam.DoFn):
     def __init__(self, spill_dir: str, exact_normalize: bool | None) -> None:
         self.spill_dir = spill_dir
         self.exact_normalize = exact_normalize
+        self.spilled = Metrics.counter(NAMESPACE, "spill.bytes")
 
     def start_bundle(self) -> None:
         self.path: str | None = None
@@ -127,6 +134,7 @@ class _SpillFn(beam.DoFn):
         path = self.path
         self.path, self.handle, self.writer = None, None, None
         self.file_docs = self.file_bytes = 0
+        self.spilled.inc(file_size(path))
         return path
 
     def process(self, doc: Document):
@@ -201,23 +209,25 @@ def _exact_groups(kv: tuple[str, Iterable[str]]) -> Iterator[tuple[str, tuple[st
         yield m, (members[0], len(members))
 
 
-def exact_groups(keys):
+def exact_groups(keys, tmp_dir: str):
     """(id, (representative, group size)) for every member of an exact group of two or more,
-    from the (text hash, id) keys written by the spill step."""
-    return keys | "GroupByText" >> beam.GroupByKey() | "Groups" >> beam.FlatMap(_exact_groups)
+    from the (text hash, id) keys written by the spill step, grouped through sorted files in
+    ``tmp_dir`` (``SpillGroupByKey``: one key per document must not wait in the runner)."""
+    return (keys | "GroupByText" >> SpillGroupByKey(tmp_dir, "exact", min_size=2)
+            | "Groups" >> beam.FlatMap(_exact_groups))
 
 
 # ---------------------------------------------------------------- minhash
 
 
 class _BandsFn(beam.DoFn):
-    """Per spill file: its documents' LSH band entries, appended to per-shard byte blobs.
+    """Per spill file: its documents' LSH band entries, (band key, id), in lists of a few
+    thousand (one element per list: Beam's cost is per element).
 
-    Band entries are the largest intermediate (bands per document), so instead of one
-    (band key, id) element each they go into per-shard blobs (shard = bits of the band hash)
-    emitted a few MB at a time: the shuffle moves few large values, not millions of tiny ones.
-    Documents without any shingle (empty after normalization) get no entry: they are nobody's
-    near-duplicate (exact dedup still groups them).
+    Band entries are the largest intermediate (bands per document): they are grouped through
+    sorted files (``SpillGroupByKey``), never in the runner. Documents without any shingle
+    (empty after normalization) get no entry: they are nobody's near-duplicate (exact dedup
+    still groups them).
     """
 
     def __init__(self, cfg: MinHashDedupConfig, bands: int, rows: int) -> None:
@@ -227,61 +237,31 @@ class _BandsFn(beam.DoFn):
     def setup(self) -> None:
         self.signer = Signer(self.cfg.num_perm, self.cfg.seed, self.cfg.ngram)
 
-    def start_bundle(self) -> None:
-        self.blobs: dict[int, bytearray] = {}
-        self.buffered = 0
-
-    def _flush(self) -> list[tuple[int, bytes]]:
-        out = [(shard, bytes(blob)) for shard, blob in sorted(self.blobs.items())]
-        self.blobs, self.buffered = {}, 0
-        return out
-
     def process(self, path: str, exact: dict):
+        entries: list[tuple[bytes, str]] = []
         for doc_id, text in _id_text(path):
             progress.count("dedup.bands")
             g = exact.get(doc_id)
             if g is None or g[0] == doc_id:  # an exact copy: its representative stands for it
-                yield from self._add(doc_id, text)
+                entries.extend(self._entries(doc_id, text))
+            if len(entries) >= _BAND_BATCH:
+                yield entries
+                entries = []
+        if entries:
+            yield entries
 
-    def _add(self, doc_id: str, text: str) -> Iterator[tuple[int, bytes]]:
+    def _entries(self, doc_id: str, text: str) -> list[tuple[bytes, str]]:
         assert self.signer is not None
         hashes = shingle_hashes(text, self.cfg.ngram)
         if not len(hashes):
-            return
+            return []
         sig = self.signer.signature_from_hashes(hashes)
-        ident = doc_id.encode("utf-8")
-        tail = len(ident).to_bytes(4, "big") + ident
-        for key in band_keys(sig, self.bands, self.rows):
-            shard = int.from_bytes(key[-2:], "big") % BAND_SHARDS
-            blob = self.blobs.get(shard)
-            if blob is None:
-                blob = self.blobs[shard] = bytearray()
-            blob += key
-            blob += tail
-            self.buffered += len(key) + len(tail)
-        if self.buffered > _BLOB_FLUSH_BYTES:
-            yield from self._flush()
-
-    def finish_bundle(self):
-        for kv in self._flush():
-            yield in_global_window(kv)
+        return [(key, doc_id) for key in band_keys(sig, self.bands, self.rows)]
 
 
-def _shard_pairs(kv: tuple[int, Iterable[bytes]]) -> Iterator[tuple[str, str]]:
-    """Candidate pairs of one band shard: entries regrouped by band key, then bucket_pairs."""
-    _, blobs = kv
-    buckets: dict[bytes, list[str]] = {}
-    for blob in blobs:
-        pos, n = 0, len(blob)
-        while pos < n:
-            key = blob[pos : pos + _KEY_BYTES]
-            size = int.from_bytes(blob[pos + _KEY_BYTES : pos + _KEY_BYTES + 4], "big")
-            start = pos + _KEY_BYTES + 4
-            buckets.setdefault(key, []).append(blob[start : start + size].decode("utf-8"))
-            pos = start + size
-    for ids in buckets.values():
-        if len(ids) > 1:
-            yield from bucket_pairs(ids)
+def _bucket_pairs(kv: tuple[bytes, list[str]]) -> Iterator[tuple[str, str]]:
+    """Candidate pairs of one LSH bucket (documents sharing a band key)."""
+    return bucket_pairs(kv[1])
 
 
 class _FeaturesFn(beam.DoFn):
@@ -371,7 +351,13 @@ class _UnionFindCombine(beam.CombineFn):
         return out
 
     def extract_output(self, acc: UnionFind) -> dict[str, list[str]]:
-        return acc.clusters()
+        # The one per-corpus structure left in one process (README, Known limitations):
+        # its size is logged and counted (``dedup.union_find_entries`` in summary.json).
+        clusters = acc.clusters()
+        Metrics.counter(NAMESPACE, "dedup.union_find_entries").inc(len(acc.parent))
+        log.info("dedup: union-find holds %d documents in %d near-duplicate clusters (~%.0f MB)",
+                 len(acc.parent), len(clusters), len(acc.parent) * _UF_BYTES_PER_ENTRY / 1e6)
+        return clusters
 
 
 def _assignments(clusters: dict[str, list[str]]) -> Iterator[tuple[str, tuple[str, int]]]:
@@ -399,18 +385,21 @@ def _membership(kv) -> Iterator[tuple[str, tuple[str, int, float, str]]]:
         yield doc_id, (*assign[0], *best[0])
 
 
-def minhash_clusters(files, cfg: MinHashDedupConfig, bands: int, rows: int, exact=None) -> dict:
+def minhash_clusters(files, cfg: MinHashDedupConfig, bands: int, rows: int, exact=None,
+                     tmp_dir: str | None = None) -> dict:
     """Near-duplicate clusters of the documents in the spill ``files``: ``clusters`` (id, (representative, size, best
     similarity, nearest)) for every member of a cluster of two or more, plus the diagnostic
     ``edges`` and ``candidates`` (a, b, similarity). ``exact`` (the output of
     :func:`exact_groups`, or None) keeps exact copies out: their representative stands for them.
     """
     exact_si = beam.pvalue.AsDict(exact) if exact is not None else {}
+    if tmp_dir is None:
+        tmp_dir = tempfile.mkdtemp(prefix="gristmill-dedup-bands-")
     pairs = (
         files
         | "Bands" >> beam.ParDo(_BandsFn(cfg, bands, rows), exact=exact_si)
-        | "GroupByBandShard" >> beam.GroupByKey()
-        | "BucketPairs" >> beam.FlatMap(_shard_pairs)
+        | "GroupByBand" >> SpillGroupByKey(tmp_dir, "bands", min_size=2, key_type="bytes")
+        | "BucketPairs" >> beam.FlatMap(_bucket_pairs)
         | "DistinctPairs" >> beam.Distinct()
     )
     candidates = (
@@ -530,11 +519,12 @@ def deduplicate(
     if spill_dir is None:
         spill_dir = tempfile.mkdtemp(prefix="gristmill-dedup-spill-")
     files, keys, errors = spill(docs, spill_dir, exact_cfg)
-    exact = exact_groups(keys) if keys is not None else None
+    exact = exact_groups(keys, spill_dir) if keys is not None else None
     out: dict = {}
     clusters, threshold = None, None
     if minhash is not None:
-        mh = minhash_clusters(files, minhash.cfg, minhash.bands, minhash.rows, exact)
+        mh = minhash_clusters(files, minhash.cfg, minhash.bands, minhash.rows, exact,
+                              tmp_dir=spill_dir)
         clusters, threshold = mh["clusters"], minhash.cfg.threshold
         out.update(candidates=mh["candidates"], edges=mh["edges"])
     res = files | "Decide" >> beam.ParDo(

@@ -17,7 +17,7 @@ import html.parser
 import os
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,36 @@ class RawRecord:
     line: int | None
     fmt: str
     payload: Any
+
+
+@dataclass(frozen=True)
+class FileRange:
+    """A part of one input file that a worker reads on its own: the unit of reading.
+
+    ``start`` and ``end`` are positions in the format's own unit (bytes of a JSONL file, row
+    groups of a Parquet file); ``end=None`` reads to the end of the file, so ``FileRange(f)``
+    is the whole file. ``first_line`` is the number of records before ``start`` (lines of a
+    JSONL file, rows of a Parquet file), so a record's line number, and the default id
+    ``<file>:<line>``, do not depend on how the file was split.
+    """
+
+    file: InputFile
+    start: int = 0
+    end: int | None = None
+    first_line: int = 0
+
+
+@dataclass(frozen=True)
+class RangeFormat:
+    """How a format splits into ranges and reads one: the pair a new format provides.
+
+    ``split(f, target)`` -> ranges of about ``target`` bytes that together cover the file once,
+    each starting at a record boundary (it may read the file to find them); ``read(r, limit)``
+    -> the records of one range, as ``read_file`` yields them.
+    """
+
+    split: Callable[[InputFile, int], list[FileRange]]
+    read: Callable[[FileRange, int], Iterator[RawRecord | ErrorRecord]]
 
 
 def detect_format(path: str, fmt: str = "auto") -> str | None:
@@ -122,6 +152,13 @@ def expand_inputs(inputs: list[str]) -> list[InputFile]:
 
 def read_file(f: InputFile, fmt: str = "auto", max_record_bytes: int = 16 << 20) -> Iterator[RawRecord | ErrorRecord]:
     """Yield every record of one file, or an ErrorRecord where the bytes cannot be read."""
+    return read_range(FileRange(f), fmt, max_record_bytes)
+
+
+def read_range(r: FileRange, fmt: str = "auto", max_record_bytes: int = 16 << 20) -> Iterator[RawRecord | ErrorRecord]:
+    """Yield every record of one file range (``split_file``), or an ErrorRecord where the
+    bytes cannot be read."""
+    f = r.file
     kind = detect_format(f.path, fmt)
     if kind is None:
         yield ErrorRecord(f.name, None, "unsupported_file_type",
@@ -130,18 +167,33 @@ def read_file(f: InputFile, fmt: str = "auto", max_record_bytes: int = 16 << 20)
                           "or set input.format")
         return
     try:
-        if kind == "jsonl":
-            yield from _read_jsonl(f, max_record_bytes)
-        elif kind == "parquet":
-            yield from _read_parquet(f)
-        elif kind == "warc":
-            from gristmill.pipelines.warc import read_warc
-
-            yield from read_warc(f.name, f.path, max_record_bytes)
+        if kind in RANGE_FORMATS:
+            yield from RANGE_FORMATS[kind].read(r, max_record_bytes)
         else:
             yield from _read_whole(f, kind, max_record_bytes)
     except Exception as e:  # an unreadable file is one error record, never a crashed run
         yield ErrorRecord(f.name, None, "unreadable_file", f"{type(e).__name__}: {e}")
+
+
+def split_file(f: InputFile, fmt: str = "auto", split_bytes: int = 64 << 20) -> list[FileRange]:
+    """The ranges one file is read as, each of about ``split_bytes`` (``input.split_bytes``),
+    so that no element of the read carries more than that budget of input. A file at most
+    that size, a format without ranges (text, HTML: one document per file) or a file whose
+    splitting fails (the read then reports why) is one range, the whole file."""
+    kind = detect_format(f.path, fmt)
+    if kind not in RANGE_FORMATS:
+        return [FileRange(f)]
+    try:
+        return RANGE_FORMATS[kind].split(f, split_bytes) or [FileRange(f)]
+    except Exception:  # unreadable: read_range turns the same failure into an error record
+        return [FileRange(f)]
+
+
+def file_size(path: str) -> int:
+    """Size in bytes of a file on any Beam filesystem."""
+    if "://" not in path:
+        return os.path.getsize(path)
+    return FileSystems.match([path])[0].metadata_list[0].size_in_bytes
 
 
 class TruncatedInput(EOFError):
@@ -160,50 +212,80 @@ def _decompressor(kind: str):
     raise ValueError(kind)
 
 
-def _chunks(path: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+def _chunks(path: str, chunk_size: int = 1 << 20, start: int = 0, end: int | None = None) -> Iterator[bytes]:
     """The decompressed bytes of a file, raising TruncatedInput on a cut-off stream.
 
     Beam's own ``CompressedFile`` reports a truncated .gz or .zst as a clean end of file,
     which would silently drop the rest of the file; we decompress with the codecs' own
     objects and check that the last member/frame really ended. Concatenated members
-    (multi-member gzip, several zstd frames) are read in sequence.
+    (multi-member gzip, several zstd frames) are read in sequence. A single compressed stream
+    cannot be entered in the middle, so only an uncompressed file is read from ``start`` to
+    ``end``; a compressed one is streamed whole, ``chunk_size`` of compressed input at a time
+    (gzip and bzip2 output is also taken at most ``_MAX_OUT`` at a time).
     """
     kind = CompressionTypes.detect_compression_type(path)
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
         if kind == CompressionTypes.UNCOMPRESSED:
-            while chunk := fh.read(chunk_size):
+            if start:
+                fh.seek(start)
+            left = -1 if end is None else end - start
+            while left and (chunk := fh.read(chunk_size if left < 0 else min(chunk_size, left))):
+                left -= len(chunk) if left > 0 else 0
                 yield chunk
             return
+        if start or end is not None:
+            raise ValueError(f"a compressed file is read whole, not from byte {start}: {path}")
         name = {CompressionTypes.GZIP: "gzip", CompressionTypes.BZIP2: "bzip2", CompressionTypes.ZSTD: "zstd"}.get(kind)
         if name is None:
             raise ValueError(f"unsupported compression {kind} for {path}")
         d = _decompressor(name)
         started = False
         while chunk := fh.read(chunk_size):
-            while chunk:
+            data, pending = chunk, False
+            while data or pending:
                 started = True
-                out = d.decompress(chunk)
+                out, data, pending = _decompress_some(d, data)
                 if out:
                     yield out
                 if d.eof:
-                    chunk = d.unused_data
+                    data, pending = d.unused_data + data, False
                     d = _decompressor(name)
                     started = False
-                else:
-                    chunk = b""
         if started:
             raise TruncatedInput(f"{name} stream ends before its end marker (file truncated?)")
 
 
-def _read_jsonl(f: InputFile, max_record_bytes: int) -> Iterator[RawRecord | ErrorRecord]:
+_ZLIB = type(zlib.decompressobj())
+_MAX_OUT = 4 << 20
+"""The most decompressed bytes taken from one gzip or bzip2 call: a highly compressible
+input (a run of zeros compresses 1000:1) must not turn one 1 MiB read into 1 GiB."""
+
+
+def _decompress_some(d, data: bytes) -> tuple[bytes, bytes, bool]:
+    """One bounded decompress call: (output, input to pass again, whether output is still
+    pending inside ``d``). zstd's decompressobj has no output limit; its output per call
+    follows the 1 MiB of compressed input it is given."""
+    if isinstance(d, bz2.BZ2Decompressor):  # keeps unread input itself
+        out = d.decompress(data, max_length=_MAX_OUT)
+        return out, b"", not d.eof and not d.needs_input
+    if isinstance(d, _ZLIB):  # hands back the input it did not read
+        out = d.decompress(data, _MAX_OUT)
+        return out, d.unconsumed_tail, len(out) == _MAX_OUT and not d.eof
+    return d.decompress(data), b"", False
+
+
+def _read_jsonl(f: InputFile, max_record_bytes: int, start: int = 0, end: int | None = None,
+                first_line: int = 0) -> Iterator[RawRecord | ErrorRecord]:
     """One RawRecord per non-blank line, streamed: a line is held as a list of pieces and
     joined once it ends (``buf += chunk`` would be quadratic in a long line), and a line over
     ``max_record_bytes`` is only counted and hashed from then on, so memory stays within the
-    limit plus a chunk however long a line is."""
-    lineno = 0
+    limit plus a chunk however long a line is. With a range, bytes ``start``..``end`` (which
+    begin at a line start, see ``_split_jsonl``) are read, numbering lines from ``first_line``."""
+    lineno = first_line
     rec = _PendingRecord(max_record_bytes)
+    chunks = _chunks(f.path, start=start, end=end)
     try:
-        for chunk in _skip_bom(_chunks(f.path)):
+        for chunk in _skip_bom(chunks) if start == 0 else chunks:
             *ends, rest = chunk.split(b"\n")
             for i, piece in enumerate(ends):
                 lineno += 1
@@ -322,22 +404,122 @@ class _PendingRecord:
         return bounded_raw(b"".join(self.pieces))
 
 
-def parquet_batches(path: str, columns: list[str] | None = None, batch_size: int = 1024) -> Iterator[Any]:
+def parquet_batches(path: str, columns: list[str] | None = None, batch_size: int = 1024,
+                    groups: tuple[int, int | None] | None = None) -> Iterator[Any]:
     """Record batches of a Parquet file on any Beam filesystem, streamed (never the whole
-    table in memory); only ``columns`` if given. Used for input files and for the pipeline's
-    own scratch files (dedup spill files, sorted runs)."""
+    table in memory); only ``columns`` if given, only row groups ``groups`` = (first, end or
+    None for the last) if given. Used for input files and for the pipeline's own scratch files
+    (dedup spill files, sorted runs)."""
     import pyarrow.parquet as pq
 
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
-        yield from pq.ParquetFile(fh).iter_batches(batch_size=batch_size, columns=columns)
+        pf = pq.ParquetFile(fh)
+        row_groups = None
+        if groups is not None:
+            first, end = groups
+            row_groups = list(range(first, pf.num_row_groups if end is None else end))
+        yield from pf.iter_batches(batch_size=batch_size, columns=columns, row_groups=row_groups)
 
 
-def _read_parquet(f: InputFile) -> Iterator[RawRecord]:
-    row = 0
-    for batch in parquet_batches(f.path):
+def _read_parquet(r: FileRange, max_record_bytes: int) -> Iterator[RawRecord]:
+    """The rows of a range of row groups; ``line`` is the row's index in the whole file."""
+    row = r.first_line
+    whole = r.start == 0 and r.end is None
+    for batch in parquet_batches(r.file.path, groups=None if whole else (r.start, r.end)):
         for rec in batch.to_pylist():
-            yield RawRecord(f.name, row, "parquet", rec)
+            yield RawRecord(r.file.name, row, "parquet", rec)
             row += 1
+
+
+def _split_parquet(f: InputFile, target: int) -> list[FileRange]:
+    """Runs of whole row groups of about ``target`` bytes (uncompressed, as the footer says;
+    a row group is Parquet's unit of independent reading, so one larger than the target is a
+    range of its own), each with the number of rows before it."""
+    import pyarrow.parquet as pq
+
+    if file_size(f.path) <= target:
+        return [FileRange(f)]
+    with FileSystems.open(f.path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+        meta = pq.ParquetFile(fh).metadata
+    ranges: list[FileRange] = []
+    start = rows_before = rows = size = 0
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        rows += group.num_rows
+        size += group.total_byte_size
+        if size >= target and i + 1 < meta.num_row_groups:
+            ranges.append(FileRange(f, start, i + 1, rows_before))
+            start, rows_before, rows, size = i + 1, rows_before + rows, 0, 0
+    ranges.append(FileRange(f, start, None, rows_before))
+    return ranges
+
+
+_SCAN_CHUNK = 8 << 20
+
+
+def _split_jsonl(f: InputFile, target: int) -> list[FileRange]:
+    """Ranges of about ``target`` bytes of an uncompressed JSONL file, each starting at a line
+    start and knowing the lines before it, so line numbers (and the default ids
+    ``<file>:<line>``) are the same as a whole-file read. Finding them is one pass over the
+    file counting newlines (``bytes.count``; benchmarks/memory.py measures it), made only for
+    files over the target. A compressed file is one range: a gzip/bzip2/zstd stream cannot be
+    entered in the middle, so it is streamed whole with bounded buffers (``_chunks``)."""
+    if CompressionTypes.detect_compression_type(f.path) != CompressionTypes.UNCOMPRESSED:
+        return [FileRange(f)]
+    size = file_size(f.path)
+    if size <= target:
+        return [FileRange(f)]
+    ranges: list[FileRange] = []
+    start = start_lines = 0
+    pos = lines = 0  # bytes and newlines before the current chunk
+    cut_at = target  # the next range starts at the first line start after this offset
+    with FileSystems.open(f.path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+        while chunk := fh.read(_SCAN_CHUNK):
+            counted = 0  # newlines of this chunk counted into ``lines`` so far (up to ``counted``)
+            while pos + len(chunk) > cut_at:
+                j = chunk.find(b"\n", max(cut_at - pos, counted))
+                if j < 0:
+                    break  # the cut falls in a line that goes on into the next chunk
+                lines += chunk.count(b"\n", counted, j + 1)
+                counted = j + 1
+                if pos + counted >= size:
+                    break
+                ranges.append(FileRange(f, start, pos + counted, start_lines))
+                start, start_lines = pos + counted, lines
+                cut_at = start + target
+            lines += chunk.count(b"\n", counted)
+            pos += len(chunk)
+    ranges.append(FileRange(f, start, None, start_lines))
+    return ranges
+
+
+def _read_jsonl_range(r: FileRange, max_record_bytes: int) -> Iterator[RawRecord | ErrorRecord]:
+    return _read_jsonl(r.file, max_record_bytes, r.start, r.end, r.first_line)
+
+
+def _split_warc(f: InputFile, target: int) -> list[FileRange]:
+    """A ``.warc.gz``/``.wet.gz``/``.arc.gz`` cut at gzip member starts (``warc.split_ranges``:
+    each member is one record, inflated on its own, so ranges are read independently); an
+    uncompressed crawl file is one range. Error records use the byte offset as their line, so
+    ``first_line`` stays 0."""
+    from gristmill.pipelines.warc import split_ranges
+
+    return [FileRange(f, start, end) for start, end in split_ranges(f.path, target)]
+
+
+def _read_warc_range(r: FileRange, max_record_bytes: int) -> Iterator:
+    from gristmill.pipelines.warc import read_warc
+
+    return read_warc(r.file.name, r.file.path, max_record_bytes, r.start, r.end)
+
+
+RANGE_FORMATS: dict[str, RangeFormat] = {
+    "jsonl": RangeFormat(_split_jsonl, _read_jsonl_range),
+    "parquet": RangeFormat(_split_parquet, _read_parquet),
+    "warc": RangeFormat(_split_warc, _read_warc_range),
+}
+"""Formats read in ranges (``split_file``/``read_range``); a format not here is read whole,
+one range per file. A new format plugs in with one entry: its ``RangeFormat`` pair."""
 
 
 def _read_whole(f: InputFile, kind: str, max_record_bytes: int) -> Iterator[RawRecord | ErrorRecord]:

@@ -26,7 +26,8 @@ from gristmill.filters.base import filter_class
 from gristmill.filters.chain import FilterChain
 from gristmill.pipelines import progress, rundir
 from gristmill.pipelines import summary as summ
-from gristmill.pipelines.beam_util import NAMESPACE, make_pipeline
+from gristmill.pipelines.accounting import PeakRss
+from gristmill.pipelines.beam_util import LOCAL_RUNNERS, NAMESPACE, make_pipeline
 from gristmill.pipelines.extract import ExtractMainText, extractor_spec
 from gristmill.pipelines.preflight import check_tokenizer
 from gristmill.pipelines.readers import expand_inputs
@@ -44,7 +45,7 @@ log = logging.getLogger("gristmill")
 
 def build(p: beam.Pipeline, inputs: list[str], out_dir: str, cfg: PipelineConfig) -> None:
     files = expand_inputs(inputs)
-    parsed = p | "ReadAndParse" >> ParseRecords(files, cfg.input)
+    parsed = p | "ReadAndParse" >> ParseRecords(files, cfg.input, tmp_dir=FileSystems.join(out_dir, TMP_DIR, "ids"))
     (
         parsed["records"]
         | "CountInput" >> beam.combiners.Count.Globally()
@@ -82,7 +83,23 @@ def build(p: beam.Pipeline, inputs: list[str], out_dir: str, cfg: PipelineConfig
     if cfg.tokenize is not None:
         from gristmill.pipelines.tokenize import TokenizeToShards
 
-        kept | "Tokenize" >> TokenizeToShards(cfg.tokenize, FileSystems.join(out_dir, "shards"))
+        kept | "Tokenize" >> TokenizeToShards(cfg.tokenize, FileSystems.join(out_dir, "shards"),
+                                              spill_dir=FileSystems.join(out_dir, TMP_DIR, "tokens"))
+
+
+def _memory(mem: PeakRss, metrics: dict[str, int], runner: str | None) -> dict:
+    """``peak_rss_bytes`` (this process and its workers: accounting.PeakRss) and
+    ``spill_bytes`` (written to scratch files, from the ``spill.bytes`` counter). On a
+    cluster runner the workers are elsewhere: the peak is then the launcher's only."""
+    local = runner in LOCAL_RUNNERS
+    log.info("peak memory %.2f GB (%s, %d processes%s); %.2f GB written to scratch files",
+             mem.peak_bytes / 1e9, mem.method, mem.peak_processes, "" if local else ", launcher only",
+             metrics.get("spill.bytes", 0) / 1e9)
+    return {
+        "peak_rss_bytes": mem.peak_bytes,
+        "peak_rss_method": mem.method if local else f"{mem.method}, launcher only (workers are remote)",
+        "spill_bytes": metrics.get("spill.bytes", 0),
+    }
 
 
 def _versions(cfg: PipelineConfig) -> dict:
@@ -194,8 +211,8 @@ def _run_in(work: str, inputs: list[str], config: PipelineConfig, workers: int,
     t0 = time.perf_counter()
     p = make_pipeline(runner, workers, extra_args)
     build(p, inputs, work, config)
-    with progress.report("run", FileSystems.join(work, TMP_DIR, "progress"), progress_every,
-                         main="read", total_key="ids"):
+    with PeakRss() as mem, progress.report("run", FileSystems.join(work, TMP_DIR, "progress"),
+                                           progress_every, main="read", total_key="ids"):
         result = p.run()
         result.wait_until_finish()
     _remove_scratch(FileSystems.join(work, TMP_DIR))
@@ -203,6 +220,7 @@ def _run_in(work: str, inputs: list[str], config: PipelineConfig, workers: int,
     t1 = time.perf_counter()
 
     counts = summ.count_outputs(work)
+    metrics = _metrics(result)
     input_records = int(summ.read_json(FileSystems.join(work, "_stats", "input_records.json"))["input_records"])
     accounted = counts["kept"] + counts["rejected"] + counts["errors"]
     summary = {
@@ -217,7 +235,8 @@ def _run_in(work: str, inputs: list[str], config: PipelineConfig, workers: int,
         "errors_by_type": counts["errors_by_type"],
         "skipped_records": summ.read_json(FileSystems.join(work, "_stats", "skipped_records.json")),
         "funnel": summ.funnel(input_records, counts["errors"], counts["by_stage"]),
-        "metrics": _metrics(result),
+        "metrics": metrics,
+        **_memory(mem, metrics, runner),
         "inputs": list(inputs),
         "runner": runner or "FnApiRunner",
         "workers": workers,

@@ -5,19 +5,29 @@
 The placement rules live in ``gristmill.tokenize.shards`` so that this transform and the
 plain-Python ``write_shards`` write the same bytes for the same documents:
 
-    Encode (batches of documents, tokenizer loaded once per worker in setup; elements stay
-            batches from here on, since Beam's cost is per element)
-      -> split by hash(id); tokens per split (CombinePerKey)
-      -> bucket = hash(id) mod ceil(split tokens / shard_tokens)     (side input)
-      -> GroupByKey(split, bucket) -> pack sorted by id, write a temp-named file
+    Encode (batches of documents, tokenizer loaded once per worker in setup)
+      -> split by hash(id); token arrays written to spill files (sorted by id, one per split
+         per flush); only (split, path, tokens) travels on
+      -> tokens per split (CombinePerKey)
+      -> per spill file: bucket = hash(id) mod ceil(split tokens / shard_tokens) (side input),
+         one sorted run file per bucket; only ((split, bucket), run path) travels on
+      -> GroupByKey(split, bucket) of run paths -> merge the runs, pack, write a temp-named file
       -> ToList -> rename to <split>-NNNNN.arrow, write manifest.json (single step)
+
+The token arrays never go through the runner (the local runner holds a shuffle in memory:
+grouping them cost ~1.7 GB at 1M documents): like dedup's documents and the writers' records,
+they go to files under ``<output>/.spill`` (removed with the manifest's step), and memory
+is bounded by a flush (``SPILL_TOKEN_BYTES``) and one shard (``shard_tokens``), never by the
+corpus.
 """
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import os
-from collections.abc import Iterable
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
 import numpy as np
@@ -26,8 +36,14 @@ from apache_beam.utils import shared
 
 from gristmill.config import TokenizeConfig
 from gristmill.pipelines import progress
-from gristmill.pipelines.beam_util import NAMESPACE
+from gristmill.pipelines.beam_util import NAMESPACE, in_global_window
+from gristmill.pipelines.spill_group import bounded_merge
 from gristmill.tokenize import shards as sh
+
+SPILL_DIR = ".spill"
+# A worker writes its buffered token arrays to a spill file at this many bytes (per bundle).
+SPILL_TOKEN_BYTES = 16 << 20
+_SPENT = "spent"
 
 _TOKENIZERS = shared.Shared()
 
@@ -40,17 +56,21 @@ class _Holder:
 
 
 class _EncodeFn(beam.DoFn):
-    """A batch of (id, text) -> (split, [(id, token bytes), ...]) per split present.
+    """Batches of (id, text) -> token arrays in spill files; emits (split, path, tokens) per
+    file written.
 
-    Elements stay batches from here to the shard writer: Beam's cost is per element, and a
-    per-document element costs about as much as encoding a short document.
+    A bundle buffers the arrays of each split up to ``SPILL_TOKEN_BYTES`` in all, then writes
+    each split's part sorted by id (``_write_tokens``). Files get fresh names, so a retried
+    bundle never collides with its failed attempt.
     """
 
-    def __init__(self, cfg: TokenizeConfig, dtype: str) -> None:
+    def __init__(self, cfg: TokenizeConfig, dtype: str, spill_dir: str) -> None:
         self.cfg = cfg
         self.dtype = np.dtype(dtype)
+        self.spill_dir = spill_dir
         self.docs = Metrics.counter(NAMESPACE, "tokenize.documents")
         self.tokens = Metrics.counter(NAMESPACE, "tokenize.tokens")
+        self.spilled = Metrics.counter(NAMESPACE, "spill.bytes")
 
     def setup(self) -> None:
         from gristmill.tokenize import load_tokenizer
@@ -59,59 +79,126 @@ class _EncodeFn(beam.DoFn):
         # One tokenizer per worker process, shared by its threads; never pickled.
         self.tok = _TOKENIZERS.acquire(lambda: _Holder(load_tokenizer(spec)), tag=spec).tok
 
+    def start_bundle(self) -> None:
+        self.by_split: dict[str, list[tuple[str, bytes]]] = {}
+        self.buffered = 0
+
     def process(self, batch: list[tuple[str, str]]):
         arrays = self.tok.encode_arrays([text for _, text in batch], self.dtype)
-        by_split: dict[str, list[tuple[str, bytes]]] = {}
         n_tokens = 0
         for (doc_id, _), arr in zip(batch, arrays, strict=True):
             split = sh.split_of(doc_id, self.cfg.val_fraction, self.cfg.seed)
-            # Raw native-endian bytes: Beam's coders ship bytes natively, arrays via pickle.
-            by_split.setdefault(split, []).append((doc_id, arr.tobytes()))
+            # Raw native-endian bytes: what the spill files and write_bucket take.
+            self.by_split.setdefault(split, []).append((doc_id, arr.tobytes()))
             n_tokens += arr.size + 1
+            self.buffered += arr.nbytes + len(doc_id)
         self.docs.inc(len(batch))
         self.tokens.inc(n_tokens)
         progress.count("tokenize.documents", len(batch))
         progress.count("tokenize.tokens", n_tokens)
-        yield from by_split.items()
+        if self.buffered >= SPILL_TOKEN_BYTES:
+            yield from self._flush()
+
+    def _flush(self) -> list[tuple[str, str, int]]:
+        out = []
+        for split, items in sorted(self.by_split.items()):
+            items.sort()
+            path = os.path.join(self.spill_dir, f"enc-{split}-{uuid.uuid4().hex}.arrow")
+            self.spilled.inc(_write_tokens(path, items))
+            out.append((split, path, sum(len(t) // self.dtype.itemsize + 1 for _, t in items)))
+        self.by_split, self.buffered = {}, 0
+        return out
+
+    def finish_bundle(self):
+        for v in self._flush():
+            yield in_global_window(v)
 
 
-def _split_tokens(kv: tuple[str, list[tuple[str, bytes]]], itemsize: int) -> tuple[str, int]:
-    """(split, tokens of this batch including one EOS per document)."""
-    split, items = kv
-    return split, sum(len(b) // itemsize + 1 for _, b in items)
+def _remove(path: str) -> None:
+    """Delete a spent spill file; one already gone (the spill directory was removed with the
+    manifest's step, which may run first) is fine."""
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)
 
 
-def _assign(kv, totals: dict[str, int], shard_tokens: int, seed: int):
-    """(split, batch) -> ((split, bucket), part of the batch) per bucket it touches."""
-    split, items = kv
-    n = sh.num_shards_for(totals[split], shard_tokens)
-    parts: dict[int, list[tuple[str, bytes]]] = {}
-    for doc_id, toks in items:
-        parts.setdefault(sh.bucket_of(doc_id, n, seed), []).append((doc_id, toks))
-    for bucket, part in parts.items():
-        yield (split, bucket), part
+def remove_spill(output_dir: str) -> None:
+    """Remove what is left of the spill directory after the pipeline (a crashed run's files)."""
+    shutil.rmtree(os.path.join(output_dir, SPILL_DIR), ignore_errors=True)
+
+
+def _write_tokens(path: str, items: list[tuple[str, bytes]]) -> int:
+    """(id, token bytes) pairs, sorted by id, as an Arrow IPC file; returns its size."""
+    import pyarrow as pa
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    table = pa.table({"id": [i for i, _ in items], "tokens": [t for _, t in items]},
+                     schema=pa.schema([("id", pa.string()), ("tokens", pa.large_binary())]))
+    with pa.OSFile(path, "wb") as f, pa.ipc.new_file(f, table.schema) as w:
+        w.write_table(table, max_chunksize=1024)  # a merge holds one batch of each run
+    return os.path.getsize(path)
+
+
+def _read_tokens(path: str) -> Iterator[tuple[str, bytes]]:
+    """The pairs of a file ``_write_tokens`` wrote, in order, a record batch at a time."""
+    import pyarrow as pa
+
+    with pa.memory_map(path) as src:
+        reader = pa.ipc.open_file(src)
+        for k in range(reader.num_record_batches):
+            rb = reader.get_batch(k)
+            yield from zip(rb.column(0).to_pylist(), rb.column(1).to_pylist(), strict=True)
+
+
+class _BucketRunsFn(beam.DoFn):
+    """One encode spill file -> one sorted run file per shard bucket it touches; emits
+    ((split, bucket), run path), and the spill file as spent."""
+
+    def __init__(self, shard_tokens: int, seed: int) -> None:
+        self.shard_tokens, self.seed = shard_tokens, seed
+        self.spilled = Metrics.counter(NAMESPACE, "spill.bytes")
+
+    def process(self, item: tuple[str, str, int], totals: dict[str, int]):
+        split, path, _ = item
+        n = sh.num_shards_for(totals[split], self.shard_tokens)
+        parts: dict[int, list[tuple[str, bytes]]] = {}
+        for doc_id, toks in _read_tokens(path):  # sorted by id, so each part is too
+            parts.setdefault(sh.bucket_of(doc_id, n, self.seed), []).append((doc_id, toks))
+        for bucket, part in sorted(parts.items()):
+            run = f"{path[:-len('.arrow')]}-b{bucket:05d}.arrow"
+            self.spilled.inc(_write_tokens(run, part))
+            yield (split, bucket), run
+        yield beam.pvalue.TaggedOutput(_SPENT, path)
 
 
 class _WriteBucketFn(beam.DoFn):
+    """One bucket: merge its sorted runs (by id) into a shard file; the runs are then spent.
+    Memory is one shard (about ``shard_tokens`` tokens), whatever the corpus."""
+
     def __init__(self, out_dir: str, eos_id: int, dtype: str) -> None:
         self.out_dir, self.eos_id, self.dtype = out_dir, eos_id, np.dtype(dtype)
 
-    def process(self, kv: tuple[tuple[str, int], Iterable[list[tuple[str, bytes]]]]):
-        (split, bucket), parts = kv
+    def process(self, kv: tuple[tuple[str, int], Iterable[str]]):
+        (split, bucket), runs = kv
+        runs = sorted(runs)
         os.makedirs(self.out_dir, exist_ok=True)
-        docs = list(itertools.chain.from_iterable(parts))
+        docs = bounded_merge(runs, _read_tokens, lambda items, path: _write_tokens(path, list(items)))
         yield sh.write_bucket(self.out_dir, split, bucket, docs, self.eos_id, self.dtype)
         progress.count("tokenize.shards")
+        for r in runs:
+            yield beam.pvalue.TaggedOutput(_SPENT, r)
 
 
 class _ShardsTransform(beam.PTransform):
-    def __init__(self, cfg: TokenizeConfig, output_dir: str) -> None:
+    def __init__(self, cfg: TokenizeConfig, output_dir: str, spill_dir: str | None = None) -> None:
+        """``spill_dir``: where token arrays wait between the steps (default
+        ``<output_dir>/.spill``; local, like the output), removed when the manifest is written."""
         super().__init__()
         if "://" in output_dir:
             raise ValueError(f"tokenize output {output_dir!r} must be a local path: shards are "
                              f"memory-mapped by the trainer; copy them from local disk after")
         self.cfg = cfg
         self.output_dir = output_dir
+        self.spill_dir = spill_dir or os.path.join(output_dir, SPILL_DIR)
 
 
 class TokenizeToShards(_ShardsTransform):
@@ -127,7 +214,7 @@ class TokenizeToShards(_ShardsTransform):
             | "BatchDocs" >> beam.BatchElements(min_batch_size=1,
                                                 max_batch_size=self.cfg.batch_size)
             | "IdText" >> beam.Map(lambda batch: [(d.id, d.text) for d in batch])
-            | "ToShards" >> BatchesToShards(self.cfg, self.output_dir)
+            | "ToShards" >> BatchesToShards(self.cfg, self.output_dir, self.spill_dir)
         )
 
 
@@ -143,22 +230,36 @@ class BatchesToShards(_ShardsTransform):
         # workers load their own in setup().
         info = sh.normalize_tokenizer_info(load_tokenizer(cfg.tokenizer))
         dtype = sh.token_dtype(info["vocab_size"]).name
-        encoded = batches | "Encode" >> beam.ParDo(_EncodeFn(cfg, dtype))
+        spill_dir = self.spill_dir
+        encoded = (
+            batches
+            | "Encode" >> beam.ParDo(_EncodeFn(cfg, dtype, spill_dir))
+            | "SpreadSpillFiles" >> beam.Reshuffle()
+        )
         totals = (
             encoded
-            | "TokensOf" >> beam.Map(_split_tokens, np.dtype(dtype).itemsize)
+            | "TokensOf" >> beam.Map(lambda e: (e[0], e[2]))
             | "TokensPerSplit" >> beam.CombinePerKey(sum)
         )
-        pending = (
-            encoded
-            | "AssignShard" >> beam.FlatMap(_assign, totals=beam.pvalue.AsDict(totals),
-                                            shard_tokens=cfg.shard_tokens, seed=cfg.seed)
+        runs = encoded | "BucketRuns" >> beam.ParDo(
+            _BucketRunsFn(cfg.shard_tokens, cfg.seed), totals=beam.pvalue.AsDict(totals)
+        ).with_outputs(_SPENT, main="runs")
+        written = (
+            runs.runs
             | "GroupShard" >> beam.GroupByKey()
-            | "WriteShard" >> beam.ParDo(_WriteBucketFn(out, info["eos_id"], dtype))
+            | "WriteShard" >> beam.ParDo(_WriteBucketFn(out, info["eos_id"], dtype)).with_outputs(
+                _SPENT, main="records")
         )
+        # A spill file goes once the bundle that read it is committed (a retry must find it).
+        # (No Flatten of the two: a stage with a side input feeding a Flatten into a shuffle
+        # is never scheduled by the local runner, see pipelines/dedup.py.)
+        runs[_SPENT] | "CommitEncoded" >> beam.Reshuffle() | "DeleteEncoded" >> beam.Map(_remove)
+        written[_SPENT] | "CommitRuns" >> beam.Reshuffle() | "DeleteRuns" >> beam.Map(_remove)
+        pending = written.records
 
         def _finalize(records: list[dict]) -> dict:
             os.makedirs(out, exist_ok=True)
+            shutil.rmtree(spill_dir, ignore_errors=True)  # every spill file has been read
             return sh.finalize(out, records, info, shard_tokens=cfg.shard_tokens,
                                val_fraction=cfg.val_fraction, seed=cfg.seed)
 
@@ -220,4 +321,5 @@ def _tokenize_into(pattern: str, output_dir: str, cfg: TokenizeConfig, workers: 
     with progress.report("tokenize", os.path.join(output_dir, "_progress"), progress_every,
                          main="tokenize.documents"):
         p.run().wait_until_finish()
+    remove_spill(output_dir)
     return sh.read_manifest(output_dir)

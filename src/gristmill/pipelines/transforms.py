@@ -23,10 +23,12 @@ from gristmill.pipelines import progress
 from gristmill.pipelines.beam_util import NAMESPACE, copy_doc, in_global_window
 from gristmill.pipelines.parse import parse_or_error
 from gristmill.pipelines.readers import (
+    FileRange,
     InputFile,
     RawRecord,
     bounded_raw,
-    read_file,
+    read_range,
+    split_file,
 )
 from gristmill.pipelines.warc import SkippedRecord
 from gristmill.schemas import (
@@ -53,12 +55,13 @@ def text_error(file: str, line: int | None, error_type: str, message: str, text:
     return ErrorRecord(file, line, error_type, message + note, raw)
 
 
-class ReadCorpus(beam.PTransform):
-    """Files -> RawRecord | ErrorRecord | SkippedRecord, one element per input record (a
-    SkippedRecord per crawl record that is not a document: a request, an image...).
+class PlanRanges(beam.PTransform):
+    """Files -> the ranges they are read as (``readers.split_file``: about ``input.split_bytes``
+    each, at record boundaries), spread over workers.
 
-    Files are spread over workers with a Reshuffle; within a file, records are read in order
-    (line numbers are part of the default ids).
+    A range, not a file, is the unit of reading, so the work and what one element of the read
+    carries are bounded by the budget however large a file is. Files are split where they are
+    spread (a worker, not the driver), and only files over the budget are scanned.
     """
 
     def __init__(self, files: list[InputFile], cfg: InputConfig) -> None:
@@ -67,13 +70,38 @@ class ReadCorpus(beam.PTransform):
         self.cfg = cfg
 
     def expand(self, pbegin):
-        fmt, limit = self.cfg.format, self.cfg.max_record_bytes
         return (
             pbegin
             | "ListFiles" >> beam.Create(self.files)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadRecords" >> beam.FlatMap(read_file, fmt, limit)
+            | "SplitFiles" >> beam.FlatMap(split_file, self.cfg.format, self.cfg.split_bytes)
+            | "SpreadRanges" >> beam.Reshuffle()
         )
+
+
+class ReadRanges(beam.PTransform):
+    """File ranges -> RawRecord | ErrorRecord, one element per input record, in order within
+    a range (line numbers count from the range's ``first_line``)."""
+
+    def __init__(self, cfg: InputConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+
+    def expand(self, ranges):
+        return ranges | "ReadRecords" >> beam.FlatMap(read_range, self.cfg.format, self.cfg.max_record_bytes)
+
+
+class ReadCorpus(beam.PTransform):
+    """Files -> RawRecord | ErrorRecord, one element per input record: ``PlanRanges`` then
+    ``ReadRanges``."""
+
+    def __init__(self, files: list[InputFile], cfg: InputConfig) -> None:
+        super().__init__()
+        self.files = files
+        self.cfg = cfg
+
+    def expand(self, pbegin):
+        return pbegin | "Plan" >> PlanRanges(self.files, self.cfg) | "ReadRanges" >> ReadRanges(self.cfg)
 
 
 def origin(rec: RawRecord) -> str:
@@ -85,6 +113,8 @@ class _ParseFn(beam.DoFn):
     """RawRecord -> Document, or ErrorRecord (bad records, and every record of an id that is
     not the id's first record; ``repeated`` maps each id used more than once to the origin of
     its first record)."""
+
+    RECORDS = "records"
 
     def __init__(self, cfg: InputConfig) -> None:
         self.cfg = cfg
@@ -107,6 +137,18 @@ class _ParseFn(beam.DoFn):
         else:
             progress.count("parsed")
             yield out
+
+
+class _ReadParseFn(_ParseFn):
+    """A file range -> its records, parsed (``_ParseFn``); every record as read, but the
+    crawl records that are not documents (``SkippedRecord``, counted apart), also goes to the
+    ``records`` output, to count the input."""
+
+    def process(self, rng: FileRange, repeated: dict[str, str]):
+        for rec in read_range(rng, self.cfg.format, self.cfg.max_record_bytes):
+            if not isinstance(rec, SkippedRecord):
+                yield beam.pvalue.TaggedOutput(self.RECORDS, rec)
+            yield from super().process(rec, repeated)
 
 
 def _id_and_origin(rec: RawRecord | ErrorRecord, cfg: InputConfig):
@@ -132,30 +174,41 @@ class ParseRecords(beam.PTransform):
     Ids must be unique: of the records sharing an id the first (in file and line order) is
     kept and the others become ``duplicate_id`` errors. To find them without shuffling the
     documents, the input is read twice: the first read sends only (id, origin) pairs through
-    a GroupByKey, and the second parses with the ids that repeat (a side input bounded by
+    a GroupByKey (through sorted files with ``tmp_dir``), and the second parses with the ids that repeat (a side input bounded by
     their number) at hand. Parsing twice costs far less than moving every document through
-    the runner, which on the local runner holds a shuffle in memory.
+    the runner, which on the local runner holds a shuffle in memory. Both reads use the same
+    ranges (``PlanRanges``, planned once).
     """
 
-    def __init__(self, files: list[InputFile], cfg: InputConfig) -> None:
+    def __init__(self, files: list[InputFile], cfg: InputConfig, tmp_dir: str | None = None) -> None:
+        """``tmp_dir``: where the (id, origin) pairs are grouped as sorted files
+        (``SpillGroupByKey``; a path every worker reaches); None groups them in the runner."""
         super().__init__()
         self.files = files
         self.cfg = cfg
+        self.tmp_dir = tmp_dir
 
     def expand(self, pbegin):
+        from gristmill.pipelines.spill_group import SpillGroupByKey
+
+        group = beam.GroupByKey() if self.tmp_dir is None else SpillGroupByKey(self.tmp_dir, "ids", min_size=2)
+        ranges = pbegin | "PlanRanges" >> PlanRanges(self.files, self.cfg)
         repeated = (
-            pbegin
-            | "ReadForIds" >> ReadCorpus(self.files, self.cfg)
+            ranges
+            | "ReadForIds" >> ReadRanges(self.cfg)
             | "IdAndOrigin" >> beam.FlatMap(_id_and_origin, self.cfg)
-            | "GroupById" >> beam.GroupByKey()
+            | "GroupById" >> group
             | "RepeatedIds" >> beam.FlatMap(_first_of_repeated)
         )
-        records = pbegin | "Read" >> ReadCorpus(self.files, self.cfg)
-        parsed = records | "Parse" >> beam.ParDo(
-            _ParseFn(self.cfg), repeated=beam.pvalue.AsDict(repeated)
-        ).with_outputs(ERRORS, SKIPPED, main="docs")
-        inputs = records | "NotSkipped" >> beam.Filter(lambda r: not isinstance(r, SkippedRecord))
-        return {"docs": parsed.docs, ERRORS: parsed[ERRORS], SKIPPED: parsed[SKIPPED], "records": inputs}
+        # Reading and parsing are one step: the step that waits for the side input reads its
+        # ranges itself. As two steps, the local runner cannot fuse them (the read would be
+        # fused with the ids read, which the side input depends on) and held every record
+        # of the corpus in memory between them.
+        parsed = ranges | "ReadAndParse" >> beam.ParDo(
+            _ReadParseFn(self.cfg), repeated=beam.pvalue.AsDict(repeated)
+        ).with_outputs(ERRORS, SKIPPED, _ReadParseFn.RECORDS, main="docs")
+        return {"docs": parsed.docs, ERRORS: parsed[ERRORS], SKIPPED: parsed[SKIPPED],
+                "records": parsed[_ReadParseFn.RECORDS]}
 
 
 class _NormalizeFn(beam.DoFn):

@@ -10,19 +10,21 @@ buffers the records.
 from __future__ import annotations
 
 import hashlib
-import heapq
+import itertools
 import pickle
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
 
 from gristmill.pipelines import progress
-from gristmill.pipelines.beam_util import delete_file, in_global_window
-from gristmill.pipelines.readers import parquet_batches
+from gristmill.pipelines.beam_util import NAMESPACE, delete_file, in_global_window
+from gristmill.pipelines.readers import file_size, parquet_batches
+from gristmill.pipelines.spill_group import bounded_merge
 from gristmill.schemas import DOCUMENT_SCHEMA, ERROR_SCHEMA, REJECTION_SCHEMA
 
 # kind -> (Arrow schema, shard/sort key of a record, record -> row)
@@ -41,8 +43,11 @@ def shard_of(key: str, num_shards: int) -> int:
 
 # Scratch space of a run (sorted runs, dedup's spill files), removed when the pipeline ends.
 TMP_DIR = "_tmp"
-# A bundle sorts at most this many records in memory before writing them out as runs.
+# A bundle sorts at most this many records (or bytes of pickled rows) in memory before writing
+# them out as runs: a bound per worker and writer, whatever the corpus.
 RUN_RECORDS = 50_000
+RUN_BYTES = 16 << 20
+RUN_ROW_GROUP = 512
 ROW_GROUP = 4096
 _RUN_SCHEMA = pa.schema([("key", pa.string()), ("row", pa.large_binary())])
 _SPENT = "spent"
@@ -58,10 +63,11 @@ class _SortedRunsFn(beam.DoFn):
 
     def __init__(self, kind: str, tmp_dir: str, num_shards: int) -> None:
         self.kind, self.tmp_dir, self.num_shards = kind, tmp_dir, num_shards
+        self.spilled = Metrics.counter(NAMESPACE, "spill.bytes")
 
     def start_bundle(self) -> None:
         self.parts: dict[int, list[tuple[str, bytes]]] = {}
-        self.count = 0
+        self.count = self.bytes = 0
 
     def process(self, record):
         _, key, to_row = ROW_FORMATS[self.kind]
@@ -69,7 +75,8 @@ class _SortedRunsFn(beam.DoFn):
         row = pickle.dumps(to_row(record), protocol=pickle.HIGHEST_PROTOCOL)
         self.parts.setdefault(shard_of(k, self.num_shards), []).append((k, row))
         self.count += 1
-        if self.count >= RUN_RECORDS:
+        self.bytes += len(row)
+        if self.count >= RUN_RECORDS or self.bytes >= RUN_BYTES:
             yield from self._flush()
 
     def _flush(self) -> list[tuple[int, str]]:
@@ -77,11 +84,10 @@ class _SortedRunsFn(beam.DoFn):
         for shard, items in sorted(self.parts.items()):
             items.sort()  # by key; equal keys (possible for errors) by the row bytes
             path = FileSystems.join(self.tmp_dir, f"{self.kind}-{shard:05d}-{uuid.uuid4().hex}.parquet")
-            table = pa.table({"key": [k for k, _ in items], "row": [r for _, r in items]}, schema=_RUN_SCHEMA)
-            with FileSystems.create(path) as f:
-                pq.write_table(table, f, compression="lz4")
+            _write_run(items, path)
+            self.spilled.inc(file_size(path))
             out.append((shard, path))
-        self.parts, self.count = {}, 0
+        self.parts, self.count, self.bytes = {}, 0, 0
         return out
 
     def finish_bundle(self):
@@ -89,14 +95,24 @@ class _SortedRunsFn(beam.DoFn):
             yield in_global_window(kv)
 
 
+def _write_run(items: Iterable[tuple[str, bytes]], path: str) -> None:
+    """Sorted (key, pickled row) pairs as a Parquet run in row groups of ``RUN_ROW_GROUP`` rows
+    (a merge holds one row group of each run it reads, so they are small)."""
+    with FileSystems.create(path) as f, pq.ParquetWriter(f, _RUN_SCHEMA, compression="lz4") as w:
+        it = iter(items)
+        while chunk := list(itertools.islice(it, RUN_ROW_GROUP)):
+            w.write_table(pa.table({"key": [k for k, _ in chunk], "row": [r for _, r in chunk]}, schema=_RUN_SCHEMA))
+
+
 def _read_run(path: str) -> Iterator[tuple[str, bytes]]:
-    for batch in parquet_batches(path, batch_size=2048):
+    for batch in parquet_batches(path, batch_size=RUN_ROW_GROUP):
         yield from zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True)
 
 
 class _MergeRunsFn(beam.DoFn):
     """One shard: merge its sorted runs into ``part-SSSSS-of-NNNNN.parquet``, streaming (a
-    row group at a time), then name the runs as spent."""
+    row group at a time, at most ``MERGE_FAN_IN`` runs open: ``bounded_merge``), then name the
+    runs as spent."""
 
     def __init__(self, kind: str, out_dir: str, num_shards: int, compression: str) -> None:
         self.kind = kind
@@ -113,7 +129,7 @@ class _MergeRunsFn(beam.DoFn):
         with FileSystems.create(path) as f:
             writer = pq.ParquetWriter(f, schema, compression=self.compression)
             rows: list[dict] = []
-            for _, blob in heapq.merge(*(_read_run(r) for r in runs)):
+            for _, blob in bounded_merge(runs, _read_run, _write_run):
                 rows.append(pickle.loads(blob))
                 if len(rows) == ROW_GROUP:
                     writer.write_table(pa.Table.from_pylist(rows, schema=schema), row_group_size=ROW_GROUP)

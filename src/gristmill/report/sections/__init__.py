@@ -20,6 +20,7 @@ from gristmill.report.sections import (
     funnel,
     reasons,
     rejected_samples,
+    resources,
     scores,
     sources,
     web,
@@ -43,6 +44,7 @@ SECTIONS: tuple[tuple[Section, int], ...] = (
     (sources.SECTION, 4),
     (web.SECTION, 9),  # crawl records, extraction and redaction: runs of web input only
     (errors.SECTION, 8),
+    (resources.SECTION, 9),
 )
 
 # Sections added with ``register`` (a user's own, or a test's), in the order added.
