@@ -20,7 +20,7 @@ from warc_util import (
 )
 
 from gristmill.config import InputConfig
-from gristmill.pipelines.parse import parse_or_error
+from gristmill.pipelines.parse import parse_file, parse_or_error
 from gristmill.pipelines.readers import InputFile, RawRecord, detect_format, read_file
 from gristmill.pipelines.warc import SkippedRecord, read_warc, split_ranges, to_document
 from gristmill.schemas import Document, ErrorRecord
@@ -235,3 +235,12 @@ def test_uncompressed_files_are_one_range(tmp_path, pages):
     path = tmp_path / "plain.warc"
     write_warc(path, pages, gzip=False)
     assert split_ranges(str(path), 100) == [(0, None)]
+
+
+def test_parse_file_leaves_non_document_records_out(tmp_path, pages):
+    """Outside Beam (ablation slices, eval sets) a crawl gives its documents only: the request
+    records beside them are neither documents nor errors, and never reach the parser."""
+    path = tmp_path / "crawl.warc.gz"
+    write_warc(path, pages[:3])
+    out = list(parse_file(InputFile(str(path), "crawl.warc.gz"), InputConfig()))
+    assert len(out) == 3 and all(isinstance(d, Document) for d in out)

@@ -72,15 +72,14 @@ def load_texts(name: str, path: str, max_bytes: int) -> TextSet:
     """Documents of ``path`` in hash-of-id order, whole, until ``max_bytes`` are reached."""
     from gristmill.config import InputConfig
     from gristmill.extract.document import plain_text
-    from gristmill.pipelines.parse import parse_or_error
-    from gristmill.pipelines.readers import expand_inputs, read_file
+    from gristmill.pipelines.parse import parse_file
+    from gristmill.pipelines.readers import expand_inputs
     from gristmill.schemas import ErrorRecord
 
     cfg = InputConfig()
     docs, bad = {}, 0
     for f in expand_inputs([path]):
-        for rec in read_file(f, cfg.format, cfg.max_record_bytes):
-            doc = rec if isinstance(rec, ErrorRecord) else parse_or_error(rec, cfg)
+        for doc in parse_file(f, cfg):
             if isinstance(doc, ErrorRecord):
                 bad += 1
             elif doc.text.strip():

@@ -30,7 +30,7 @@ import xxhash
 from gristmill.config import InputConfig
 from gristmill.extract.document import plain_text
 from gristmill.pipelines import readers
-from gristmill.pipelines.readers import InputFile, expand_inputs, read_file
+from gristmill.pipelines.readers import InputFile, expand_inputs
 from gristmill.schemas import Document, ErrorRecord
 
 log = logging.getLogger("gristmill.ablate")
@@ -79,10 +79,9 @@ def _line(rec: dict) -> bytes:
 
 def _documents(f: InputFile, cfg: InputConfig, unreadable: Counter):
     """The parsed documents of one raw file; what cannot be parsed is counted by type."""
-    from gristmill.pipelines.parse import parse_or_error
+    from gristmill.pipelines.parse import parse_file
 
-    for rec in read_file(f, cfg.format, cfg.max_record_bytes):
-        doc = rec if isinstance(rec, ErrorRecord) else parse_or_error(rec, cfg)
+    for doc in parse_file(f, cfg):
         if isinstance(doc, ErrorRecord):
             unreadable[doc.error_type] += 1
         else:

@@ -16,11 +16,12 @@ full length and sha256 in its message.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from gristmill.config import InputConfig
-from gristmill.pipelines.readers import RawRecord, bounded_raw
-from gristmill.pipelines.warc import WarcPayload, to_document
+from gristmill.pipelines.readers import InputFile, RawRecord, bounded_raw, read_file
+from gristmill.pipelines.warc import SkippedRecord, WarcPayload, to_document
 from gristmill.schemas import Document, ErrorRecord, repair_text
 
 REPAIRED_KEY = "unicode_repaired"
@@ -127,6 +128,18 @@ def parse_or_error(raw: RawRecord, cfg: InputConfig) -> Document | ErrorRecord:
         error_type, message = "parse_failed", f"{type(e).__name__}: {e}"
     data, note = bounded_raw(_raw_bytes(raw))
     return ErrorRecord(raw.file, raw.line, error_type, repair_text(message + note)[0], data)
+
+
+def parse_file(f: InputFile, cfg: InputConfig) -> Iterator[Document | ErrorRecord]:
+    """Every record of one file outside Beam (ablation slices, eval sets): a Document, or an
+    ErrorRecord for what cannot be read or parsed. Crawl records that are not documents
+    (``SkippedRecord``: requests, images...) are neither, so they are left out here, as the
+    pipeline counts them apart."""
+    for rec in read_file(f, cfg.format, cfg.max_record_bytes):
+        if isinstance(rec, ErrorRecord):
+            yield rec
+        elif not isinstance(rec, SkippedRecord):
+            yield parse_or_error(rec, cfg)
 
 
 def _raw_bytes(raw: RawRecord) -> bytes:
