@@ -150,6 +150,17 @@ def _debug_enabled(argv: list[str]) -> bool:
     return "--debug" in argv or os.environ.get("GRISTMILL_DEBUG", "") not in ("", "0")
 
 
+def _error_line(line: str) -> None:
+    """Write one whole line to stderr in a single call.
+
+    ``print`` writes the text and the newline separately; with unbuffered stderr
+    (``PYTHONUNBUFFERED``) and several DDP ranks sharing one pipe, two ranks' errors then came out
+    glued on one line. One write of the whole line keeps each rank's error a line of its own.
+    """
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; a user's mistake is one line on stderr and exit 2.
 
@@ -174,13 +185,13 @@ def main(argv: list[str] | None = None) -> int:
         rc = args.func(args, extra) if getattr(args, "pass_extra", False) else args.func(args)
         log.debug("%s: exit %d after %.2f s", args.command, int(rc or 0), time.perf_counter() - t0)
     except KeyboardInterrupt:
-        print("gristmill: interrupted", file=sys.stderr)
+        _error_line("gristmill: interrupted")
         return 130
     except (UserError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
             PermissionError) as e:
         if debug:
             raise
-        print(f"gristmill: error: {one_line(e)}", file=sys.stderr)
+        _error_line(f"gristmill: error: {one_line(e)}")
         return 2
     finally:
         for name, level in saved.items():
