@@ -62,3 +62,28 @@ def test_spill_group_matches_group_by_key(demo_dir, tmp_path, monkeypatch):
         assert_that(got, equal_to(want))
     assert len(pairs) > 5 * 200
     assert list(scratch.iterdir()) == []
+
+
+def test_spill_group_joins_several_inputs_with_bytes_values(demo_dir, tmp_path, monkeypatch):
+    """A join: two collections (made in different stages, one of them with a side input, the
+    case the local runner mishandles after a plain Flatten) tagged and grouped together; the
+    groups hold the values of both, as bytes, exactly as a GroupByKey of their union would."""
+    monkeypatch.setattr(spill_group, "RUN_PAIRS", 100)
+    lines = (demo_dir / "corpus" / "sms_spam.jsonl").read_text().splitlines()[:200]
+    words = [w for line in lines for w in json.loads(line)["text"].lower().split()]
+    left = [(w[0], b"L" + w.encode()) for w in words[::2]]
+    right = [(w[0], b"R" + w.encode()) for w in words[1::2]]
+    expected: dict[str, list[bytes]] = {}
+    for k, v in left + right:
+        expected.setdefault(k, []).append(v)
+    want = [(k, sorted(v)) for k, v in expected.items()]
+    scratch = tmp_path / "scratch"
+    with beam.Pipeline() as p:
+        one = p | "Side" >> beam.Create([0])
+        a = (p | "Left" >> beam.Create([left[i:i + 40] for i in range(0, len(left), 40)])
+             | "WithSide" >> beam.Map(lambda batch, _: batch, beam.pvalue.AsSingleton(one)))
+        b = p | "Right" >> beam.Create(right)
+        got = (a, b) | SpillGroupByKey(str(scratch), "j", value_type="bytes")
+        assert_that(got, equal_to(want))
+    assert any(v.startswith(b"L") for _, vs in want for v in vs)
+    assert list(scratch.iterdir()) == []

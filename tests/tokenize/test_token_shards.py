@@ -209,3 +209,21 @@ def test_open_shards_errors(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps(m))
     with pytest.raises(ShardError, match="schema_version"):
         open_shards(tmp_path)
+
+
+def test_sorted_bucket_writer_matches_the_plain_one_and_checks_its_input(tmp_path):
+    """The Beam merge's writer fills a preallocated array: same bytes as ``write_bucket``, and a
+    token count or an order that does not match what was announced is refused, not written."""
+    dt = np.dtype(np.uint16)
+    docs = [(f"d{i:03d}", np.arange(i % 7 + 1, dtype=dt).tobytes()) for i in range(50)]
+    total = sum(len(t) // 2 + 1 for _, t in docs)
+    a = sh.write_bucket(tmp_path, "train", 0, reversed(docs), 0, dt)
+    b = sh.write_sorted_bucket(tmp_path, "train", 1, iter(docs), total, 0, dt)
+    assert (a["sha256"], a["ids_sha256"], a["tokens"], a["documents"], a["max_id"]) == \
+        (b["sha256"], b["ids_sha256"], b["tokens"], b["documents"], b["max_id"])
+    with pytest.raises(ValueError, match="counted"):
+        sh.write_sorted_bucket(tmp_path, "train", 2, iter(docs), total + 1, 0, dt)
+    with pytest.raises(ValueError, match="counted"):
+        sh.write_sorted_bucket(tmp_path, "train", 3, iter(docs), total - 1, 0, dt)
+    with pytest.raises(ValueError, match="not sorted"):
+        sh.write_sorted_bucket(tmp_path, "train", 4, reversed(docs), total, 0, dt)

@@ -5,8 +5,8 @@ to spill files (Parquet, a few tens of MB each, under ``spill_dir``) and emits o
 paths and the small keys; every later pass reads the spill files again. The keys of every
 document (a text hash and an id for exact dedup, LSH band entries for MinHash) are grouped
 through sorted files too (``SpillGroupByKey``), and only what is proportional to the
-duplicates (candidate pairs and, for candidates only, shingle sets) moves through the runner's
-GroupByKeys. The last pass over the spill files
+duplicates (candidate pairs, ids) moves through the runner's GroupByKeys; the shingle sets of
+the candidates are joined with the pairs through sorted files as well. The last pass over the spill files
 applies the decisions, read from side inputs holding one entry per document that *has* a
 duplicate. A runner therefore never buffers or shuffles the corpus for dedup (Beam's local
 runner keeps every buffered collection in memory: carrying the documents between the dedup
@@ -16,7 +16,7 @@ Data flow of :func:`deduplicate`:
 
     docs ─Spill─► spill files ─┬─► (text hash, id) ─SpillGroupByKey─► exact groups
                                ├─► band entries ─SpillGroupByKey─► candidate pairs ─Distinct─┐
-                               ├─(candidates only, side input)─► shingle sets ─CoGroupByKey×2──┤
+                               ├─(candidates only, side input)─► shingle sets ─SpillGroupByKey×2┤
                                │    exact Jaccard ≥ threshold (verify) ─► edges ─union-find─► clusters
                                └─(exact groups, clusters: side inputs)─► kept / rejected
     spent spill files ─► deleted
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import struct
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
@@ -60,7 +61,10 @@ MINHASH_FILTER = "minhash"
 MINHASH_REASON = "minhash.duplicate"
 
 _REJECTED = "rejected"
-_HALF = "half"
+# Value tags of the verification joins' entries (bytes): features, "ships to b", "is a larger
+# id", a half edge (the smaller id and its features, on its way to the larger).
+_FEAT, _AS_A, _AS_B, _HALF_TAG = b"F", b"A", b"B", b"H"
+_JOIN_BATCH = 2_000
 _EXACT_KEYS = "exact_keys"
 _SPENT = "spent"
 
@@ -265,8 +269,9 @@ def _bucket_pairs(kv: tuple[bytes, list[str]]) -> Iterator[tuple[str, str]]:
 
 
 class _FeaturesFn(beam.DoFn):
-    """(id, features) for the candidate documents of a spill file only: the shingle-hash set
-    (verify) or the MinHash signature, as bytes. Other documents emit nothing."""
+    """Per spill file: (id, b"F" + features) for its candidate documents only, in lists (one
+    element per list): the shingle-hash set (verify) or the MinHash signature, as bytes. They go
+    to sorted files for the verification joins (``_ship_features``, ``_VerifyFn``)."""
 
     def __init__(self, cfg: MinHashDedupConfig) -> None:
         self.cfg = cfg
@@ -276,28 +281,47 @@ class _FeaturesFn(beam.DoFn):
         self.signer = Signer(self.cfg.num_perm, self.cfg.seed, self.cfg.ngram)
 
     def process(self, path: str, candidates: dict):
+        out: list[tuple[str, bytes]] = []
         for doc_id, text in _id_text(path):
             if doc_id not in candidates:
                 continue
             hashes = shingle_hashes(text, self.cfg.ngram)
             feat = hashes if self.cfg.verify else self.signer.signature_from_hashes(hashes)
-            yield doc_id, feat.tobytes()
+            out.append((doc_id, _FEAT + feat.tobytes()))
+            if len(out) >= _JOIN_BATCH:
+                yield out
+                out = []
+        if out:
+            yield out
 
 
-class _HalfEdgeFn(beam.DoFn):
-    """Join 1, by id, of features with the pairs: for a pair (a, b) the smaller id a ships its
-    features to b; a document that is the larger id of some pair keeps its own for join 2."""
+def _pair_entries(pair: tuple[str, str]) -> list[tuple[str, bytes]]:
+    """A candidate pair (a, b), a < b, as join 1's entries: a learns it ships to b, b that it
+    is the larger id of some pair."""
+    a, b = pair
+    return [(a, _AS_A + b.encode("utf-8", "surrogatepass")), (b, _AS_B)]
 
-    def process(self, kv):
-        doc_id, grouped = kv
-        feats = list(grouped["feat"])
-        if not feats:
-            return
-        feat = feats[0]
-        for b in grouped["as_a"]:
-            yield beam.pvalue.TaggedOutput(_HALF, (b, (doc_id, feat)))
-        if next(iter(grouped["as_b"]), None) is not None:
-            yield doc_id, feat
+
+def _ship_features(kv: tuple[str, list[bytes]]):
+    """Join 1, by id: a document's features go to each b it is paired with as the smaller id
+    (b"H" + its id and features); a document that is the larger id of some pair keeps its own
+    (b"F") for join 2. One list per document."""
+    doc_id, values = kv
+    feat = next((v[1:] for v in values if v[:1] == _FEAT), None)
+    if feat is None:
+        return
+    raw_id = doc_id.encode("utf-8", "surrogatepass")
+    half = _HALF_TAG + struct.pack("<I", len(raw_id)) + raw_id + feat
+    out = [(v[1:].decode("utf-8", "surrogatepass"), half) for v in values if v[:1] == _AS_A]
+    if any(v == _AS_B for v in values):
+        out.append((doc_id, _FEAT + feat))
+    if out:
+        yield out
+
+
+def _unpack_half(v: bytes) -> tuple[str, bytes]:
+    (n,) = struct.unpack_from("<I", v, 1)
+    return v[5:5 + n].decode("utf-8", "surrogatepass"), v[5 + n:]
 
 
 class _VerifyFn(beam.DoFn):
@@ -313,14 +337,17 @@ class _VerifyFn(beam.DoFn):
         self.false_positives = Metrics.counter(NAMESPACE, "dedup.minhash_false_positives")
         self.candidates = Metrics.counter(NAMESPACE, "dedup.minhash_candidate_pairs")
 
-    def process(self, kv):
-        doc_id, grouped = kv
-        own = list(grouped["self"])
-        if not own:
+    def process(self, kv: tuple[str, list[bytes]]):
+        doc_id, values = kv
+        own = next((v[1:] for v in values if v[:1] == _FEAT), None)
+        if own is None:
             return
         verify = self.cfg.verify
-        feat_b = np.frombuffer(own[0], dtype=np.uint32)
-        for a, feat_a in grouped["half"]:
+        feat_b = np.frombuffer(own, dtype=np.uint32)
+        for v in values:
+            if v[:1] != _HALF_TAG:
+                continue
+            a, feat_a = _unpack_half(v)
             fa = np.frombuffer(feat_a, dtype=np.uint32)
             sim = jaccard(fa, feat_b) if verify else estimate_jaccard(fa, feat_b)
             self.candidates.inc()
@@ -407,27 +434,20 @@ def minhash_clusters(files, cfg: MinHashDedupConfig, bands: int, rows: int, exac
         | "PairEnds" >> beam.FlatMap(lambda p: ((p[0], None), (p[1], None)))
         | "DistinctCandidates" >> beam.CombinePerKey(lambda _: None)
     )
-    feats = (
-        files
-        | "CandidateFeatures" >> beam.ParDo(_FeaturesFn(cfg), candidates=beam.pvalue.AsDict(candidates))
-        # A stage with a side input must not feed CoGroupByKey's Flatten directly: the local
-        # runner (FnApiRunner, Beam 2.77) then never schedules the join ("watermark-pending
-        # bundles did not execute"). A GroupByKey in between avoids it.
-        | "FeaturesById" >> beam.GroupByKey()
-        | "OneFeature" >> beam.Map(lambda kv: (kv[0], next(iter(kv[1]))))
-    )
+    # The verification joins go through sorted files (SpillGroupByKey), not the runner's
+    # GroupByKeys: the runner would hold every candidate's shingle set two or three times over
+    # (~1 KB each), a share of the corpus when a fifth of it has near-duplicates.
+    feats = files | "CandidateFeatures" >> beam.ParDo(
+        _FeaturesFn(cfg), candidates=beam.pvalue.AsDict(candidates))
+    pair_entries = pairs | "PairEntries" >> beam.Map(_pair_entries)
     half = (
-        {
-            "feat": feats,
-            "as_a": pairs,
-            "as_b": pairs | "ByLargerId" >> beam.Map(lambda p: (p[1], p[0])),
-        }
-        | "JoinPairsById" >> beam.CoGroupByKey()
-        | "ShipFeatures" >> beam.ParDo(_HalfEdgeFn()).with_outputs(_HALF, main="own")
+        (feats, pair_entries)
+        | "JoinPairsById" >> SpillGroupByKey(tmp_dir, "join1", value_type="bytes")
+        | "ShipFeatures" >> beam.FlatMap(_ship_features)
     )
     verified = (
-        {"self": half.own, "half": half[_HALF]}
-        | "JoinLargerId" >> beam.CoGroupByKey()
+        half
+        | "JoinLargerId" >> SpillGroupByKey(tmp_dir, "join2", min_size=2, value_type="bytes")
         | "Verify" >> beam.ParDo(_VerifyFn(cfg)).with_outputs("scored", main="edges")
     )
     edges = verified.edges

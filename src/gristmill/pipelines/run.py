@@ -78,8 +78,9 @@ def build(p: beam.Pipeline, inputs: list[str], out_dir: str, cfg: PipelineConfig
         errors.append(dd["errors"])
     n, comp = cfg.output.num_shards, cfg.output.compression
     kept | "WriteKept" >> WriteShards("kept", out_dir, n, comp)
-    tuple(rejected) | "MergeRejected" >> beam.Flatten() | "WriteRejected" >> WriteShards("rejected", out_dir, n, comp)
-    tuple(errors) | "MergeErrors" >> beam.Flatten() | "WriteErrors" >> WriteShards("errors", out_dir, n, comp)
+    # Not flattened first: each stage's records go to sorted runs where they are made (WriteShards).
+    tuple(rejected) | "WriteRejected" >> WriteShards("rejected", out_dir, n, comp)
+    tuple(errors) | "WriteErrors" >> WriteShards("errors", out_dir, n, comp)
     if cfg.tokenize is not None:
         from gristmill.pipelines.tokenize import TokenizeToShards
 

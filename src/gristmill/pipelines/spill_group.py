@@ -11,7 +11,7 @@ runs and emits the groups of at least ``min_size`` values. Memory is one bundle'
 
 Input elements are (key, value) pairs, or lists of them (a step that makes many pairs per
 document emits one list, saving Beam's per-element cost). Keys are ``str`` or ``bytes``
-(``key_type``), values ``str``. Output: (key, values sorted) per group.
+(``key_type``), values ``str`` or ``bytes`` (``value_type``). Output: (key, values sorted) per group.
 """
 
 from __future__ import annotations
@@ -71,8 +71,11 @@ def bounded_merge(runs: list[str], read: Callable[[str], Iterator], write: Calla
                 delete_file(r)
 
 
-def _schema(key_type: str) -> pa.Schema:
-    return pa.schema([("key", pa.binary() if key_type == "bytes" else pa.string()), ("value", pa.string())])
+def _schema(key_type: str, value_type: str = "str") -> pa.Schema:
+    def arrow(t: str) -> pa.DataType:
+        return pa.binary() if t == "bytes" else pa.string()
+
+    return pa.schema([("key", arrow(key_type)), ("value", arrow(value_type))])
 
 
 def partition_of(key: str | bytes, partitions: int) -> int:
@@ -83,8 +86,10 @@ def partition_of(key: str | bytes, partitions: int) -> int:
 class _RunsFn(beam.DoFn):
     """Pairs -> sorted run files, one per partition per flush; emits (partition, path)."""
 
-    def __init__(self, tmp_dir: str, prefix: str, partitions: int, key_type: str) -> None:
+    def __init__(self, tmp_dir: str, prefix: str, partitions: int, key_type: str,
+                 value_type: str = "str") -> None:
         self.tmp_dir, self.prefix, self.partitions, self.key_type = tmp_dir, prefix, partitions, key_type
+        self.value_type = value_type
         self.spilled = Metrics.counter(NAMESPACE, "spill.bytes")
 
     def start_bundle(self) -> None:
@@ -101,7 +106,7 @@ class _RunsFn(beam.DoFn):
 
     def _flush(self) -> list[tuple[int, str]]:
         out = []
-        schema = _schema(self.key_type)
+        schema = _schema(self.key_type, self.value_type)
         for part, pairs in sorted(self.parts.items()):
             pairs.sort()
             path = FileSystems.join(self.tmp_dir, f"{self.prefix}-p{part:03d}-{uuid.uuid4().hex}.parquet")
@@ -134,13 +139,13 @@ class _MergeFn(beam.DoFn):
     """One partition: merge its runs, emit each group of at least ``min_size`` values, then
     name the runs as spent."""
 
-    def __init__(self, min_size: int, key_type: str) -> None:
-        self.min_size, self.key_type = min_size, key_type
+    def __init__(self, min_size: int, key_type: str, value_type: str = "str") -> None:
+        self.min_size, self.key_type, self.value_type = min_size, key_type, value_type
 
     def process(self, kv):
         _, runs = kv
         runs = sorted(runs)
-        schema = _schema(self.key_type)
+        schema = _schema(self.key_type, self.value_type)
         merged = bounded_merge(runs, _read_run, lambda items, path: _write_run(items, path, schema))
         for key, group in itertools.groupby(merged, key=lambda p: p[0]):
             values = [v for _, v in group]
@@ -153,20 +158,48 @@ class _MergeFn(beam.DoFn):
 class SpillGroupByKey(beam.PTransform):
     """(key, value) pairs -> (key, sorted values) for each key with at least ``min_size``
     values, grouped through sorted run files ``<tmp_dir>/<prefix>-*.parquet`` (deleted once
-    merged; the directory is the caller's)."""
+    merged; the directory is the caller's). ``value_type`` "bytes" takes binary values.
+
+    The input may be a tuple of PCollections (a join: tag the values). They are not flattened
+    first: each gets its own sorted-run step, fused into the stage that made its pairs, and only
+    run paths meet (see ``group_run_paths``)."""
 
     def __init__(self, tmp_dir: str, prefix: str, min_size: int = 1, key_type: str = "str",
-                 partitions: int = PARTITIONS) -> None:
+                 partitions: int = PARTITIONS, value_type: str = "str") -> None:
         super().__init__()
         self.tmp_dir, self.prefix, self.min_size = tmp_dir, prefix, min_size
-        self.key_type, self.partitions = key_type, partitions
+        self.key_type, self.partitions, self.value_type = key_type, partitions, value_type
 
     def expand(self, pairs):
+        runs_fn = _RunsFn(self.tmp_dir, self.prefix, self.partitions, self.key_type, self.value_type)
         merged = (
-            pairs
-            | "SortedRuns" >> beam.ParDo(_RunsFn(self.tmp_dir, self.prefix, self.partitions, self.key_type))
-            | "GroupRuns" >> beam.GroupByKey()
-            | "MergeRuns" >> beam.ParDo(_MergeFn(self.min_size, self.key_type)).with_outputs(_SPENT, main="groups")
+            group_run_paths(pairs, runs_fn)
+            | "MergeRuns" >> beam.ParDo(_MergeFn(self.min_size, self.key_type, self.value_type)).with_outputs(
+                _SPENT, main="groups")
         )
         merged[_SPENT] | "CommitMerge" >> beam.Reshuffle() | "DeleteRuns" >> beam.Map(delete_file)
         return merged.groups
+
+
+def group_run_paths(inputs, runs_fn: beam.DoFn):
+    """Records of one PCollection or a tuple of them -> (partition, [run paths]) through
+    ``runs_fn`` (which emits (partition, path)); applied inside a PTransform's ``expand``.
+
+    A Flatten of collections made in different stages is a stage of its own, so the local
+    runner would hold every record there; instead each input is written to runs inside its own
+    stage and only the paths are flattened. Each input's paths are grouped before the Flatten:
+    a stage with a side input feeding a Flatten straight into a shuffle is never scheduled by
+    the local runner (Beam 2.77; see pipelines/dedup.py)."""
+    inputs = inputs if isinstance(inputs, (tuple, list)) else (inputs,)
+    if len(inputs) == 1:
+        return inputs[0] | "SortedRuns" >> beam.ParDo(runs_fn) | "GroupRuns" >> beam.GroupByKey()
+    lists = [
+        pc
+        | f"SortedRuns{i}" >> beam.ParDo(runs_fn)
+        | f"GroupRuns{i}" >> beam.GroupByKey()
+        | f"RunList{i}" >> beam.MapTuple(lambda part, paths: (part, list(paths)))
+        for i, pc in enumerate(inputs)
+    ]
+    return (tuple(lists) | "FlattenRunLists" >> beam.Flatten()
+            | "GroupRuns" >> beam.GroupByKey()
+            | "JoinRunLists" >> beam.MapTuple(lambda part, paths: (part, [p for ps in paths for p in ps])))

@@ -17,8 +17,8 @@ plain-Python ``write_shards`` write the same bytes for the same documents:
 The token arrays never go through the runner (the local runner holds a shuffle in memory:
 grouping them cost ~1.7 GB at 1M documents): like dedup's documents and the writers' records,
 they go to files under ``<output>/.spill`` (removed with the manifest's step), and memory
-is bounded by a flush (``SPILL_TOKEN_BYTES``) and one shard (``shard_tokens``), never by the
-corpus.
+is bounded by a flush (``SPILL_TOKEN_BYTES``) and one shard's array (``shard_tokens``, filled
+in place as the merge streams), never by the corpus.
 """
 
 from __future__ import annotations
@@ -126,15 +126,22 @@ def remove_spill(output_dir: str) -> None:
     shutil.rmtree(os.path.join(output_dir, SPILL_DIR), ignore_errors=True)
 
 
-def _write_tokens(path: str, items: list[tuple[str, bytes]]) -> int:
-    """(id, token bytes) pairs, sorted by id, as an Arrow IPC file; returns its size."""
+_ROWS_PER_BATCH = 1024  # a merge holds one batch of each run
+
+
+def _write_tokens(path: str, items: Iterable[tuple[str, bytes]]) -> int:
+    """(id, token bytes) pairs, sorted by id, as an Arrow IPC file of small record batches,
+    written as they come (an intermediate merge streams through here); returns its size."""
+    import itertools
+
     import pyarrow as pa
 
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    table = pa.table({"id": [i for i, _ in items], "tokens": [t for _, t in items]},
-                     schema=pa.schema([("id", pa.string()), ("tokens", pa.large_binary())]))
-    with pa.OSFile(path, "wb") as f, pa.ipc.new_file(f, table.schema) as w:
-        w.write_table(table, max_chunksize=1024)  # a merge holds one batch of each run
+    schema = pa.schema([("id", pa.string()), ("tokens", pa.large_binary())])
+    it = iter(items)
+    with pa.OSFile(path, "wb") as f, pa.ipc.new_file(f, schema) as w:
+        while chunk := list(itertools.islice(it, _ROWS_PER_BATCH)):
+            w.write_batch(pa.record_batch([[i for i, _ in chunk], [t for _, t in chunk]], schema=schema))
     return os.path.getsize(path)
 
 
@@ -151,10 +158,10 @@ def _read_tokens(path: str) -> Iterator[tuple[str, bytes]]:
 
 class _BucketRunsFn(beam.DoFn):
     """One encode spill file -> one sorted run file per shard bucket it touches; emits
-    ((split, bucket), run path), and the spill file as spent."""
+    ((split, bucket), (run path, tokens in it, EOS included)), and the spill file as spent."""
 
-    def __init__(self, shard_tokens: int, seed: int) -> None:
-        self.shard_tokens, self.seed = shard_tokens, seed
+    def __init__(self, shard_tokens: int, seed: int, dtype: str) -> None:
+        self.shard_tokens, self.seed, self.itemsize = shard_tokens, seed, np.dtype(dtype).itemsize
         self.spilled = Metrics.counter(NAMESPACE, "spill.bytes")
 
     def process(self, item: tuple[str, str, int], totals: dict[str, int]):
@@ -166,23 +173,26 @@ class _BucketRunsFn(beam.DoFn):
         for bucket, part in sorted(parts.items()):
             run = f"{path[:-len('.arrow')]}-b{bucket:05d}.arrow"
             self.spilled.inc(_write_tokens(run, part))
-            yield (split, bucket), run
+            yield (split, bucket), (run, sum(len(t) // self.itemsize + 1 for _, t in part))
         yield beam.pvalue.TaggedOutput(_SPENT, path)
 
 
 class _WriteBucketFn(beam.DoFn):
-    """One bucket: merge its sorted runs (by id) into a shard file; the runs are then spent.
-    Memory is one shard (about ``shard_tokens`` tokens), whatever the corpus."""
+    """One bucket: merge its sorted runs (by id) straight into a shard array allocated at its
+    final size (the runs' token counts add up to it); the runs are then spent. Memory is one
+    shard's tokens (``shard_tokens`` x 2 or 4 bytes) and ids, whatever the corpus."""
 
     def __init__(self, out_dir: str, eos_id: int, dtype: str) -> None:
         self.out_dir, self.eos_id, self.dtype = out_dir, eos_id, np.dtype(dtype)
 
-    def process(self, kv: tuple[tuple[str, int], Iterable[str]]):
-        (split, bucket), runs = kv
-        runs = sorted(runs)
+    def process(self, kv: tuple[tuple[str, int], Iterable[tuple[str, int]]]):
+        (split, bucket), runs_tokens = kv
+        runs_tokens = sorted(runs_tokens)
+        runs = [r for r, _ in runs_tokens]
         os.makedirs(self.out_dir, exist_ok=True)
-        docs = bounded_merge(runs, _read_tokens, lambda items, path: _write_tokens(path, list(items)))
-        yield sh.write_bucket(self.out_dir, split, bucket, docs, self.eos_id, self.dtype)
+        docs = bounded_merge(runs, _read_tokens, lambda items, path: _write_tokens(path, items))
+        yield sh.write_sorted_bucket(self.out_dir, split, bucket, docs,
+                                     sum(t for _, t in runs_tokens), self.eos_id, self.dtype)
         progress.count("tokenize.shards")
         for r in runs:
             yield beam.pvalue.TaggedOutput(_SPENT, r)
@@ -242,7 +252,7 @@ class BatchesToShards(_ShardsTransform):
             | "TokensPerSplit" >> beam.CombinePerKey(sum)
         )
         runs = encoded | "BucketRuns" >> beam.ParDo(
-            _BucketRunsFn(cfg.shard_tokens, cfg.seed), totals=beam.pvalue.AsDict(totals)
+            _BucketRunsFn(cfg.shard_tokens, cfg.seed, dtype), totals=beam.pvalue.AsDict(totals)
         ).with_outputs(_SPENT, main="runs")
         written = (
             runs.runs

@@ -24,7 +24,7 @@ from apache_beam.metrics import Metrics
 from gristmill.pipelines import progress
 from gristmill.pipelines.beam_util import NAMESPACE, delete_file, in_global_window
 from gristmill.pipelines.readers import file_size, parquet_batches
-from gristmill.pipelines.spill_group import bounded_merge
+from gristmill.pipelines.spill_group import bounded_merge, group_run_paths
 from gristmill.schemas import DOCUMENT_SCHEMA, ERROR_SCHEMA, REJECTION_SCHEMA
 
 # kind -> (Arrow schema, shard/sort key of a record, record -> row)
@@ -162,15 +162,17 @@ class WriteShards(beam.PTransform):
         self.tmp_dir = tmp_dir or FileSystems.join(out_dir, TMP_DIR, kind)
 
     def expand(self, records):
+        """``records``: one PCollection, or a tuple of them (the rejections of every stage).
+
+        A tuple is not flattened first: a Flatten of collections made in different stages is
+        its own stage, so the local runner would buffer every record there (the rejections of
+        a whole run: ~1.5 KB each, growing with the corpus). Each input gets its own sorted-run
+        step instead, fused into the stage that made its records; only run paths meet, grouped
+        once per input and again per shard (``spill_group.group_run_paths``)."""
         n = self.num_shards
-        merged = (
-            records
-            | "SortedRuns" >> beam.ParDo(_SortedRunsFn(self.kind, self.tmp_dir, n))
-            | "GroupRunsByShard" >> beam.GroupByKey()
-            | "MergeRuns" >> beam.ParDo(_MergeRunsFn(self.kind, self.out_dir, n, self.compression)).with_outputs(
-                _SPENT, main="written"
-            )
-        )
+        grouped = group_run_paths(records, _SortedRunsFn(self.kind, self.tmp_dir, n))
+        merged = grouped | "MergeRuns" >> beam.ParDo(
+            _MergeRunsFn(self.kind, self.out_dir, n, self.compression)).with_outputs(_SPENT, main="written")
         merged[_SPENT] | "CommitShards" >> beam.Reshuffle() | "DeleteRuns" >> beam.Map(delete_file)
         return merged.written
 
