@@ -280,12 +280,26 @@ class BatchesToShards(_ShardsTransform):
         )
 
 
-def _table_batches(table, batch_size: int):
-    """A Parquet record batch table -> lists of (id, text) of at most ``batch_size``."""
-    for rb in table.to_batches(max_chunksize=batch_size):
-        ids = rb.column("id").to_pylist()
-        texts = rb.column("text").to_pylist()
-        yield list(zip(ids, texts, strict=True))
+def _row_groups(pattern: str) -> list[tuple[str, int]]:
+    """(file, row group) of every Parquet file matching ``pattern``: the units of reading."""
+    import pyarrow.parquet as pq
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    tasks = []
+    for path in sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list):
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
+            tasks += [(path, i) for i in range(pq.ParquetFile(fh).metadata.num_row_groups)]
+    return tasks
+
+
+def _read_row_group(task: tuple[str, int], batch_size: int) -> Iterator[list[tuple[str, str]]]:
+    """One row group of a kept Parquet file -> lists of (id, text) of at most ``batch_size``."""
+    from gristmill.pipelines.readers import parquet_batches
+
+    path, group = task
+    for rb in parquet_batches(path, ["id", "text"], batch_size, groups=(group, group + 1)):
+        yield list(zip(rb.column("id").to_pylist(), rb.column("text").to_pylist(), strict=True))
 
 
 def run_tokenize(input_dir: str, output_dir: str, cfg: TokenizeConfig, workers: int = 1,
@@ -321,11 +335,14 @@ def _tokenize_into(pattern: str, output_dir: str, cfg: TokenizeConfig, workers: 
     from gristmill.pipelines.beam_util import make_pipeline
 
     p = make_pipeline(runner, workers, extra_args)
+    # Only (file, row group) pairs are spread over the workers, which read the texts
+    # themselves: spreading the texts (a Reshuffle of the read batches) made the local runner
+    # hold the whole kept corpus (~1 GB at 260k documents).
     (
         p
-        | "ReadKept" >> beam.io.ReadFromParquetBatched(pattern, columns=["id", "text"])
-        | "Batches" >> beam.FlatMap(_table_batches, cfg.batch_size)
+        | "RowGroups" >> beam.Create(_row_groups(pattern))
         | "Spread" >> beam.Reshuffle()
+        | "ReadKept" >> beam.FlatMap(_read_row_group, cfg.batch_size)
         | "Tokenize" >> BatchesToShards(cfg, output_dir)
     )
     with progress.report("tokenize", os.path.join(output_dir, "_progress"), progress_every,
