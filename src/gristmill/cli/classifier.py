@@ -171,7 +171,7 @@ def _eval(args: argparse.Namespace) -> int:
     from gristmill.classify.evaluate import evaluate_model, evaluate_sets
 
     if not args.input and not args.test and not args.unlabeled:
-        raise UserError("classifier eval needs --input FILE or at least one --test NAME=FILE (or --unlabeled NAME=FILE)")
+        raise UserError("classifier eval needs --input FILE or at least one --test NAME=FILE")
     try:
         relabel = [Relabel.parse(r) for r in args.relabel]
         if args.test or args.unlabeled:
