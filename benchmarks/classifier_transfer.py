@@ -324,7 +324,8 @@ def _prevalence(model_path: Path, metrics: dict, files: dict[str, Path], held: d
         u = ev["unlabeled"][k]
         out[k] = {"true_share": sum(e.label == pos for e in examples) / len(examples),
                   "estimated_share": u["estimated_share"],
-                  "adjusted": None if u["expected"] is None else u["expected"]["f1"]}
+                  "adjusted": None if u["expected"] is None else u["expected"]["f1"],
+                  "interval": None if u["interval_90"] is None else u["interval_90"]["f1"]}
     return out
 
 
@@ -382,8 +383,9 @@ def _report(results: dict[str, list[dict]], load: str, seconds: float) -> str:
                 f"{rec['seconds']:.0f} s); baseline {_params(base['params'])} ({base['seconds']:.0f} s)")
     lines += ["", "The card's estimate against the untouched groups (recipe; per seed): true F1; the "
               "unadjusted estimate (F1 on the test groups) and its gap; the estimate adjusted to the share "
-              "of positives that `classifier eval --unlabeled` estimates there, and its gap.", "",
-              "| task | group | seed | share true / estimated | F1 true | unadjusted (gap) | adjusted (gap) |",
+              "of positives that `classifier eval --unlabeled` estimates there, its gap and its 90% interval "
+              "(sampling noise of q, TPR and FPR only).", "",
+              "| task | group | seed | share true / estimated | F1 true | unadjusted (gap) | adjusted (gap), interval |",
               "|---|---|---:|---|---:|---:|---:|"]
     for task, runs in results.items():
         for k in ("untouched", "extra"):
@@ -393,6 +395,8 @@ def _report(results: dict[str, list[dict]], load: str, seconds: float) -> str:
                 pv, true = r["recipe"]["prevalence"], r["recipe"][k]
                 est = pv[k]
                 adj = "—" if est["adjusted"] is None else f"{est['adjusted']:.3f} ({abs(est['adjusted'] - true):.3f})"
+                iv = est.get("interval")
+                adj += "" if iv is None else f", 90% {iv[0]:.3f}-{iv[1]:.3f}"
                 lines.append(f"| {task} | {k} | {r['seed']} | {est['true_share']:.3f} / "
                              f"{_opt(est['estimated_share'])} | {true:.3f} | {pv['unadjusted']:.3f} "
                              f"({abs(pv['unadjusted'] - true):.3f}) | {adj} |")

@@ -142,3 +142,17 @@ def test_prevalence_table_adds_the_groups_own_share_once():
     own = next(r for r in pv["table"] if r["share"] == 0.6)
     assert own["f1"] == pytest.approx(2 / 3)
     assert prevalence_summary(y[:3], y[:3]) is None
+
+
+def test_estimate_interval_follows_the_binomial_noise_of_q():
+    """With TPR 1 and FPR 0 (never redrawn otherwise) the share is q itself and F1 is 1: the
+    interval is q's binomial spread, about +-1.645 x sqrt(0.3 x 0.7 / 400) = +-0.038."""
+    from gristmill.classify.metrics import estimate_interval
+
+    iv = estimate_interval(0.3, 400, 1.0, 0.0, 50, 50)
+    lo, hi = iv["share"]
+    assert lo < 0.3 < hi and 0.06 < hi - lo < 0.09 and iv["f1"] == [1.0, 1.0] and iv["level"] == 0.9
+    assert estimate_interval(0.3, 400, 1.0, 0.0, 50, 50) == iv  # seeded
+    wide = estimate_interval(0.3, 400, 0.7, 0.1, 20, 20)["share"]
+    assert wide[1] - wide[0] > hi - lo  # rates from few test documents: a wider interval
+    assert estimate_interval(0.3, 400, 0.0, 1.0, 50, 50) is None  # TPR <= FPR in every draw

@@ -181,6 +181,8 @@ def test_eval_unlabeled_estimates_the_share_and_the_f1_there(grouped, families, 
     assert est["estimated_share"] == pytest.approx(pv["share"])
     assert est["expected"]["f1"] == pytest.approx(m["test"]["f1"])
     assert est["expected"]["precision"] == pytest.approx(m["test"]["precision"])
+    assert est["interval_90"]["f1"][0] <= est["expected"]["f1"] <= est["interval_90"]["f1"][1]
+    assert (pv["n_pos"], pv["n_neg"]) == (round(pv["share"] * m["test"]["n"]), m["test"]["n"] - pv["n_pos"])
     mu = res["unlabeled"]["murphy"]
     q = mu["predicted_positive_rate"]
     want = min(1.0, max(0.0, (q - pv["fpr"]) / (pv["tpr"] - pv["fpr"])))

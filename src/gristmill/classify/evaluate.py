@@ -15,7 +15,12 @@ import json
 from pathlib import Path
 
 from gristmill.classify.data import Relabel, read_examples, read_texts
-from gristmill.classify.metrics import adjusted_share, at_prevalence, evaluate_scores
+from gristmill.classify.metrics import (
+    adjusted_share,
+    at_prevalence,
+    estimate_interval,
+    evaluate_scores,
+)
 from gristmill.classify.model import load_model, predict_probs
 from gristmill.classify.preprocess import PREPROCESSORS
 from gristmill.classify.train import sidecar_paths
@@ -107,8 +112,9 @@ def evaluate_sets(
             texts = read_texts(list(data), text_field, fmt)
             labels, probs = predict_probs(model, texts, prep)
             q = float((probs[:, labels.index(positive)] >= threshold).mean())  # type: ignore[arg-type]
-            out["unlabeled"][name] = {**unlabeled_estimate(q, *rates), "n": len(texts),
-                                      "data": [str(p) for p in data]}
+            est = unlabeled_estimate(q, *rates[:2])
+            est["interval_90"] = estimate_interval(q, len(texts), *rates)
+            out["unlabeled"][name] = {**est, "n": len(texts), "data": [str(p) for p in data]}
     return out
 
 
@@ -121,10 +127,12 @@ def unlabeled_estimate(q: float, tpr: float, fpr: float) -> dict:
             "expected": None if share is None else at_prevalence(tpr, fpr, share)}
 
 
-def shipped_rates(model_path: str | Path, positive: str | None, threshold: float | None) -> tuple[float, float]:
-    """(TPR, FPR) of the model's positive label at its shipped threshold on its test set,
-    from the metrics JSON (the ``prevalence`` block, or for older models the confusion
-    matrix). A UserError when they do not apply: no metrics JSON, or another decision rule."""
+def shipped_rates(model_path: str | Path, positive: str | None, threshold: float | None
+                  ) -> tuple[float, float, int, int]:
+    """(TPR, FPR, positives, negatives) of the model's positive label at its shipped threshold
+    on its test set, from the metrics JSON (the confusion matrix, which every gristmill model's
+    metrics keep; its ``prevalence`` block has the same rates). A UserError when they do not
+    apply: no metrics JSON, or another decision rule."""
     m = _shipped_metrics(model_path)
     ship_pos, ship_thr = shipped_decision(model_path)
     test = m.get("test") or {}
@@ -136,9 +144,6 @@ def shipped_rates(model_path: str | Path, positive: str | None, threshold: float
     if positive != ship_pos or threshold != ship_thr:
         raise UserError(f"--unlabeled uses the error rates recorded at the model's own decision rule "
                         f"(positive {ship_pos!r}, threshold {ship_thr}); leave out --positive/--threshold")
-    pv = test.get("prevalence")
-    if pv:
-        return pv["tpr"], pv["fpr"]
     cm = test["confusion_matrix"]
     j = cm["labels"].index(ship_pos)
     rows = cm["matrix"]
@@ -147,4 +152,4 @@ def shipped_rates(model_path: str | Path, positive: str | None, threshold: float
     n_pos, n_neg = sum(pos_row), sum(sum(r) for r in neg_rows)
     if not n_pos or not n_neg:
         raise UserError(f"--unlabeled: the test set in {model_path}'s metrics JSON lacks one of the classes")
-    return pos_row[j] / n_pos, sum(r[j] for r in neg_rows) / n_neg
+    return pos_row[j] / n_pos, sum(r[j] for r in neg_rows) / n_neg, n_pos, n_neg

@@ -243,5 +243,31 @@ def prevalence_summary(y: np.ndarray, pred: np.ndarray) -> dict | None:
     rates = error_rates(y, pred)
     if rates is None:
         return None
-    share = float(np.mean(np.asarray(y, dtype=bool)))
-    return {"tpr": rates[0], "fpr": rates[1], "share": share, "table": prevalence_table(*rates, own_share=share)}
+    y = np.asarray(y, dtype=bool)
+    share = float(np.mean(y))
+    return {"tpr": rates[0], "fpr": rates[1], "share": share, "n_pos": int(y.sum()), "n_neg": int((~y).sum()),
+            "table": prevalence_table(*rates, own_share=share)}
+
+
+def estimate_interval(q: float, n: int, tpr: float, fpr: float, n_pos: int, n_neg: int, level: float = 0.9,
+                      draws: int = 2000, seed: int = 0) -> dict | None:
+    """A ``level`` interval of the adjusted share and of the F1 expected there, from sampling
+    alone: q, TPR and FPR are redrawn from binomials of their own counts (``n`` documents
+    scored; ``n_pos`` and ``n_neg`` test documents behind the rates), ``draws`` times, seeded.
+    Draws with TPR <= FPR are left out; None when all are. It does not cover a change of the
+    error rates themselves between the test set and the new data, often the larger error."""
+    rng = np.random.default_rng(seed)
+    qs = rng.binomial(n, q, draws) / n
+    ts = rng.binomial(n_pos, tpr, draws) / n_pos
+    fs = rng.binomial(n_neg, fpr, draws) / n_neg
+    ok = ts > fs
+    if not ok.any():
+        return None
+    qs, ts, fs = qs[ok], ts[ok], fs[ok]
+    share = np.clip((qs - fs) / (ts - fs), 0.0, 1.0)
+    tp, fp, fn = share * ts, (1 - share) * fs, share * (1 - ts)
+    den = 2 * tp + fp + fn
+    f1 = np.divide(2 * tp, den, out=np.zeros_like(den), where=den > 0)
+    lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
+    return {"level": level, "share": [float(x) for x in np.quantile(share, [lo, hi])],
+            "f1": [float(x) for x in np.quantile(f1, [lo, hi])]}
