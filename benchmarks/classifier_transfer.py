@@ -254,6 +254,10 @@ def run_task(task: str, root: Path, trials: int, budget: float, threads: int, se
                          trials=m["search"]["trials_run"], card_estimate=m["test"]["f1"],
                          card_ece=m["test"]["calibration"]["ece"], card_interval=m["test"]["f1_interval_90"])
     assert abs(out["recipe"]["test"] - m["test"]["f1"]) < 1e-9  # the same split as the baseline's
+    out["recipe"]["prevalence"] = _prevalence(res.model_path, m, files, held, pos)
+    t0 = time.perf_counter()
+    out["ensemble"] = ensemble(gs, held, m["search"]["chosen"], model, pos, threads, seed, root / task)
+    out["ensemble"]["seconds"] = time.perf_counter() - t0
 
     # the current default recipe (what `classifier train` did before): prediction speed reference
     cur = train_classifier([files["train"]], root / task / "current.bin", cfg,
@@ -261,12 +265,67 @@ def run_task(task: str, root: Path, trials: int, budget: float, threads: int, se
                                                                       tuple(spec["test"])))
     cur_model = load_model(cur.model_path)
     out["current"] = _row(cur_model, preprocess, cur.metrics["threshold"], gs, held, pos)
+    out["current"]["prevalence"] = _prevalence(cur.model_path, cur.metrics, files, held, pos)
     texts = [e.text for e in held["untouched"]]
     for key, mdl, pr in (("baseline", b["model"], preprocess), ("recipe", model, prep),
                          ("current", cur_model, preprocess)):
         out[key]["docs_per_s"] = _speed(mdl, pr, texts)
         # timed in turns with the current model: the figure to compare (docs/s drift with load)
         out[key]["cost_vs_current"] = cost_ratio(mdl, pr, cur_model, preprocess, texts, limit=len(texts))
+    return out
+
+
+ENSEMBLE_K = 3
+
+
+def ensemble(gs, held: dict, chosen: dict, first, pos: str, threads: int, seed: int, tmp: Path,
+             k: int = ENSEMBLE_K) -> dict:
+    """An experiment, not part of the recipe (it costs k predictions per document, over the
+    classifier budget: benchmarks/classifier_budget.py): the recipe's chosen trial and k - 1
+    copies trained with other seeds, probabilities of the positive label averaged, one
+    threshold chosen on the validation groups."""
+    import fasttext
+    import numpy as np
+
+    from gristmill.classify.metrics import best_f1_threshold, binary_scores
+    from gristmill.classify.preprocess import PREPROCESSORS, preprocess_name
+    from gristmill.classify.search import Trial, _write
+
+    fields = Trial.__dataclass_fields__
+    t = Trial(**{f: tuple(v) if f == "clean" else v for f, v in chosen.items() if f in fields})
+    prep = PREPROCESSORS[preprocess_name(t.clean)]
+    train_file = _write(tmp / "ensemble-train.txt", gs.split.train, t.clean)
+    models = [first] + [fasttext.train_supervised(input=str(train_file), thread=threads, seed=seed + 1000 * i,
+                                                  verbose=0, minCount=1, bucket=200_000, **t.fasttext_args())
+                        for i in range(1, k)]
+
+    def scores(examples) -> tuple:
+        parts = [_scores(mdl, examples, pos, prep) for mdl in models]
+        return parts[0][0], np.mean([p[1] for p in parts], axis=0)
+
+    thr, valid_f1 = best_f1_threshold(*scores(gs.split.valid))
+    sets = {"test_in_group": gs.test_in_group, "test": gs.split.test, **held}
+    row: dict = {"threshold": thr, "valid_f1": valid_f1, "k": k}
+    for name, examples in sets.items():
+        y, s = scores(examples)
+        row[name] = binary_scores(y, s >= thr)["f1"]
+    return row
+
+
+def _prevalence(model_path: Path, metrics: dict, files: dict[str, Path], held: dict, pos: str) -> dict:
+    """The card's estimate of F1 on each untouched set, unadjusted (the test groups' F1) and
+    adjusted to the set's share of positives as `classifier eval --unlabeled` estimates it
+    (the labels are not read), with the true share beside it."""
+    from gristmill.classify.evaluate import evaluate_sets
+
+    ev = evaluate_sets(model_path, {}, unlabeled={k: [files[k]] for k in held})
+    out = {"test_share": metrics["test"]["prevalence"]["share"], "unadjusted": metrics["test"]["f1"]}
+    for k, examples in held.items():
+        u = ev["unlabeled"][k]
+        out[k] = {"true_share": sum(e.label == pos for e in examples) / len(examples),
+                  "estimated_share": u["estimated_share"],
+                  "adjusted": None if u["expected"] is None else u["expected"]["f1"],
+                  "interval": None if u["interval_90"] is None else u["interval_90"]["f1"]}
     return out
 
 
@@ -287,7 +346,7 @@ def _speed(model, prep, texts: list[str]) -> float:
 
 
 KEYS = ("test_in_group", "test", "untouched", "extra")
-MODELS = ("current", "baseline", "recipe")
+MODELS = ("current", "baseline", "recipe", "ensemble")
 
 
 def _mean_sd(xs: list[float]) -> str:
@@ -303,22 +362,50 @@ def _report(results: dict[str, list[dict]], load: str, seconds: float) -> str:
     for task, runs in results.items():
         for key in MODELS:
             cells = [_mean_sd([r[key][k] for r in runs]) if k in runs[0][key] else "—" for k in KEYS]
+            if key == "ensemble":  # k models: k predictions per document (classifier_budget.py)
+                lines.append(f"| {task} | recipe x{runs[0][key]['k']} (seeds) | " + " | ".join(cells) + " | — | — |")
+                continue
             speed = sum(r[key]["docs_per_s"] for r in runs) / len(runs)
             cost = sum(r[key]["cost_vs_current"] for r in runs) / len(runs)
             lines.append(f"| {task} | {key} | " + " | ".join(cells) + f" | {speed:,.0f} | x{cost:.2f} |")
     lines.append("")
     for task, runs in results.items():
         for r in runs:
-            rec, base = r["recipe"], r["baseline"]
+            rec, base, ens = r["recipe"], r["baseline"], r["ensemble"]
             lines.append(
                 f"- {task} seed {r['seed']}: recipe - baseline out of group {rec['test'] - base['test']:+.3f}, "
-                f"untouched {rec['untouched'] - base['untouched']:+.3f}; card estimate {rec['card_estimate']:.3f} "
+                f"untouched {rec['untouched'] - base['untouched']:+.3f}; ensemble - baseline out of group "
+                f"{ens['test'] - base['test']:+.3f}, untouched {ens['untouched'] - base['untouched']:+.3f} "
+                f"({ens['seconds']:.0f} s); card estimate {rec['card_estimate']:.3f} "
                 f"(90% interval {rec['card_interval'][0]:.3f}-{rec['card_interval'][1]:.3f}) vs untouched "
                 f"{rec['untouched']:.3f}: gap {abs(rec['card_estimate'] - rec['untouched']):.3f}; recipe "
                 f"{_params(rec['params'])} ({rec['trials']} trials, stopped by {rec['stopped_by']}, "
                 f"{rec['seconds']:.0f} s); baseline {_params(base['params'])} ({base['seconds']:.0f} s)")
+    lines += ["", "The card's estimate against the untouched groups (recipe; per seed): true F1; the "
+              "unadjusted estimate (F1 on the test groups) and its gap; the estimate adjusted to the share "
+              "of positives that `classifier eval --unlabeled` estimates there, its gap and its 90% interval "
+              "(sampling noise of q, TPR and FPR only).", "",
+              "| task | group | seed | share true / estimated | F1 true | unadjusted (gap) | adjusted (gap), interval |",
+              "|---|---|---:|---|---:|---:|---:|"]
+    for task, runs in results.items():
+        for k in ("untouched", "extra"):
+            for r in runs:
+                if k not in r["recipe"]:
+                    continue
+                pv, true = r["recipe"]["prevalence"], r["recipe"][k]
+                est = pv[k]
+                adj = "—" if est["adjusted"] is None else f"{est['adjusted']:.3f} ({abs(est['adjusted'] - true):.3f})"
+                iv = est.get("interval")
+                adj += "" if iv is None else f", 90% {iv[0]:.3f}-{iv[1]:.3f}"
+                lines.append(f"| {task} | {k} | {r['seed']} | {est['true_share']:.3f} / "
+                             f"{_opt(est['estimated_share'])} | {true:.3f} | {pv['unadjusted']:.3f} "
+                             f"({abs(pv['unadjusted'] - true):.3f}) | {adj} |")
     lines.append(f"\nTotal {seconds:.0f} s; load average (1, 5, 15 min) before / after: {load}")
     return "\n".join(lines)
+
+
+def _opt(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3f}"
 
 
 def _params(p: dict) -> str:

@@ -94,3 +94,65 @@ def test_f1_interval_brackets_the_f1_and_is_seeded():
     f1 = binary_scores(y, pred)["f1"]
     lo, hi = f1_interval(y, pred)
     assert lo < f1 < hi and hi - lo < 0.2 and (lo, hi) == f1_interval(y, pred)
+
+
+def test_error_rates_and_f1_at_prevalence_by_hand():
+    """TPR 0.8, FPR 0.1 where 20% are positive: per document TP 0.16, FP 0.08, FN 0.04, so
+    precision 0.16 / 0.24 = 2/3 and F1 0.32 / 0.44 = 8/11."""
+    from gristmill.classify.metrics import at_prevalence, error_rates
+
+    row = at_prevalence(0.8, 0.1, 0.2)
+    assert row["precision"] == pytest.approx(2 / 3) and row["f1"] == pytest.approx(8 / 11)
+    assert row["recall"] == 0.8 and row["share"] == 0.2
+    assert at_prevalence(0.8, 0.1, 0.0) == {"share": 0.0, "precision": 0.0, "recall": 0.8, "f1": 0.0}
+    assert at_prevalence(0.8, 0.0, 0.01)["precision"] == 1.0  # no false positives at any share
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        at_prevalence(0.8, 0.1, 1.5)
+    y = np.array([1, 1, 1, 0, 0], bool)
+    pred = np.array([1, 1, 0, 1, 0], bool)
+    assert error_rates(y, pred) == (2 / 3, 1 / 2)
+    assert error_rates(y[:3], pred[:3]) is None  # no negatives: no FPR
+    # at the set's own share (3/5) the formula gives back the set's F1 (2/3)
+    assert at_prevalence(2 / 3, 1 / 2, 3 / 5)["f1"] == pytest.approx(binary_scores(y, pred)["f1"]) \
+        == pytest.approx(2 / 3)
+
+
+def test_adjusted_share_inverts_the_predicted_positive_rate_and_clips():
+    """q = TPR x share + FPR x (1 - share): with TPR 0.8 and FPR 0.1 a share of 0.2 gives
+    q = 0.24, and 0.24 gives back 0.2; rates below FPR or above TPR clip to 0 and 1."""
+    from gristmill.classify.metrics import adjusted_share
+
+    assert adjusted_share(0.24, 0.8, 0.1) == pytest.approx(0.2)
+    assert adjusted_share(0.1, 0.8, 0.1) == 0.0 and adjusted_share(0.8, 0.8, 0.1) == 1.0
+    assert adjusted_share(0.05, 0.8, 0.1) == 0.0 and adjusted_share(0.95, 0.8, 0.1) == 1.0
+    assert adjusted_share(0.3, 0.4, 0.4) is None and adjusted_share(0.3, 0.2, 0.4) is None
+
+
+def test_prevalence_table_adds_the_groups_own_share_once():
+    from gristmill.classify.metrics import SHARES, prevalence_summary, prevalence_table
+
+    table = prevalence_table(0.8, 0.1, own_share=0.25)
+    assert [r["share"] for r in table] == sorted([*SHARES, 0.25])
+    assert [r["share"] for r in prevalence_table(0.8, 0.1, own_share=0.2)] == list(SHARES)
+    f1 = [r["f1"] for r in table]
+    assert f1 == sorted(f1)  # with FPR > 0, F1 grows with the share of positives
+    y = np.array([1, 1, 1, 0, 0], bool)
+    pv = prevalence_summary(y, np.array([1, 1, 0, 1, 0], bool))
+    assert (pv["tpr"], pv["fpr"], pv["share"]) == (2 / 3, 1 / 2, 0.6)
+    own = next(r for r in pv["table"] if r["share"] == 0.6)
+    assert own["f1"] == pytest.approx(2 / 3)
+    assert prevalence_summary(y[:3], y[:3]) is None
+
+
+def test_estimate_interval_follows_the_binomial_noise_of_q():
+    """With TPR 1 and FPR 0 (never redrawn otherwise) the share is q itself and F1 is 1: the
+    interval is q's binomial spread, about +-1.645 x sqrt(0.3 x 0.7 / 400) = +-0.038."""
+    from gristmill.classify.metrics import estimate_interval
+
+    iv = estimate_interval(0.3, 400, 1.0, 0.0, 50, 50)
+    lo, hi = iv["share"]
+    assert lo < 0.3 < hi and 0.06 < hi - lo < 0.09 and iv["f1"] == [1.0, 1.0] and iv["level"] == 0.9
+    assert estimate_interval(0.3, 400, 1.0, 0.0, 50, 50) == iv  # seeded
+    wide = estimate_interval(0.3, 400, 0.7, 0.1, 20, 20)["share"]
+    assert wide[1] - wide[0] > hi - lo  # rates from few test documents: a wider interval
+    assert estimate_interval(0.3, 400, 0.0, 1.0, 50, 50) is None  # TPR <= FPR in every draw

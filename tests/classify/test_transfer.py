@@ -147,3 +147,69 @@ def test_trial_sequence_starts_from_the_defaults_and_is_seeded():
     assert len(set(seq)) == 10 and all(t.dim in SPACE["dim"] for t in seq[2:])
     fixed = trial_sequence(cfg, 5, seed=4, clean=("urls",))
     assert {t.clean for t in fixed} == {("urls",)} and fixed[0].epoch == cfg.epoch
+
+
+def test_eval_unlabeled_estimates_the_share_and_the_f1_there(grouped, families, tmp_path, capsys):
+    """The model's own out-of-group test documents, read without their labels: adjusted
+    classify-and-count gives back their share of positives and the F1 the card reports (the
+    rates were measured on exactly these documents); murphy gets an estimate from the same
+    rates. An older metrics JSON without the ``prevalence`` block gives the same rates (from
+    the confusion matrix)."""
+    import shutil
+
+    from gristmill.classify.data import read_examples
+    from gristmill.classify.groupsplit import group_holdout_split
+    from gristmill.classify.metrics import at_prevalence
+
+    m = grouped.metrics
+    gs = group_holdout_split(read_examples([families], group_field="family"), VALID, TEST)
+    assert len(gs.split.test) == m["test"]["n"]
+    own = tmp_path / "test_groups.jsonl"
+    own.write_text("".join(json.dumps({"text": e.text}) + "\n" for e in gs.split.test))
+    murphy = tmp_path / "murphy.jsonl"  # labelled: the labels are ignored
+    murphy.write_text("".join(line + "\n" for line in families.read_text().splitlines()
+                              if json.loads(line)["family"] == "murphy"))
+    out = tmp_path / "eval.json"
+    rc = main(["classifier", "eval", "--model", str(grouped.model_path), "--unlabeled", f"own={own}",
+               "--unlabeled", f"murphy={murphy}", "--output", str(out)])
+    assert rc == 0
+    res = json.loads(out.read_text())
+    assert res == json.loads(capsys.readouterr().out) and res["sets"] == {}
+    pv = m["test"]["prevalence"]
+    est = res["unlabeled"]["own"]
+    assert (est["tpr"], est["fpr"], est["n"]) == (pv["tpr"], pv["fpr"], m["test"]["n"])
+    assert est["estimated_share"] == pytest.approx(pv["share"])
+    assert est["expected"]["f1"] == pytest.approx(m["test"]["f1"])
+    assert est["expected"]["precision"] == pytest.approx(m["test"]["precision"])
+    assert est["interval_90"]["f1"][0] <= est["expected"]["f1"] <= est["interval_90"]["f1"][1]
+    assert (pv["n_pos"], pv["n_neg"]) == (round(pv["share"] * m["test"]["n"]), m["test"]["n"] - pv["n_pos"])
+    mu = res["unlabeled"]["murphy"]
+    q = mu["predicted_positive_rate"]
+    want = min(1.0, max(0.0, (q - pv["fpr"]) / (pv["tpr"] - pv["fpr"])))
+    assert mu["estimated_share"] == pytest.approx(want) and mu["n"] == 120
+    assert mu["expected"] == pytest.approx(at_prevalence(pv["tpr"], pv["fpr"], want))
+    # a metrics JSON written before the prevalence block: the rates come from the confusion matrix
+    old = tmp_path / "old"
+    old.mkdir()
+    shutil.copy(grouped.model_path, old / "m.bin")
+    meta = json.loads(grouped.metrics_path.read_text())
+    del meta["test"]["prevalence"]
+    (old / "m.metrics.json").write_text(json.dumps(meta))
+    assert main(["classifier", "eval", "--model", str(old / "m.bin"), "--unlabeled", f"own={own}"]) == 0
+    again = json.loads(capsys.readouterr().out)["unlabeled"]["own"]
+    assert again["tpr"] == pytest.approx(pv["tpr"]) and again["fpr"] == pytest.approx(pv["fpr"])
+    # another decision rule than the shipped one: the recorded rates do not apply
+    rc = main(["classifier", "eval", "--model", str(grouped.model_path), "--unlabeled", f"own={own}",
+               "--threshold", "0.01"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "leave out --positive/--threshold" in err and err.count("\n") == 1
+
+
+def test_card_shows_expected_f1_by_share_of_positives(grouped):
+    pv = grouped.metrics["test"]["prevalence"]
+    card = grouped.card_path.read_text()
+    assert "## Expected F1 by share of positives" in card
+    own = next(r for r in pv["table"] if r["share"] == pv["share"])
+    assert own["f1"] == pytest.approx(grouped.metrics["test"]["f1"])
+    assert f"| {pv['share']:.1%} (test) | {own['precision']:.3f} | {own['recall']:.3f} | {own['f1']:.3f} |" in card
+    assert "| 1.0% |" in card and "| 50.0% |" in card

@@ -102,6 +102,7 @@ def render_card(metrics: dict, description: str = "") -> str:
         lines += ["", f"Quantized copy `{q['model']}` ({q['model_bytes']} bytes vs "
                   f"{metrics['model_bytes']}): test F1 {_f(q['test']['f1'])} at threshold "
                   f"{_f(q['threshold'])}."]
+    lines += _prevalence_section(metrics)
     lines += _calibration_section(metrics)
     remove = f"[{pos}]" if pos else "[LABEL]"
     prep = metrics.get("preprocess_name", "gristmill")
@@ -195,6 +196,29 @@ def _transfer_section(metrics: dict) -> list[str]:
         lines += ["", f"**Warning:** F1 drops by {f1['drop']:.3f} out of group: this model does not "
                   f"transfer well beyond the groups it was trained on."]
     return lines + [""]
+
+
+def _prevalence_section(metrics: dict) -> list[str]:
+    """Expected precision and F1 at other shares of positives, from the test set's TPR and FPR
+    (``metrics.at_prevalence``): F1 follows the share, so a group with more or fewer positives
+    than the test groups scores differently with the same per-class error rates."""
+    pv = metrics["test"].get("prevalence")
+    if not pv:
+        return []
+    where = "out-of-group test groups" if "test_in_group" in metrics else "test split"
+    lines = ["", "## Expected F1 by share of positives", "",
+             f"On the {where} the model flags {pv['tpr']:.1%} of the `{metrics['positive']}` documents (TPR) "
+             f"and {pv['fpr']:.1%} of the others (FPR); {pv['share']:.1%} of the documents there are "
+             f"`{metrics['positive']}`. Precision and F1 depend on that share. If the per-class rates hold "
+             f"on other data, a set with another share gets:", "",
+             "| share of positives | precision | recall | F1 |", "|---:|---:|---:|---:|"]
+    for row in pv["table"]:
+        own = " (test)" if row["share"] == pv["share"] else ""
+        lines.append(f"| {row['share']:.1%}{own} | {_f(row['precision'])} | {_f(row['recall'])} | {_f(row['f1'])} |")
+    lines += ["", "`gristmill classifier eval --model MODEL --unlabeled NAME=FILE` estimates the share of an "
+              "unlabelled file from the share the model flags there, q: share = (q - FPR) / (TPR - FPR), "
+              "and reports the expected F1 at it (docs/classifiers.md)."]
+    return lines
 
 
 def _calibration_section(metrics: dict) -> list[str]:

@@ -54,4 +54,6 @@ class RecipeConfig:
     clean: tuple[str, ...] | None = None
     search_trials: int = 16
     search_budget_s: float = 120.0
-    max_cost: float | None = 1.25  # prediction cost, as a multiple of the defaults' (search.search)
+    # prediction cost, as a multiple of the defaults' (search.search); 1.25: what the < 10%
+    # classifier budget of the recommended pipeline leaves a model (search's docstring)
+    max_cost: float | None = 1.25

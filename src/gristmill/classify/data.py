@@ -148,3 +148,35 @@ def _from_fasttext(line: str, where: str) -> Example:
         raise DataError(f"{where}: no {LABEL_PREFIX}<name> token (fastText format)")
     text = " ".join(t for t in tokens if not t.startswith(LABEL_PREFIX))
     return Example(where, text, _check_label(labels[0][len(LABEL_PREFIX):], where))
+
+
+def read_texts(paths: list[str | Path], text_field: str = "text", fmt: str = "auto") -> list[str]:
+    """The texts of ``paths`` without their labels (``classifier eval --unlabeled``): the
+    ``text_field`` of JSONL records (any label field is ignored), else every non-empty line
+    with its ``__label__`` tokens, if any, left out."""
+    out: list[str] = []
+    for p in paths:
+        path = Path(p)
+        if not path.is_file():
+            raise DataError(f"classifier data file not found: {path}")
+        f_fmt = detect_format(path) if fmt == "auto" else fmt
+        if f_fmt not in ("jsonl", "fasttext"):
+            raise DataError(f"unknown format {fmt!r}; use auto, jsonl or fasttext")
+        with open(path, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                if f_fmt == "fasttext":
+                    out.append(" ".join(t for t in line.split() if not t.startswith(LABEL_PREFIX)))
+                    continue
+                where = f"{path}:{lineno}"
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise DataError(f"{where}: not valid JSON ({e.msg})") from None
+                if not isinstance(rec, dict) or not isinstance(rec.get(text_field), str):
+                    raise DataError(f"{where}: no string field {text_field!r}; choose it with --text-field")
+                out.append(rec[text_field])
+    if not out:
+        raise DataError(f"no texts in {', '.join(map(str, paths))}")
+    return out

@@ -2,6 +2,11 @@
 
 The decision threshold and positive label default to those in the model's metrics JSON, so
 evaluating a model on new data uses the decision rule it ships with.
+
+Unlabelled sets (``--unlabeled NAME=FILE``) get no measured F1, but an expected one: the share
+of positives there is estimated by adjusted classify-and-count from the share the model flags
+and the true and false positive rates its metrics JSON records on the test set, and F1 is
+computed at that share (``metrics.at_prevalence``, docs/classifiers.md).
 """
 
 from __future__ import annotations
@@ -9,11 +14,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gristmill.classify.data import Relabel, read_examples
-from gristmill.classify.metrics import evaluate_scores
+from gristmill.classify.data import Relabel, read_examples, read_texts
+from gristmill.classify.metrics import (
+    adjusted_share,
+    at_prevalence,
+    estimate_interval,
+    evaluate_scores,
+)
 from gristmill.classify.model import load_model, predict_probs
 from gristmill.classify.preprocess import PREPROCESSORS
 from gristmill.classify.train import sidecar_paths
+from gristmill.errors import UserError
 
 
 def shipped_decision(model_path: str | Path) -> tuple[str | None, float | None]:
@@ -66,11 +77,14 @@ def evaluate_sets(
     label_field: str = "label",
     fmt: str = "auto",
     relabel: list[Relabel] | None = None,
+    unlabeled: dict[str, list[str | Path]] | None = None,
 ) -> dict:
     """The model on several named test sets (``classifier eval --test NAME=FILE``), each
     scored on its own with the same decision rule: ``{"model", "positive", "threshold",
     "preprocess", "sets": {name: metrics JSON with its "data"}}``. Several sets rather than
-    one pooled file: a model that is good on one source and poor on another shows it."""
+    one pooled file: a model that is good on one source and poor on another shows it.
+    ``unlabeled`` sets are scored without labels (``unlabeled_estimate``), under "unlabeled";
+    they need the shipped decision rule, whose error rates the metrics JSON records."""
     from gristmill.classify.builtin import resolve_model
 
     model_path = resolve_model(model_path)
@@ -91,4 +105,51 @@ def evaluate_sets(
                             threshold if positive is not None else None)
         m["data"] = [str(p) for p in data]
         out["sets"][name] = m
+    if unlabeled:
+        rates = shipped_rates(model_path, positive, threshold)
+        out["unlabeled"] = {}
+        for name, data in unlabeled.items():
+            texts = read_texts(list(data), text_field, fmt)
+            labels, probs = predict_probs(model, texts, prep)
+            q = float((probs[:, labels.index(positive)] >= threshold).mean())  # type: ignore[arg-type]
+            est = unlabeled_estimate(q, *rates[:2])
+            est["interval_90"] = estimate_interval(q, len(texts), *rates)
+            out["unlabeled"][name] = {**est, "n": len(texts), "data": [str(p) for p in data]}
     return out
+
+
+def unlabeled_estimate(q: float, tpr: float, fpr: float) -> dict:
+    """From the share ``q`` of documents the model flags: the estimated share of positives
+    (``metrics.adjusted_share``) and the expected precision and F1 there, with the rates used.
+    ``expected`` is None when TPR <= FPR (no estimate possible)."""
+    share = adjusted_share(q, tpr, fpr)
+    return {"predicted_positive_rate": q, "tpr": tpr, "fpr": fpr, "estimated_share": share,
+            "expected": None if share is None else at_prevalence(tpr, fpr, share)}
+
+
+def shipped_rates(model_path: str | Path, positive: str | None, threshold: float | None
+                  ) -> tuple[float, float, int, int]:
+    """(TPR, FPR, positives, negatives) of the model's positive label at its shipped threshold
+    on its test set, from the metrics JSON (the confusion matrix, which every gristmill model's
+    metrics keep; its ``prevalence`` block has the same rates). A UserError when they do not
+    apply: no metrics JSON, or another decision rule."""
+    m = _shipped_metrics(model_path)
+    ship_pos, ship_thr = shipped_decision(model_path)
+    test = m.get("test") or {}
+    if Path(model_path).suffix == ".ftz" and "quantized" in m:
+        test = m["quantized"].get("test") or {}
+    if ship_pos is None or ship_thr is None or not test:
+        raise UserError(f"--unlabeled needs the error rates recorded in the model's metrics JSON with a "
+                        f"positive label and threshold; {model_path} has none (was it trained by gristmill?)")
+    if positive != ship_pos or threshold != ship_thr:
+        raise UserError(f"--unlabeled uses the error rates recorded at the model's own decision rule "
+                        f"(positive {ship_pos!r}, threshold {ship_thr}); leave out --positive/--threshold")
+    cm = test["confusion_matrix"]
+    j = cm["labels"].index(ship_pos)
+    rows = cm["matrix"]
+    pos_row = rows[j]
+    neg_rows = [r for i, r in enumerate(rows) if i != j]
+    n_pos, n_neg = sum(pos_row), sum(sum(r) for r in neg_rows)
+    if not n_pos or not n_neg:
+        raise UserError(f"--unlabeled: the test set in {model_path}'s metrics JSON lacks one of the classes")
+    return pos_row[j] / n_pos, sum(r[j] for r in neg_rows) / n_neg, n_pos, n_neg

@@ -185,3 +185,89 @@ def evaluate_scores(
     if unknown:
         out["unknown_labels"] = unknown  # true labels the model cannot predict
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Prevalence: F1 and precision follow the share of positives; TPR and FPR do not (much).
+#
+# A group with another share of positives than the card's estimate group gets another F1 even
+# when the model's errors per class are the same. So the card shows F1 as a function of the
+# share, computed from the estimate group's TPR and FPR at the chosen threshold, and
+# ``classifier eval --unlabeled`` estimates the share of an unlabelled file by adjusted
+# classify-and-count (Forman 2008): q = TPR * share + FPR * (1 - share), solved for the share.
+# Both assume the class-conditional error rates carry over to the other group, which is the
+# whole bet of the estimate (docs/classifiers.md).
+
+SHARES = (0.01, 0.05, 0.1, 0.2, 0.3, 0.5)  # the card's table
+
+
+def error_rates(y: np.ndarray, pred: np.ndarray) -> tuple[float, float] | None:
+    """(TPR, FPR) of boolean decisions ``pred`` against truth ``y``; None without both classes."""
+    y, pred = np.asarray(y, dtype=bool), np.asarray(pred, dtype=bool)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    return int((y & pred).sum()) / n_pos, int((~y & pred).sum()) / n_neg
+
+
+def at_prevalence(tpr: float, fpr: float, share: float) -> dict[str, float]:
+    """Expected precision, recall and F1 where a ``share`` of documents is positive, if the
+    true and false positive rates stay ``tpr`` and ``fpr``. Per document: TP = share x TPR,
+    FP = (1 - share) x FPR, FN = share x (1 - TPR); F1 = 2 TP / (2 TP + FP + FN)."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"share of positives must be in [0, 1], got {share}")
+    tp, fp, fn = share * tpr, (1.0 - share) * fpr, share * (1.0 - tpr)
+    return {"share": share, "precision": _div(tp, tp + fp), "recall": tpr, "f1": _div(2 * tp, 2 * tp + fp + fn)}
+
+
+def adjusted_share(q: float, tpr: float, fpr: float) -> float | None:
+    """The share of positives behind a predicted-positive rate ``q``: (q - FPR) / (TPR - FPR),
+    clipped to [0, 1] (adjusted classify-and-count). None when TPR <= FPR: the decisions then
+    carry no information about the share."""
+    if tpr <= fpr:
+        return None
+    return min(1.0, max(0.0, (q - fpr) / (tpr - fpr)))
+
+
+def prevalence_table(tpr: float, fpr: float, own_share: float | None = None,
+                     shares: tuple[float, ...] = SHARES) -> list[dict[str, float]]:
+    """``at_prevalence`` at each of ``shares`` and at ``own_share`` (the estimate group's own
+    share, which then reproduces its F1), sorted by share, each share once."""
+    want = sorted(set(shares) | ({own_share} if own_share is not None else set()))
+    return [at_prevalence(tpr, fpr, s) for s in want]
+
+
+def prevalence_summary(y: np.ndarray, pred: np.ndarray) -> dict | None:
+    """What the metrics JSON keeps of a labelled set for prevalence estimates: its TPR, FPR,
+    share of positives and ``prevalence_table``; None without both classes."""
+    rates = error_rates(y, pred)
+    if rates is None:
+        return None
+    y = np.asarray(y, dtype=bool)
+    share = float(np.mean(y))
+    return {"tpr": rates[0], "fpr": rates[1], "share": share, "n_pos": int(y.sum()), "n_neg": int((~y).sum()),
+            "table": prevalence_table(*rates, own_share=share)}
+
+
+def estimate_interval(q: float, n: int, tpr: float, fpr: float, n_pos: int, n_neg: int, level: float = 0.9,
+                      draws: int = 2000, seed: int = 0) -> dict | None:
+    """A ``level`` interval of the adjusted share and of the F1 expected there, from sampling
+    alone: q, TPR and FPR are redrawn from binomials of their own counts (``n`` documents
+    scored; ``n_pos`` and ``n_neg`` test documents behind the rates), ``draws`` times, seeded.
+    Draws with TPR <= FPR are left out; None when all are. It does not cover a change of the
+    error rates themselves between the test set and the new data, often the larger error."""
+    rng = np.random.default_rng(seed)
+    qs = rng.binomial(n, q, draws) / n
+    ts = rng.binomial(n_pos, tpr, draws) / n_pos
+    fs = rng.binomial(n_neg, fpr, draws) / n_neg
+    ok = ts > fs
+    if not ok.any():
+        return None
+    qs, ts, fs = qs[ok], ts[ok], fs[ok]
+    share = np.clip((qs - fs) / (ts - fs), 0.0, 1.0)
+    tp, fp, fn = share * ts, (1 - share) * fs, share * (1 - ts)
+    den = 2 * tp + fp + fn
+    f1 = np.divide(2 * tp, den, out=np.zeros_like(den), where=den > 0)
+    lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
+    return {"level": level, "share": [float(x) for x in np.quantile(share, [lo, hi])],
+            "f1": [float(x) for x in np.quantile(f1, [lo, hi])]}

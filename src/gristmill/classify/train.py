@@ -28,7 +28,12 @@ import numpy as np
 from gristmill.classify.config import ClassifierConfig, GroupConfig, RecipeConfig
 from gristmill.classify.data import Example, Relabel, read_examples
 from gristmill.classify.groupsplit import GroupSplit, group_holdout_split
-from gristmill.classify.metrics import best_f1_threshold, evaluate_scores, f1_interval
+from gristmill.classify.metrics import (
+    best_f1_threshold,
+    evaluate_scores,
+    f1_interval,
+    prevalence_summary,
+)
 from gristmill.classify.model import LABEL_PREFIX, predict_probs
 from gristmill.classify.preprocess import PREPROCESSORS, preprocess, preprocess_name
 from gristmill.classify.search import search
@@ -96,7 +101,9 @@ def _evaluate(model, valid: list[Example], tests: dict[str, list[Example]], posi
         out[name] = evaluate_scores(labels, [e.label for e in examples], pt, positive, threshold)
         if positive is not None and threshold is not None:
             y = np.array([e.label == positive for e in examples])
-            out[name]["f1_interval_90"] = f1_interval(y, pt[:, labels.index(positive)] >= threshold)
+            pred = pt[:, labels.index(positive)] >= threshold
+            out[name]["f1_interval_90"] = f1_interval(y, pred)
+            out[name]["prevalence"] = prevalence_summary(y, pred)
     return out
 
 

@@ -87,6 +87,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--test", action="append", default=[], metavar="NAME=FILE",
                    help="a named test set (repeatable; FILE may be a comma-separated list): each is "
                         "scored on its own and the JSON keeps them under \"sets\"")
+    e.add_argument("--unlabeled", action="append", default=[], metavar="NAME=FILE",
+                   help="a named set scored without labels (repeatable; labels in FILE are ignored): "
+                        "its share of positives is estimated from the share the model flags, and the "
+                        "expected F1 at that share is reported under \"unlabeled\" (docs/classifiers.md)")
     e.add_argument("--positive", help="the label to detect (default: the one the model was trained for)")
     e.add_argument("--threshold", type=float,
                    help="decision threshold (default: the model's chosen threshold, else 0.5)")
@@ -166,14 +170,15 @@ def _eval(args: argparse.Namespace) -> int:
     from gristmill.classify.data import Relabel
     from gristmill.classify.evaluate import evaluate_model, evaluate_sets
 
-    if not args.input and not args.test:
+    if not args.input and not args.test and not args.unlabeled:
         raise UserError("classifier eval needs --input FILE or at least one --test NAME=FILE")
     try:
         relabel = [Relabel.parse(r) for r in args.relabel]
-        if args.test:
+        if args.test or args.unlabeled:
             sets = _test_sets(args.test, args.input)
+            unlabeled = _test_sets(args.unlabeled, None, "--unlabeled")
             out = evaluate_sets(args.model, sets, args.positive, args.threshold, args.text_field,
-                                args.label_field, args.format, relabel)
+                                args.label_field, args.format, relabel, unlabeled)
         else:
             out = evaluate_model(args.model, args.input, args.positive, args.threshold,
                                  args.text_field, args.label_field, args.format, relabel)
@@ -189,7 +194,7 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _test_sets(specs: list[str], inputs: list[str] | None) -> dict[str, list[str]]:
+def _test_sets(specs: list[str], inputs: list[str] | None, flag: str = "--test") -> dict[str, list[str]]:
     """``NAME=FILE[,FILE]`` specs as {name: files}; ``--input`` files, if any, are the set
     ``input``. A repeated name or a spec without ``=`` is an error."""
     sets: dict[str, list[str]] = {"input": list(inputs)} if inputs else {}
@@ -198,8 +203,8 @@ def _test_sets(specs: list[str], inputs: list[str] | None) -> dict[str, list[str
         name = name.strip()
         paths = [f for f in files.split(",") if f]
         if not (eq and name and paths):
-            raise UserError(f"--test {spec!r}: expected NAME=FILE (e.g. --test 2012-w25=week25.jsonl)")
+            raise UserError(f"{flag} {spec!r}: expected NAME=FILE (e.g. {flag} 2012-w25=week25.jsonl)")
         if name in sets:
-            raise UserError(f"--test {spec!r}: the name {name!r} is used twice")
+            raise UserError(f"{flag} {spec!r}: the name {name!r} is used twice")
         sets[name] = paths
     return sets
