@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,6 +87,25 @@ def read_examples(
     rule, the examples whose label it changed. ``group_field`` names the JSONL field whose
     value is each example's group (every record must have it)."""
     out: list[Example] = []
+    for path, f_fmt, lineno, line in _lines(paths, fmt):
+        if relabel and f_fmt != "jsonl":
+            raise DataError(f"{path}: --relabel needs JSONL data (it matches a record's field)")
+        if group_field and f_fmt != "jsonl":
+            raise DataError(f"{path}: --group-by needs JSONL data (it reads a record's field)")
+        where = f"{path}:{lineno}"
+        if f_fmt == "jsonl":
+            out.append(_from_json(line, where, text_field, label_field, id_field, relabel, changed,
+                                  group_field))
+        else:
+            out.append(_from_fasttext(line, where))
+    if not out:
+        raise DataError(f"no examples in {', '.join(map(str, paths))}")
+    return out
+
+
+def _lines(paths: Sequence[str | Path], fmt: str) -> Iterator[tuple[Path, str, int, str]]:
+    """(file, its format, line number, line) for every non-empty line of ``paths``; a missing
+    file or an unknown format is a ``DataError``."""
     for p in paths:
         path = Path(p)
         if not path.is_file():
@@ -94,23 +113,10 @@ def read_examples(
         f_fmt = detect_format(path) if fmt == "auto" else fmt
         if f_fmt not in ("jsonl", "fasttext"):
             raise DataError(f"unknown format {fmt!r}; use auto, jsonl or fasttext")
-        if relabel and f_fmt != "jsonl":
-            raise DataError(f"{path}: --relabel needs JSONL data (it matches a record's field)")
-        if group_field and f_fmt != "jsonl":
-            raise DataError(f"{path}: --group-by needs JSONL data (it reads a record's field)")
         with open(path, encoding="utf-8") as fh:
             for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{lineno}"
-                if f_fmt == "jsonl":
-                    out.append(_from_json(line, where, text_field, label_field, id_field, relabel, changed,
-                                          group_field))
-                else:
-                    out.append(_from_fasttext(line, where))
-    if not out:
-        raise DataError(f"no examples in {', '.join(map(str, paths))}")
-    return out
+                if line.strip():
+                    yield path, f_fmt, lineno, line
 
 
 def _from_json(line: str, where: str, text_field: str, label_field: str, id_field: str,
@@ -155,28 +161,18 @@ def read_texts(paths: list[str | Path], text_field: str = "text", fmt: str = "au
     ``text_field`` of JSONL records (any label field is ignored), else every non-empty line
     with its ``__label__`` tokens, if any, left out."""
     out: list[str] = []
-    for p in paths:
-        path = Path(p)
-        if not path.is_file():
-            raise DataError(f"classifier data file not found: {path}")
-        f_fmt = detect_format(path) if fmt == "auto" else fmt
-        if f_fmt not in ("jsonl", "fasttext"):
-            raise DataError(f"unknown format {fmt!r}; use auto, jsonl or fasttext")
-        with open(path, encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                if f_fmt == "fasttext":
-                    out.append(" ".join(t for t in line.split() if not t.startswith(LABEL_PREFIX)))
-                    continue
-                where = f"{path}:{lineno}"
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise DataError(f"{where}: not valid JSON ({e.msg})") from None
-                if not isinstance(rec, dict) or not isinstance(rec.get(text_field), str):
-                    raise DataError(f"{where}: no string field {text_field!r}; choose it with --text-field")
-                out.append(rec[text_field])
+    for path, f_fmt, lineno, line in _lines(paths, fmt):
+        if f_fmt == "fasttext":
+            out.append(" ".join(t for t in line.split() if not t.startswith(LABEL_PREFIX)))
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{where}: not valid JSON ({e.msg})") from None
+        if not isinstance(rec, dict) or not isinstance(rec.get(text_field), str):
+            raise DataError(f"{where}: no string field {text_field!r}; choose it with --text-field")
+        out.append(rec[text_field])
     if not out:
         raise DataError(f"no texts in {', '.join(map(str, paths))}")
     return out
