@@ -4,7 +4,9 @@ run in a fresh ``gristmill run`` process (one worker); the peak RSS that the run
 in ``summary.json`` may grow by less than a fixed margin.
 
 Measured on the shared 2-core machine (peak RSS, N = 2,000 -> 16,000): before issue 18's
-changes 402 -> 530 MB (+128 MB); after, 401 -> 493 MB (+89 to +94 MB in four runs). At this
+changes 402 -> 530 MB (+128 MB); after, 401 -> 493 MB (+89 to +94 MB in four runs); after the
+second round (rejections and MinHash joins through files, merges of at most 16 runs) 413 -> 481
+and 415 -> 498 MB (+68, +82 MB). At this
 size most of what is left is warm-up (allocator arenas, caches, the budgets of the bounded
 buffers filling), not per-document state; benchmarks/memory.py measures the large sizes.
 """
