@@ -24,6 +24,7 @@ in place as the merge streams), never by the corpus.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import uuid
@@ -34,7 +35,7 @@ import numpy as np
 from apache_beam.metrics import Metrics
 from apache_beam.utils import shared
 
-from gristmill.config import TokenizeConfig
+from gristmill.config import InputConfig, TokenizeConfig
 from gristmill.pipelines import progress
 from gristmill.pipelines.beam_util import NAMESPACE, in_global_window
 from gristmill.pipelines.spill_group import bounded_merge
@@ -105,13 +106,18 @@ class _EncodeFn(beam.DoFn):
             items.sort()
             path = os.path.join(self.spill_dir, f"enc-{split}-{uuid.uuid4().hex}.arrow")
             self.spilled.inc(_write_tokens(path, items))
-            out.append((split, path, sum(len(t) // self.dtype.itemsize + 1 for _, t in items)))
+            out.append((split, path, _tokens_with_eos(items, self.dtype.itemsize)))
         self.by_split, self.buffered = {}, 0
         return out
 
     def finish_bundle(self):
         for v in self._flush():
             yield in_global_window(v)
+
+
+def _tokens_with_eos(items: list[tuple[str, bytes]], itemsize: int) -> int:
+    """Tokens of (id, token bytes) pairs, one EOS per document included: what they take in a shard."""
+    return sum(len(t) // itemsize + 1 for _, t in items)
 
 
 def _remove(path: str) -> None:
@@ -132,8 +138,6 @@ _ROWS_PER_BATCH = 1024  # a merge holds one batch of each run
 def _write_tokens(path: str, items: Iterable[tuple[str, bytes]]) -> int:
     """(id, token bytes) pairs, sorted by id, as an Arrow IPC file of small record batches,
     written as they come (an intermediate merge streams through here); returns its size."""
-    import itertools
-
     import pyarrow as pa
 
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -173,7 +177,7 @@ class _BucketRunsFn(beam.DoFn):
         for bucket, part in sorted(parts.items()):
             run = f"{path[:-len('.arrow')]}-b{bucket:05d}.arrow"
             self.spilled.inc(_write_tokens(run, part))
-            yield (split, bucket), (run, sum(len(t) // self.itemsize + 1 for _, t in part))
+            yield (split, bucket), (run, _tokens_with_eos(part, self.itemsize))
         yield beam.pvalue.TaggedOutput(_SPENT, path)
 
 
@@ -280,25 +284,13 @@ class BatchesToShards(_ShardsTransform):
         )
 
 
-def _row_groups(pattern: str) -> list[tuple[str, int]]:
-    """(file, row group) of every Parquet file matching ``pattern``: the units of reading."""
-    import pyarrow.parquet as pq
-    from apache_beam.io.filesystem import CompressionTypes
-    from apache_beam.io.filesystems import FileSystems
-
-    tasks = []
-    for path in sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list):
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
-            tasks += [(path, i) for i in range(pq.ParquetFile(fh).metadata.num_row_groups)]
-    return tasks
-
-
-def _read_row_group(task: tuple[str, int], batch_size: int) -> Iterator[list[tuple[str, str]]]:
-    """One row group of a kept Parquet file -> lists of (id, text) of at most ``batch_size``."""
+def _read_kept_range(r, batch_size: int) -> Iterator[list[tuple[str, str]]]:
+    """One range of row groups of a kept Parquet file (``readers.split_file``) -> lists of
+    (id, text) of at most ``batch_size``."""
     from gristmill.pipelines.readers import parquet_batches
 
-    path, group = task
-    for rb in parquet_batches(path, ["id", "text"], batch_size, groups=(group, group + 1)):
+    groups = None if r.start == 0 and r.end is None else (r.start, r.end)
+    for rb in parquet_batches(r.file.path, ["id", "text"], batch_size, groups=groups):
         yield list(zip(rb.column("id").to_pylist(), rb.column("text").to_pylist(), strict=True))
 
 
@@ -333,16 +325,19 @@ def run_tokenize(input_dir: str, output_dir: str, cfg: TokenizeConfig, workers: 
 def _tokenize_into(pattern: str, output_dir: str, cfg: TokenizeConfig, workers: int,
                    runner: str | None, extra_args: list[str] | None, progress_every: float) -> dict:
     from gristmill.pipelines.beam_util import make_pipeline
+    from gristmill.pipelines.readers import expand_inputs, split_file
 
     p = make_pipeline(runner, workers, extra_args)
-    # Only (file, row group) pairs are spread over the workers, which read the texts
-    # themselves: spreading the texts (a Reshuffle of the read batches) made the local runner
-    # hold the whole kept corpus (~1 GB at 260k documents).
+    # Only the ranges (row groups, ``input.split_bytes`` each, as ``gristmill run`` reads
+    # Parquet) are spread over the workers, which read the texts themselves: spreading the
+    # texts (a Reshuffle of the read batches) made the local runner hold the whole kept corpus.
+    split_bytes = InputConfig().split_bytes
+    ranges = [r for f in expand_inputs([pattern]) for r in split_file(f, "parquet", split_bytes)]
     (
         p
-        | "RowGroups" >> beam.Create(_row_groups(pattern))
+        | "KeptRanges" >> beam.Create(ranges)
         | "Spread" >> beam.Reshuffle()
-        | "ReadKept" >> beam.FlatMap(_read_row_group, cfg.batch_size)
+        | "ReadKept" >> beam.FlatMap(_read_kept_range, cfg.batch_size)
         | "Tokenize" >> BatchesToShards(cfg, output_dir)
     )
     with progress.report("tokenize", os.path.join(output_dir, "_progress"), progress_every,

@@ -84,23 +84,6 @@ def bucket_of(doc_id: str, num_buckets: int, seed: int = 0) -> int:
     return xxhash.xxh64_intdigest(b"shard:" + doc_id.encode("utf-8"), seed=seed) % num_buckets
 
 
-def pack(docs: Iterable[tuple[str, Sequence[int] | np.ndarray | bytes]], eos_id: int,
-         dtype: np.dtype) -> tuple[np.ndarray, int]:
-    """Concatenate documents sorted by id, EOS after each: (token array, document count).
-    Token ids may come as raw ``dtype`` bytes (how the Beam transform ships them)."""
-    docs = sorted(((i, np.frombuffer(t, dtype=dtype) if isinstance(t, bytes) else t)
-                   for i, t in docs), key=lambda d: d[0])
-    total = sum(len(t) + 1 for _, t in docs)
-    out = np.empty(total, dtype=dtype)
-    pos = 0
-    for _, toks in docs:
-        n = len(toks)
-        out[pos:pos + n] = toks
-        out[pos + n] = eos_id
-        pos += n + 1
-    return out, len(docs)
-
-
 # ---------------------------------------------------------------------------------------------
 # Files
 
@@ -252,16 +235,18 @@ def write_bucket(out_dir: str | Path, split: str, bucket: int,
     ``max_id`` (the largest id in the file, EOS included) goes into the manifest so the trainer
     can check ids against its vocabulary without reading the shard. The documents' ids go to
     a second file, in the same (sorted) order, so exports can label each document."""
-    docs = list(docs)
-    tokens, _ = pack(docs, eos_id, dtype)
-    return _bucket_files(out_dir, split, bucket, tokens, sorted(doc_id for doc_id, _ in docs))
+    arrays = sorted(((i, np.frombuffer(t, dtype=dtype) if isinstance(t, bytes) else np.asarray(t))
+                     for i, t in docs), key=lambda d: d[0])
+    total = sum(a.size + 1 for _, a in arrays)
+    return write_sorted_bucket(out_dir, split, bucket, arrays, total, eos_id, dtype)
 
 
 def write_sorted_bucket(out_dir: str | Path, split: str, bucket: int,
-                        docs: Iterable[tuple[str, bytes]], total_tokens: int, eos_id: int,
-                        dtype: np.dtype) -> dict:
-    """``write_bucket`` for documents that arrive sorted by id as raw ``dtype`` bytes, with
-    their token count (EOS included) known in advance: the Beam transform's merge.
+                        docs: Iterable[tuple[str, bytes | np.ndarray]], total_tokens: int,
+                        eos_id: int, dtype: np.dtype) -> dict:
+    """``write_bucket`` for documents that arrive sorted by id (token ids as arrays or raw
+    ``dtype`` bytes), with their token count (EOS included) known in advance: the Beam
+    transform's merge, and the body of ``write_bucket``.
 
     The shard's array is allocated once at its final size and filled as the documents stream
     by, so a writer holds one shard's tokens and its ids, not the documents as Python objects
@@ -270,7 +255,7 @@ def write_sorted_bucket(out_dir: str | Path, split: str, bucket: int,
     ids: list[str] = []
     pos = 0
     for doc_id, raw in docs:
-        toks = np.frombuffer(raw, dtype=dtype)
+        toks = np.frombuffer(raw, dtype=dtype) if isinstance(raw, bytes) else raw
         end = pos + toks.size
         if end >= total_tokens:
             raise ValueError(f"bucket {split}/{bucket}: more tokens than the {total_tokens} counted")
