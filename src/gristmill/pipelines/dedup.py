@@ -4,25 +4,26 @@ The documents themselves do not travel through the dedup stages. The first step 
 to spill files (Parquet, a few tens of MB each, under ``spill_dir``) and emits only the file
 paths and the small keys; every later pass reads the spill files again. The keys of every
 document (a text hash and an id for exact dedup, LSH band entries for MinHash) are grouped
-through sorted files too (``SpillGroupByKey``), and only what is proportional to the
-duplicates (candidate pairs, ids) moves through the runner's GroupByKeys; the shingle sets of
-the candidates are joined with the pairs through sorted files as well. The last pass over the spill files
-applies the decisions, read from side inputs holding one entry per document that *has* a
-duplicate. A runner therefore never buffers or shuffles the corpus for dedup (Beam's local
-runner keeps every buffered collection in memory: carrying the documents between the dedup
-stages cost ~7 KB per document, and the 1M-document run lost data; see docs/dedup.md).
+through sorted files too (``SpillGroupByKey``), and so are the candidate pairs and the shingle
+sets of the candidates (the verification joins). The decisions (exact groups, the candidate
+ids, the near-duplicate clusters) are lookup files (``BuildLookup``): a side input carries only
+their paths, and a worker keeps 16 bytes per entry. The last pass over the spill files applies
+the decisions. A runner therefore never buffers or shuffles the corpus, nor its duplicates, for
+dedup: the one structure that grows with the duplicates in one process is the union-find
+(Beam's local runner keeps every buffered collection in memory: carrying the documents between
+the dedup stages cost ~7 KB per document, and the 1M-document run lost data; see docs/dedup.md).
 
 Data flow of :func:`deduplicate`:
 
-    docs ─Spill─► spill files ─┬─► (text hash, id) ─SpillGroupByKey─► exact groups
-                               ├─► band entries ─SpillGroupByKey─► candidate pairs ─Distinct─┐
-                               ├─(candidates only, side input)─► shingle sets ─SpillGroupByKey×2┤
-                               │    exact Jaccard ≥ threshold (verify) ─► edges ─union-find─► clusters
-                               └─(exact groups, clusters: side inputs)─► kept / rejected
+    docs ─Spill─► spill files ─┬─► (text hash, id) ─SpillGroupByKey─► exact groups ─► lookup
+                               ├─► band entries ─SpillGroupByKey─► candidate pairs ─► lookup of ids
+                               ├─(candidate lookup)─► shingle sets ─SpillGroupByKey×2 with the pairs─┐
+                               │    exact Jaccard ≥ threshold (verify) ─► edges ─union-find─► cluster lookup
+                               └─(exact and cluster lookups)─► kept / rejected
     spent spill files ─► deleted
 
-Per-process state is bounded by the number of documents that have a near-duplicate
-candidate, never by the corpus; docs/dedup.md says why and what it costs.
+Per-process state is a few buffers, 16 bytes per lookup entry, and the union-find in the
+one process that merges it; docs/dedup.md says why and what it costs.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from gristmill.dedup.minhash import Signer, band_keys, estimate_jaccard, jaccard
 from gristmill.dedup.shingle import exact_key, shingle_hashes
 from gristmill.pipelines import progress
 from gristmill.pipelines.beam_util import NAMESPACE, delete_file, in_global_window
+from gristmill.pipelines.lookup import BuildLookup, FileLookup, delete_lookup, open_lookup
 from gristmill.pipelines.readers import file_size, parquet_batches
 from gristmill.pipelines.spill_group import SpillGroupByKey
 from gristmill.pipelines.transforms import ERRORS, doc_error
@@ -65,6 +67,9 @@ _REJECTED = "rejected"
 # id", a half edge (the smaller id and its features, on its way to the larger).
 _FEAT, _AS_A, _AS_B, _HALF_TAG = b"F", b"A", b"B", b"H"
 _JOIN_BATCH = 2_000
+# Value tags of the cluster lookup's entries: an assignment (size, representative), an edge end.
+_ASSIGN, _EDGE = b"A", b"E"
+_U32, _F64 = struct.Struct("<I"), struct.Struct("<d")
 _EXACT_KEYS = "exact_keys"
 _SPENT = "spent"
 
@@ -201,24 +206,41 @@ def spill(docs, spill_dir: str, exact: ExactDedupConfig | None):
 # ---------------------------------------------------------------- exact
 
 
-def _exact_groups(kv: tuple[str, Iterable[str]]) -> Iterator[tuple[str, tuple[str, int]]]:
-    """(id, (representative, group size)) for each member of a group of two or more."""
+def _exact_groups(kv: tuple[str, Iterable[str]]) -> Iterator[list[tuple[str, bytes]]]:
+    """(id, encoded (representative, group size)) for each member of a group of two or more,
+    as one list per group."""
     _, ids = kv
     it = iter(ids)
     next(it)
     if next(it, None) is None:  # the common case: a unique text
         return
     members = sorted(set(ids))
-    for m in members:
-        yield m, (members[0], len(members))
+    value = _encode_exact(members[0], len(members))
+    yield [(m, value) for m in members]
+
+
+def _encode_exact(rep: str, size: int) -> bytes:
+    return _U32.pack(size) + rep.encode("utf-8", "surrogatepass")
+
+
+def _decode_exact(value: bytes | None) -> tuple[str, int] | None:
+    if value is None:
+        return None
+    return value[4:].decode("utf-8", "surrogatepass"), _U32.unpack_from(value)[0]
+
+
+def _only(_key: str, values: list[bytes]) -> bytes:
+    return values[0]
 
 
 def exact_groups(keys, tmp_dir: str):
-    """(id, (representative, group size)) for every member of an exact group of two or more,
-    from the (text hash, id) keys written by the spill step, grouped through sorted files in
-    ``tmp_dir`` (``SpillGroupByKey``: one key per document must not wait in the runner)."""
+    """A lookup (``BuildLookup``'s parts) of id -> (representative, group size) for every
+    member of an exact group of two or more, from the (text hash, id) keys written by the
+    spill step, grouped through sorted files in ``tmp_dir`` (``SpillGroupByKey``: one key per
+    document must not wait in the runner)."""
     return (keys | "GroupByText" >> SpillGroupByKey(tmp_dir, "exact", min_size=2)
-            | "Groups" >> beam.FlatMap(_exact_groups))
+            | "Groups" >> beam.FlatMap(_exact_groups)
+            | "ExactLookup" >> BuildLookup(tmp_dir, "exact", _only))
 
 
 # ---------------------------------------------------------------- minhash
@@ -241,11 +263,12 @@ class _BandsFn(beam.DoFn):
     def setup(self) -> None:
         self.signer = Signer(self.cfg.num_perm, self.cfg.seed, self.cfg.ngram)
 
-    def process(self, path: str, exact: dict):
+    def process(self, path: str, exact: list | None):
+        groups = open_lookup(exact)
         entries: list[tuple[bytes, str]] = []
         for doc_id, text in _id_text(path):
             progress.count("dedup.bands")
-            g = exact.get(doc_id)
+            g = _decode_exact(groups.get(doc_id))
             if g is None or g[0] == doc_id:  # an exact copy: its representative stands for it
                 entries.extend(self._entries(doc_id, text))
             if len(entries) >= _BAND_BATCH:
@@ -263,9 +286,12 @@ class _BandsFn(beam.DoFn):
         return [(key, doc_id) for key in band_keys(sig, self.bands, self.rows)]
 
 
-def _bucket_pairs(kv: tuple[bytes, list[str]]) -> Iterator[tuple[str, str]]:
-    """Candidate pairs of one LSH bucket (documents sharing a band key)."""
-    return bucket_pairs(kv[1])
+def _bucket_entries(kv: tuple[bytes, list[str]]) -> Iterator[list[tuple[str, bytes]]]:
+    """Join 1's entries for the candidate pairs of one LSH bucket (documents sharing a band
+    key), as one list. A pair that shares several bands comes once per band: join 1 keeps one."""
+    entries = [e for pair in bucket_pairs(kv[1]) for e in _pair_entries(pair)]
+    if entries:
+        yield entries
 
 
 class _FeaturesFn(beam.DoFn):
@@ -280,10 +306,11 @@ class _FeaturesFn(beam.DoFn):
     def setup(self) -> None:
         self.signer = Signer(self.cfg.num_perm, self.cfg.seed, self.cfg.ngram)
 
-    def process(self, path: str, candidates: dict):
+    def process(self, path: str, candidates: list | None):
+        wanted = open_lookup(candidates)
         out: list[tuple[str, bytes]] = []
         for doc_id, text in _id_text(path):
-            if doc_id not in candidates:
+            if doc_id not in wanted:
                 continue
             hashes = shingle_hashes(text, self.cfg.ngram)
             feat = hashes if self.cfg.verify else self.signer.signature_from_hashes(hashes)
@@ -304,15 +331,16 @@ def _pair_entries(pair: tuple[str, str]) -> list[tuple[str, bytes]]:
 
 def _ship_features(kv: tuple[str, list[bytes]]):
     """Join 1, by id: a document's features go to each b it is paired with as the smaller id
-    (b"H" + its id and features); a document that is the larger id of some pair keeps its own
-    (b"F") for join 2. One list per document."""
+    (b"H" + its id and features), once per b however many bands proposed the pair; a document
+    that is the larger id of some pair keeps its own (b"F") for join 2. One list per document."""
     doc_id, values = kv
     feat = next((v[1:] for v in values if v[:1] == _FEAT), None)
     if feat is None:
         return
     raw_id = doc_id.encode("utf-8", "surrogatepass")
     half = _HALF_TAG + struct.pack("<I", len(raw_id)) + raw_id + feat
-    out = [(v[1:].decode("utf-8", "surrogatepass"), half) for v in values if v[:1] == _AS_A]
+    targets = dict.fromkeys(v[1:] for v in values if v[:1] == _AS_A)  # values are sorted
+    out = [(b.decode("utf-8", "surrogatepass"), half) for b in targets]
     if any(v == _AS_B for v in values):
         out.append((doc_id, _FEAT + feat))
     if out:
@@ -387,59 +415,85 @@ class _UnionFindCombine(beam.CombineFn):
         return clusters
 
 
-def _assignments(clusters: dict[str, list[str]]) -> Iterator[tuple[str, tuple[str, int]]]:
+def _assign_entries(clusters: dict[str, list[str]]) -> Iterator[list[tuple[str, bytes]]]:
+    """(id, b"A" + cluster size + representative) for every member, in lists."""
+    out: list[tuple[str, bytes]] = []
     for rep, members in sorted(clusters.items()):
-        for m in members:
-            yield m, (rep, len(members))
+        value = _ASSIGN + _U32.pack(len(members)) + rep.encode("utf-8", "surrogatepass")
+        out.extend((m, value) for m in members)
+        if len(out) >= _JOIN_BATCH:
+            yield out
+            out = []
+    if out:
+        yield out
 
 
-def _both_ends(edge: tuple[str, str, float]):
+def _edge_entries(edge: tuple[str, str, float]) -> list[tuple[str, bytes]]:
+    """(id, b"E" + similarity + the other end) for both ends of an edge."""
     a, b, sim = edge
-    yield a, (sim, b)
-    yield b, (sim, a)
+    tag = _EDGE + _F64.pack(sim)
+    return [(a, tag + b.encode("utf-8", "surrogatepass")), (b, tag + a.encode("utf-8", "surrogatepass"))]
 
 
-def _best_neighbour(pairs: Iterable[tuple[float, str]]) -> tuple[float, str]:
-    """Highest similarity; among equals the smallest id (deterministic under any merge order)."""
-    return min(pairs, key=lambda p: (-p[0], p[1]))
+def _membership(_key: str, values: list[bytes]) -> bytes | None:
+    """A member's stored decision: cluster size, best similarity, representative, nearest
+    neighbour (the highest similarity; among equals the smallest id, so any merge order gives
+    the same). None for an id that is not in a cluster (cannot happen: edges make clusters)."""
+    assign = next((v for v in values if v[:1] == _ASSIGN), None)
+    best: tuple[float, str] | None = None
+    for v in values:
+        if v[:1] == _EDGE:
+            cand = (-_F64.unpack_from(v, 1)[0], v[9:].decode("utf-8", "surrogatepass"))
+            best = cand if best is None or cand < best else best
+    if assign is None or best is None:
+        return None
+    rep = assign[5:]
+    return (_U32.pack(_U32.unpack_from(assign, 1)[0]) + _F64.pack(-best[0]) + _U32.pack(len(rep)) + rep
+            + best[1].encode("utf-8", "surrogatepass"))
 
 
-def _membership(kv) -> Iterator[tuple[str, tuple[str, int, float, str]]]:
-    """(id, (representative, cluster size, best similarity, nearest neighbour))."""
-    doc_id, grouped = kv
-    assign, best = list(grouped["assign"]), list(grouped["best"])
-    if assign and best:
-        yield doc_id, (*assign[0], *best[0])
+def _decode_membership(value: bytes | None) -> tuple[str, int, float, str] | None:
+    """(representative, cluster size, best similarity, nearest neighbour)."""
+    if value is None:
+        return None
+    (size,) = _U32.unpack_from(value, 0)
+    (sim,) = _F64.unpack_from(value, 4)
+    (n,) = _U32.unpack_from(value, 12)
+    rep = value[16:16 + n].decode("utf-8", "surrogatepass")
+    return rep, size, sim, value[16 + n:].decode("utf-8", "surrogatepass")
+
+
+def _present(_key: str, _values: list[bytes]) -> bytes:
+    return b""
 
 
 def minhash_clusters(files, cfg: MinHashDedupConfig, bands: int, rows: int, exact=None,
                      tmp_dir: str | None = None) -> dict:
-    """Near-duplicate clusters of the documents in the spill ``files``: ``clusters`` (id, (representative, size, best
-    similarity, nearest)) for every member of a cluster of two or more, plus the diagnostic
-    ``edges`` and ``candidates`` (a, b, similarity). ``exact`` (the output of
-    :func:`exact_groups`, or None) keeps exact copies out: their representative stands for them.
+    """Near-duplicate clusters of the documents in the spill ``files``: ``clusters``, a lookup
+    (``BuildLookup``'s parts) of id -> (representative, size, best similarity, nearest) for
+    every member of a cluster of two or more, plus the diagnostic ``edges`` and ``candidates``
+    (a, b, similarity). ``exact`` (the lookup of :func:`exact_groups`, or None) keeps exact
+    copies out: their representative stands for them.
+
+    Nothing here is held by the runner in proportion to the corpus or to its duplicates but
+    the union-find (README, Known limitations): the band entries, the candidate pairs, the
+    verification joins and the decisions all go through sorted files.
     """
-    exact_si = beam.pvalue.AsDict(exact) if exact is not None else {}
+    exact_si = beam.pvalue.AsSingleton(exact) if exact is not None else None
     if tmp_dir is None:
         tmp_dir = tempfile.mkdtemp(prefix="gristmill-dedup-bands-")
-    pairs = (
+    pair_entries = (
         files
         | "Bands" >> beam.ParDo(_BandsFn(cfg, bands, rows), exact=exact_si)
         | "GroupByBand" >> SpillGroupByKey(tmp_dir, "bands", min_size=2, key_type="bytes")
-        | "BucketPairs" >> beam.FlatMap(_bucket_pairs)
-        | "DistinctPairs" >> beam.Distinct()
+        | "BucketPairs" >> beam.FlatMap(_bucket_entries)
     )
-    candidates = (
-        pairs
-        | "PairEnds" >> beam.FlatMap(lambda p: ((p[0], None), (p[1], None)))
-        | "DistinctCandidates" >> beam.CombinePerKey(lambda _: None)
-    )
+    candidates = pair_entries | "CandidateLookup" >> BuildLookup(tmp_dir, "candidates", _present)
     # The verification joins go through sorted files (SpillGroupByKey), not the runner's
     # GroupByKeys: the runner would hold every candidate's shingle set two or three times over
     # (~1 KB each), a share of the corpus when a fifth of it has near-duplicates.
     feats = files | "CandidateFeatures" >> beam.ParDo(
-        _FeaturesFn(cfg), candidates=beam.pvalue.AsDict(candidates))
-    pair_entries = pairs | "PairEntries" >> beam.Map(_pair_entries)
+        _FeaturesFn(cfg), candidates=beam.pvalue.AsSingleton(candidates))
     half = (
         (feats, pair_entries)
         | "JoinPairsById" >> SpillGroupByKey(tmp_dir, "join1", value_type="bytes")
@@ -455,17 +509,16 @@ def minhash_clusters(files, cfg: MinHashDedupConfig, bands: int, rows: int, exac
         edges
         | "EdgeEnds" >> beam.Map(lambda e: (e[0], e[1]))
         | "Components" >> beam.CombineGlobally(_UnionFindCombine())
-        | "Assign" >> beam.FlatMap(_assignments)
+        | "Assign" >> beam.FlatMap(_assign_entries)
     )
-    best = (
-        edges
-        | "BothEnds" >> beam.FlatMap(_both_ends)
-        | "BestNeighbour" >> beam.CombinePerKey(_best_neighbour)
-    )
-    clusters = {"assign": assign, "best": best} | "JoinMembership" >> beam.CoGroupByKey() | (
-        "Membership" >> beam.FlatMap(_membership)
-    )
-    return {"clusters": clusters, "edges": edges, "candidates": verified.scored}
+    ends = edges | "BothEnds" >> beam.Map(_edge_entries)
+    clusters = (assign, ends) | "ClusterLookup" >> BuildLookup(tmp_dir, "clusters", _membership)
+    return {"clusters": clusters, "edges": edges, "candidates": verified.scored, "lookups": candidates}
+
+
+def _delete_lookups(_count: int, *lookups: list[tuple[int, str]]) -> None:
+    for parts in lookups:
+        delete_lookup(parts)
 
 
 class _ApplyFn(beam.DoFn):
@@ -485,20 +538,21 @@ class _ApplyFn(beam.DoFn):
         self.near_dups = Metrics.counter(NAMESPACE, "dedup.minhash_duplicates")
         self.seen = Metrics.counter(NAMESPACE, "dedup.documents")
 
-    def process(self, path: str, exact: dict, clusters: dict):
+    def process(self, path: str, exact: list | None, clusters: list | None):
+        groups, members = open_lookup(exact), open_lookup(clusters)
         for row in read_spill(path):
-            yield from self._decide(Document.from_row(row), exact, clusters)
+            yield from self._decide(Document.from_row(row), groups, members)
         yield beam.pvalue.TaggedOutput(_SPENT, path)
 
-    def _decide(self, doc: Document, exact: dict, clusters: dict):
+    def _decide(self, doc: Document, exact: FileLookup, clusters: FileLookup):
         self.seen.inc()
         progress.count("dedup.decide")
-        g = exact.get(doc.id)
+        g = _decode_exact(exact.get(doc.id))
         if g is not None:
             rep, size = g
             if doc.id != rep:
                 self.exact_dups.inc()
-                final = clusters.get(rep)
+                final = _decode_membership(clusters.get(rep))
                 survivor = final[0] if final is not None else rep
                 out = _annotate(doc, EXACT_FILTER, rep, size, 1.0, rep)
                 yield beam.pvalue.TaggedOutput(
@@ -507,7 +561,7 @@ class _ApplyFn(beam.DoFn):
                 )
                 return
             doc = _annotate(doc, EXACT_FILTER, rep, size, None, None)
-        m = clusters.get(doc.id)
+        m = _decode_membership(clusters.get(doc.id))
         if m is None:
             yield doc
             return
@@ -549,12 +603,17 @@ def deduplicate(
         out.update(candidates=mh["candidates"], edges=mh["edges"])
     res = files | "Decide" >> beam.ParDo(
         _ApplyFn(threshold),
-        exact=beam.pvalue.AsDict(exact) if exact is not None else {},
-        clusters=beam.pvalue.AsDict(clusters) if clusters is not None else {},
+        exact=beam.pvalue.AsSingleton(exact) if exact is not None else None,
+        clusters=beam.pvalue.AsSingleton(clusters) if clusters is not None else None,
     ).with_outputs(_REJECTED, _SPENT, main="kept")
     # The Reshuffle commits the deciding bundle before its file goes (a retried bundle must
     # still find it).
-    res[_SPENT] | "CommitDecisions" >> beam.Reshuffle() | "DeleteSpent" >> beam.Map(delete_file)
+    decided = res[_SPENT] | "CommitDecisions" >> beam.Reshuffle() | "DeleteSpent" >> beam.Map(delete_file)
+    lookups = [lk for lk in (exact, clusters, mh["lookups"] if minhash is not None else None) if lk is not None]
+    if lookups:
+        # Every reader of the lookups is done once every spill file is decided.
+        (decided | "AllDecided" >> beam.combiners.Count.Globally()
+         | "DeleteLookups" >> beam.Map(_delete_lookups, *(beam.pvalue.AsSingleton(lk) for lk in lookups)))
     out.update(kept=res.kept, rejected=res[_REJECTED], errors=errors)
     return out
 
