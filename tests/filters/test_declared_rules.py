@@ -9,6 +9,7 @@ highlights and what-if use the same declarations (the drift cases that were foun
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -38,16 +39,44 @@ CODE_REASONS = {
 }
 
 
-def _filters(spam_model) -> list:
-    out = []
-    for name in available():
-        if name.startswith("test_") or name == "decontaminate":
-            continue  # registered by other tests; decontaminate's reasons are its eval files (test_decontaminate.py)
-        if name == "fasttext":
-            out.append(create("fasttext", model=str(spam_model.model_path), remove=["spam"], tag="spam"))
-        else:
-            out.append(create(name))
-    return out
+def _create(name: str, spam_model, evals: list[str]):
+    """A filter with its default thresholds (the ones that need files get real ones)."""
+    if name == "fasttext":
+        return create("fasttext", model=str(spam_model.model_path), remove=["spam"], tag="spam")
+    if name == "decontaminate":
+        return create("decontaminate", eval_files=evals)
+    return create(name)
+
+
+def _filters(spam_model, evals: list[str]) -> list:
+    # test_* filters are registered by other tests
+    return [_create(name, spam_model, evals) for name in available() if not name.startswith("test_")]
+
+
+def _probe(texts: list[str]) -> str:
+    """The real text the reachability test sets every threshold against."""
+    return next(t for t in texts if len(t.split()) > 60 and "{" not in t and "lorem" not in t.lower())
+
+
+QUIZ_B_ONLY = 5  # index of a real text whose passage is in quiz_b only: decontaminate.quiz_b
+
+
+def _passage(text: str) -> str:
+    return " ".join(text.split()[5:25])
+
+
+@pytest.fixture(scope="module")
+def evals(texts, tmp_path_factory) -> list[str]:
+    """Two eval files of real passages (20 words of a demo text each): ``quiz_a.jsonl`` holds
+    the probe text's and every 9th text's, ``quiz_b.txt`` every 13th (from the 5th) text's, so
+    the default chain rejects real documents under both reasons."""
+    d = tmp_path_factory.mktemp("evals")
+    a = [_probe(texts)] + [t for i, t in enumerate(texts) if i % 9 == 0]
+    b = [t for i, t in enumerate(texts) if i % 13 == QUIZ_B_ONLY]
+    (d / "quiz_a.jsonl").write_text("".join(json.dumps({"text": _passage(t)}) + "\n" for t in a
+                                            if len(t.split()) >= 25))
+    (d / "quiz_b.txt").write_text("".join(_passage(t) + "\n" for t in b if len(t.split()) >= 25))
+    return [str(d / "quiz_a.jsonl"), str(d / "quiz_b.txt")]
 
 
 def _set_threshold(f, rule: Rule, value: float) -> None:
@@ -71,9 +100,10 @@ def texts(demo_dir) -> list[str]:
     return real_texts(demo_dir, 120)
 
 
-def test_every_rule_key_is_written_and_every_reason_reachable(spam_model, texts):
-    text = next(t for t in texts if len(t.split()) > 60 and "{" not in t and "lorem" not in t.lower())
-    for f in _filters(spam_model):
+def test_every_rule_key_is_written_and_every_reason_reachable(spam_model, texts, evals):
+    text = _probe(texts)
+    code_reasons = {**CODE_REASONS, "decontaminate": {"quiz_b": texts[QUIZ_B_ONLY]}}
+    for f in _filters(spam_model, evals):
         f.setup()
         rules = f.rules()
         scores = f(Document("d", text)).scores
@@ -93,8 +123,8 @@ def test_every_rule_key_is_written_and_every_reason_reachable(spam_model, texts)
             assert short in (rule.reason, *rule.also) and verdict.value == pytest.approx(v), (f.name, i)
             assert verdict.threshold == t
             reached.add(short)
-        for reason, made in CODE_REASONS.get(f.name, {}).items():
-            fresh = create(f.name) if f.name != "fasttext" else f
+        for reason, made in code_reasons.get(f.name, {}).items():
+            fresh = _create(f.name, spam_model, evals) if f.name != "fasttext" else f
             fresh.setup()
             v = fresh(made if isinstance(made, Document) else Document("d", made))
             assert v.reason == f"{f.name}.{reason}", (f.name, reason, v)
@@ -103,11 +133,12 @@ def test_every_rule_key_is_written_and_every_reason_reachable(spam_model, texts)
             (f.name, set(f.reasons) - reached)
 
 
-def test_every_rejection_is_its_declared_comparison(spam_model, texts):
+def test_every_rejection_is_its_declared_comparison(spam_model, texts, evals):
     """On real text with the default thresholds (and tightened ones, so every rule fires
     somewhere), each rejection's value and threshold satisfy the declared rule."""
     checked = 0
-    for f in _filters(spam_model):
+    rejected: dict[str, set[str]] = {}
+    for f in _filters(spam_model, evals):
         f.setup()
         for t in texts:
             v = f(Document("d", t))
@@ -120,8 +151,10 @@ def test_every_rejection_is_its_declared_comparison(spam_model, texts):
             assert v.threshold == rule.threshold_of(f)
             assert rule.fails(v.value, v.threshold), (v.reason, v.value, v.threshold)
             assert v.scores[f"{f.name}.{rule.score}"] == pytest.approx(v.value) or f.name.startswith("fasttext")
+            rejected.setdefault(f.name, set()).add(v.reason)
             checked += 1
     assert checked > 50
+    assert rejected["decontaminate"] == {"decontaminate.quiz_a", "decontaminate.quiz_b"}
 
 
 # ---------------------------------------------------------------- drift cases that were found

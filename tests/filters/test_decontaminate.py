@@ -62,6 +62,28 @@ def test_hit_and_miss_with_span(lit, tmp_path):
     assert near(Document("d", lit[3])).keep
 
 
+def test_min_matches_is_the_declared_threshold(lit, tmp_path):
+    """``min_matches`` (default 1) is the rule ``matches >= min_matches``: a document sharing
+    one 20-word passage (8 13-grams) is rejected at 8, kept at 9; the other files' reasons are
+    the rule's ``also``, and the rejection carries the threshold."""
+    quote = _passage(lit[3], 50, 20)
+    a = _jsonl(tmp_path / "quiz_a.jsonl", [{"text": _passage(lit[8], 10, 20)}])
+    b = _jsonl(tmp_path / "quiz_b.jsonl", [{"text": quote}])
+    f = create("decontaminate", eval_files=[a, b])
+    (rule,) = f.rules()
+    assert (rule.reason, rule.score, rule.op, rule.param, rule.also) == ("quiz_a", "matches", ">=", "min_matches",
+                                                                          ("quiz_b",))
+    assert f.rule_for("decontaminate.quiz_b") == rule and rule.threshold_of(f) == 1
+    v = f(Document("d", lit[3]))
+    assert not v.keep and v.reason == "decontaminate.quiz_b" and (v.value, v.threshold) == (8, 1)
+    at8 = create("decontaminate", eval_files=[a, b], min_matches=8)(Document("d", lit[3]))
+    assert not at8.keep and at8.threshold == 8
+    at9 = create("decontaminate", eval_files=[a, b], min_matches=9)(Document("d", lit[3]))
+    assert at9.keep and at9.scores == {"decontaminate.matches": 8.0} and not at9.info
+    with pytest.raises(ValueError, match="min_matches"):
+        create("decontaminate", eval_files=[a], min_matches=0)
+
+
 def test_short_eval_texts_match_whole(lit, tmp_path):
     ev = _jsonl(tmp_path / "short.jsonl", [{"text": _passage(lit[5], 30, 9)}, {"text": _passage(lit[6], 10, 5)}])
     f = create("decontaminate", eval_files=[ev])  # min_words 8: the 9-word text counts, the 5-word one not

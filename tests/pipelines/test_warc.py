@@ -11,6 +11,7 @@ import pytest
 from warc_util import (
     MODULES,
     Page,
+    arc_record,
     doc_page,
     gzip_members,
     html_pages,
@@ -244,3 +245,130 @@ def test_parse_file_leaves_non_document_records_out(tmp_path, pages):
     write_warc(path, pages[:3])
     out = list(parse_file(InputFile(str(path), "crawl.warc.gz"), InputConfig()))
     assert len(out) == 3 and all(isinstance(d, Document) for d in out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Responses that are not documents, HTTP the parser refuses, damaged WET and ARC files.
+
+
+def _response(url: str, http: bytes, rid: int) -> bytes:
+    """One WARC ``response`` record around raw HTTP bytes, written by hand: warcio parses the
+    HTTP it is given and refuses to write the malformed kind these tests need."""
+    head = (f"WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:00000000-0000-4000-9000-{rid:012d}>\r\n"
+            f"WARC-Date: 2024-05-01T12:00:00Z\r\nWARC-Target-URI: {url}\r\n"
+            f"Content-Type: application/http; msgtype=response\r\nContent-Length: {len(http)}\r\n\r\n")
+    return head.encode() + http + b"\r\n\r\n"
+
+
+def _insert(data: bytes, records: list[bytes], compressed: bool) -> bytes:
+    """``data`` (a WARC from ``write_warc``) with ``records`` put after its second record (the
+    warcinfo and the first page), each in its own gzip member when ``compressed``."""
+    if compressed:
+        at = gzip_members(data)[2][0]
+        return data[:at] + b"".join(gzip.compress(r, mtime=0) for r in records) + data[at:]
+    at = data.index(b"WARC/1.", data.index(b"WARC/1.", 10) + 10)
+    return data[:at] + b"".join(records) + data[at:]
+
+
+def _http(status: str, body: bytes, *headers: str) -> bytes:
+    lines = [f"HTTP/1.1 {status}", *headers, f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+@pytest.mark.parametrize("compressed", [True, False])
+def test_html_responses_that_are_not_2xx_are_counted_not_documents(tmp_path, pages, compressed):
+    moved = b"<html><head><title>301 Moved Permanently</title></head><body><h1>Moved</h1></body></html>"
+    missing = doc_page("glob").encode("utf-8")  # a real page served with a 404: still not a document
+    path = tmp_path / ("status.warc.gz" if compressed else "status.warc")
+    crawl = write_warc(path, pages, gzip=compressed)
+    path.write_bytes(_insert(path.read_bytes(), [
+        _response("http://docs.python.org/", _http("301 Moved Permanently", moved, "Content-Type: text/html",
+                                                   "Location: https://docs.python.org/"), 1),
+        _response("https://docs.python.org/3/old.html", _http("302 Found", moved, "Content-Type: text/html"), 2),
+        _response("https://docs.python.org/3/gone.html",
+                  _http("404 Not Found", missing, "Content-Type: text/html; charset=utf-8"), 3),
+    ], compressed))
+    docs, skipped, errors = split(read_all(path))
+    assert errors == []
+    assert dict(skipped) == {**crawl.skipped, "response:http-3xx": 2, "response:http-4xx": 1}
+    assert [d.payload.url for d in docs] == [p.url for p in crawl.pages]
+    # ARC responses go through warcio's HTTP parsing: the same keys
+    arc = tmp_path / "status.arc.gz"
+    write_arc(arc, pages[:2])
+    arc.write_bytes(arc.read_bytes() + gzip.compress(
+        arc_record("https://docs.python.org/3/gone.html", "404 Not Found", "text/html", missing), mtime=0))
+    docs, skipped, errors = split(read_all(arc))
+    assert errors == [] and dict(skipped) == {"arc:filedesc": 1, "response:http-4xx": 1}
+    assert [d.payload.url for d in docs] == [p.url for p in pages[:2]]
+
+
+@pytest.mark.parametrize("compressed", [True, False])
+def test_http_the_parser_refuses_is_one_malformed_record(tmp_path, pages, compressed):
+    """FastWARC refuses an HTTP header block over its length limit and a chunked body whose chunk
+    size is not hex: each is one ``malformed_record`` error and the records around it are read.
+    A status line it cannot read is let through with no status: the response is counted as
+    ``response:http-0xx`` (not a document, not an error)."""
+    path = tmp_path / ("http.warc.gz" if compressed else "http.warc")
+    crawl = write_warc(path, pages, gzip=compressed)
+    body = doc_page("csv").encode("utf-8")
+    path.write_bytes(_insert(path.read_bytes(), [
+        _response("https://example.org/huge-header.html",
+                  _http("200 OK", body, "Content-Type: text/html", "X-Padding: " + "a" * 100_000), 1),
+        _response("https://example.org/chunked.html",
+                  b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  b"zz\r\n" + body + b"\r\n0\r\n\r\n", 2),
+        _response("https://example.org/status.html", b"garbled status\r\nContent-Type: text/html\r\n\r\n" + body, 3),
+    ], compressed))
+    docs, skipped, errors = split(read_all(path))
+    assert [e.error_type for e in errors] == ["malformed_record"] * 2
+    assert "header length" in errors[0].message and "chunk" in errors[1].message
+    assert all(e.raw.startswith(b"WARC/1.0\r\n") for e in errors)
+    if compressed:  # the offset is the member's, and the message says so
+        offsets = [a for a, _ in gzip_members(path.read_bytes())]
+        assert [e.line for e in errors] == offsets[2:4]
+        assert errors[0].message.startswith(f"gzip member at offset {offsets[2]}: OSError")
+    else:
+        assert errors[0].message.startswith(f"record at offset {errors[0].line}: OSError")
+        assert path.read_bytes()[errors[1].line:].startswith(b"WARC/1.0\r\nWARC-Type: response")
+    assert [d.payload.url for d in docs] == [p.url for p in crawl.pages]
+    assert dict(skipped) == {**crawl.skipped, "response:http-0xx": 1}
+
+
+def _truncate_member(data: bytes, index: int) -> tuple[bytes, list[int]]:
+    """``data`` with gzip member ``index`` cut to its first half (the others untouched), and
+    where each member now starts."""
+    members = gzip_members(data)
+    s, e = members[index]
+    lost = (e - s) - (e - s) // 2
+    return data[:s] + data[s: s + (e - s) // 2] + data[e:], [a - (lost if i > index else 0)
+                                                             for i, (a, _) in enumerate(members)]
+
+
+def test_a_truncated_member_in_a_wet_file_is_one_error(tmp_path):
+    texts = {f"https://docs.python.org/3/library/{m}.html": __import__(m).__doc__ for m in MODULES[:5]}
+    path = tmp_path / "crawl.wet.gz"
+    write_wet(path, texts)
+    data, offsets = _truncate_member(path.read_bytes(), 3)  # the third conversion record
+    path.write_bytes(data)
+    docs, skipped, errors = split(read_all(path))
+    assert [(e.error_type, e.line) for e in errors] == [("truncated_gzip_member", offsets[3])]
+    assert errors[0].message.endswith(f"reading resumed at offset {offsets[4]}")
+    want = [u for i, u in enumerate(texts) if i != 2]
+    assert [d.payload.url for d in docs] == want and dict(skipped) == {"warcinfo": 1}
+    got = [parse_or_error(r, InputConfig()) for r in docs]
+    assert [d.text for d in got] == [t for i, t in enumerate(texts.values()) if i != 2]
+
+
+def test_a_truncated_member_in_an_arc_file_is_one_error(tmp_path, pages):
+    path = tmp_path / "old.arc.gz"
+    write_arc(path, pages[:4])
+    data, offsets = _truncate_member(path.read_bytes(), 2)  # the second page
+    path.write_bytes(data)
+    docs, skipped, errors = split(read_all(path))
+    assert [(e.error_type, e.line) for e in errors] == [("truncated_gzip_member", offsets[2])]
+    assert errors[0].message.endswith(f"reading resumed at offset {offsets[3]}")
+    assert [d.payload.url for d in docs] == [p.url for i, p in enumerate(pages[:4]) if i != 1]
+    assert dict(skipped) == {"arc:filedesc": 1}
+    # ids are <file>:<member offset> in the damaged file, as read
+    got = [to_document(r.file, r.payload) for r in docs]
+    assert [d.id for d in got] == [f"old.arc.gz:{offsets[i]}" for i in (1, 3, 4)]

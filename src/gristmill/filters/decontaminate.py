@@ -12,6 +12,12 @@ n-grams merged, cut at 1,000 characters) and ``decontaminate.span_chars`` (``sta
 the text); its ``value`` and the score ``decontaminate.matches`` count the document's
 n-grams found in any eval file.
 
+**Threshold.** ``min_matches`` (default 1: any shared n-gram) is the number of matching
+n-grams from which a document is rejected, declared as the rule
+``decontaminate.matches >= min_matches`` so the report draws its what-if curve. The rule's
+reason is the first eval file's; the others are its ``also`` reasons, because which file a
+rejection names is decided by where the n-grams were found, not by the threshold.
+
 **Normalization** (both sides alike): words are maximal runs of letters and digits
 (``[^\\W_]+``; punctuation and spaces separate words, so ``don't`` is ``don t``),
 lowercased, accents stripped (NFKD, combining marks dropped). That is lm-evaluation-harness's
@@ -50,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 from gristmill.errors import UserError
 from gristmill.filters.base import Filter, Verdict
 from gristmill.filters.decontaminate_io import stem_of
-from gristmill.filters.rules import Span
+from gristmill.filters.rules import Rule, Span
 
 if TYPE_CHECKING:  # numpy is imported on first use: declaring filters stays light
     from gristmill.filters.decontaminate_index import EvalIndex
@@ -68,15 +74,16 @@ class Decontaminate(Filter):
     reasons_note = "decontaminate.<eval file stem>, one per file in eval_files"
 
     def __init__(self, eval_files: list[str] | str, ngram: int = 13, text_fields: list[str] | str = ("text",),
-                 min_words: int = 8) -> None:
+                 min_words: int = 8, min_matches: int = 1) -> None:
         if isinstance(eval_files, str):
             eval_files = [eval_files]
         if isinstance(text_fields, str):
             text_fields = [text_fields]
         if not eval_files:
             raise ValueError("decontaminate: eval_files must name at least one file")
-        if ngram < 1 or min_words < 1:
-            raise ValueError(f"decontaminate: ngram and min_words must be >= 1, got {ngram}, {min_words}")
+        if ngram < 1 or min_words < 1 or min_matches < 1:
+            raise ValueError("decontaminate: ngram, min_words and min_matches must be >= 1, got "
+                             f"{ngram}, {min_words}, {min_matches}")
         stems = [stem_of(f) for f in eval_files]
         dup = sorted({s for s in stems if stems.count(s) > 1})
         if dup:
@@ -86,11 +93,17 @@ class Decontaminate(Filter):
         self.ngram = int(ngram)
         self.text_fields = list(text_fields)
         self.min_words = int(min_words)
+        self.min_matches = int(min_matches)
         self.reasons = tuple(stems)  # type: ignore[misc]
         self._index: EvalIndex | None = None
 
     def params(self) -> dict[str, Any]:
         return {k: v for k, v in super().params().items() if k != "reasons"}
+
+    def rules(self) -> tuple[Rule, ...]:
+        """One threshold on the n-gram count; the reason is the eval file the n-grams came
+        from (the first one in ``eval_files`` order), hence the other files as ``also``."""
+        return (Rule(self.reasons[0], "matches", ">=", "min_matches", also=self.reasons[1:]),)
 
     def setup(self) -> None:
         """Read the eval files and build (or reuse) the n-gram index."""
@@ -118,7 +131,7 @@ class Decontaminate(Filter):
     def __call__(self, doc: Document) -> Verdict:
         hits = self._hits(doc.text)
         scores = {"decontaminate.matches": float(len(hits))}
-        if not hits:
+        if not hits or len(hits) < self.min_matches:
             return Verdict(keep=True, scores=scores)
         file = min(f for _, _, f in hits)
         # the first passage found in that file, merged with the n-grams that continue it
@@ -127,7 +140,7 @@ class Decontaminate(Filter):
         info = {"decontaminate.benchmark": self.eval_files[file],
                 "decontaminate.span": span if len(span) <= MAX_SPAN_CHARS else span[:MAX_SPAN_CHARS] + " [...]",
                 "decontaminate.span_chars": f"{a}:{b}"}
-        return self.reject(self.reasons[file], float(len(hits)), None, scores, info=info)
+        return self.reject(self.reasons[file], float(len(hits)), self.min_matches, scores, info=info)
 
     def highlight(self, reason: str, text: str) -> tuple[list[Span], str]:
         """Every passage of ``text`` found in the eval file behind ``reason``."""
