@@ -72,6 +72,7 @@ class _WritePartFn(beam.DoFn):
     def __init__(self, tmp_dir: str, prefix: str, reduce: Reduce) -> None:
         self.tmp_dir, self.prefix, self.reduce = tmp_dir, prefix, reduce
         self.entries = Metrics.counter(NAMESPACE, f"lookup.{prefix}.entries")
+        self.spilled = Metrics.counter(NAMESPACE, "spill.bytes")
 
     def process(self, kv):
         part, runs = kv
@@ -92,6 +93,7 @@ class _WritePartFn(beam.DoFn):
         with FileSystems.create(base + ".index") as f:
             f.write(hashes.tobytes() + offsets.tobytes())
         self.entries.inc(len(hashes))
+        self.spilled.inc(file_size(base + ".data") + file_size(base + ".index"))
         yield part, base
         for r in runs:
             yield beam.pvalue.TaggedOutput(_SPENT, r)
