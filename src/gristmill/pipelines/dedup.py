@@ -513,7 +513,8 @@ def minhash_clusters(files, cfg: MinHashDedupConfig, bands: int, rows: int, exac
     )
     ends = edges | "BothEnds" >> beam.Map(_edge_entries)
     clusters = (assign, ends) | "ClusterLookup" >> BuildLookup(tmp_dir, "clusters", _membership)
-    return {"clusters": clusters, "edges": edges, "candidates": verified.scored, "lookups": candidates}
+    return {"clusters": clusters, "edges": edges, "candidates": verified.scored,
+            "candidate_lookup": candidates}
 
 
 def _delete_lookups(_count: int, *lookups: list[tuple[int, str]]) -> None:
@@ -609,7 +610,7 @@ def deduplicate(
     # The Reshuffle commits the deciding bundle before its file goes (a retried bundle must
     # still find it).
     decided = res[_SPENT] | "CommitDecisions" >> beam.Reshuffle() | "DeleteSpent" >> beam.Map(delete_file)
-    lookups = [lk for lk in (exact, clusters, mh["lookups"] if minhash is not None else None) if lk is not None]
+    lookups = [lk for lk in (exact, clusters, mh["candidate_lookup"] if minhash is not None else None) if lk is not None]
     if lookups:
         # Every reader of the lookups is done once every spill file is decided.
         (decided | "AllDecided" >> beam.combiners.Count.Globally()

@@ -205,8 +205,3 @@ def delete_lookup(parts: list[tuple[int, str]] | None) -> None:
         for suffix in (".data", ".index"):
             with contextlib.suppress(Exception):
                 delete_file(base + suffix)
-
-
-def lookup_bytes(parts: list[tuple[int, str]] | None) -> int:
-    """Bytes on disk of a built lookup (for logs)."""
-    return sum(file_size(b + ".data") + file_size(b + ".index") for _, b in parts or ())
