@@ -186,11 +186,14 @@ def rng_state() -> dict:
 
 
 def set_rng_state(state: dict) -> None:
+    """Restore what ``get_rng_state`` saved. Every tensor is brought to the CPU first: on a GPU
+    the checkpoint is loaded with ``map_location`` = the GPU, which moves these tensors there
+    too (found by benchmarks/gpu_check.sh: resume on CUDA failed in ``.numpy()``)."""
     py = state["python"]
     random.setstate((py[0], tuple(py[1]), py[2]))
     n = state["numpy"]
     np.random.set_state(
-        ("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
+        ("MT19937", n["keys"].cpu().numpy().astype(np.uint32), n["pos"], n["has_gauss"],
          n["cached_gaussian"])
     )
     torch.set_rng_state(state["torch"].cpu())
