@@ -212,7 +212,8 @@ def baseline(gs, positive: str, threads: int, seed: int, tmp: Path) -> dict:
     return best
 
 
-def run_task(task: str, root: Path, trials: int, budget: float, threads: int, seed: int = 1) -> dict:
+def run_task(task: str, root: Path, trials: int, budget: float, threads: int, seed: int = 1,
+             select: str = "cv", folds: int = 4, with_ensemble: bool = False) -> dict:
     """Baseline and recipe on one task: F1 in group, out of group (the card's estimate),
     on the untouched group(s), and prediction speed."""
     import time
@@ -244,7 +245,7 @@ def run_task(task: str, root: Path, trials: int, budget: float, threads: int, se
     cfg = ClassifierConfig(threads=threads, seed=seed)  # the seed of fastText and of the search
     res = train_classifier([files["train"]], root / task / "recipe.bin", cfg, positive=pos, name=task,
                            group=GroupConfig(spec["group"], tuple(spec["valid"]), tuple(spec["test"])),
-                           recipe=RecipeConfig("transfer", None, trials, budget))
+                           recipe=RecipeConfig("transfer", None, trials, budget, select=select, folds=folds))
     m = res.metrics
     model = load_model(res.model_path)
     prep = PREPROCESSORS[m["preprocess_name"]]
@@ -255,9 +256,13 @@ def run_task(task: str, root: Path, trials: int, budget: float, threads: int, se
                          card_ece=m["test"]["calibration"]["ece"], card_interval=m["test"]["f1_interval_90"])
     assert abs(out["recipe"]["test"] - m["test"]["f1"]) < 1e-9  # the same split as the baseline's
     out["recipe"]["prevalence"] = _prevalence(res.model_path, m, files, held, pos)
-    t0 = time.perf_counter()
-    out["ensemble"] = ensemble(gs, held, m["search"]["chosen"], model, pos, threads, seed, root / task)
-    out["ensemble"]["seconds"] = time.perf_counter() - t0
+    out["recipe"]["select"] = select
+    out["recipe"]["fold_groups"] = m["search"]["fold_groups"]
+    out["rules"] = rules(gs, held, m["search"], out["recipe"], pos, cfg, root / task)
+    if with_ensemble:
+        t0 = time.perf_counter()
+        out["ensemble"] = ensemble(gs, held, m["search"]["chosen"], model, pos, threads, seed, root / task)
+        out["ensemble"]["seconds"] = time.perf_counter() - t0
 
     # the current default recipe (what `classifier train` did before): prediction speed reference
     cur = train_classifier([files["train"]], root / task / "current.bin", cfg,
@@ -272,6 +277,39 @@ def run_task(task: str, root: Path, trials: int, budget: float, threads: int, se
         out[key]["docs_per_s"] = _speed(mdl, pr, texts)
         # timed in turns with the current model: the figure to compare (docs/s drift with load)
         out[key]["cost_vs_current"] = cost_ratio(mdl, pr, cur_model, preprocess, texts, limit=len(texts))
+    return out
+
+
+def rules(gs, held: dict, log: dict, recipe_row: dict, pos: str, cfg, tmp: Path) -> dict:
+    """Each selection rule (``search.choose``) applied to the same search's trials: the trial
+    it picks, trained again on all training groups with the search's seed and threads (with
+    one thread the very model the search scored) when it is not the recipe's own choice, its
+    threshold chosen on the validation groups. One search, every rule: the rules differ only
+    in which trial they pick, not in the luck of the trials."""
+    import fasttext
+
+    from gristmill.classify.metrics import best_f1_threshold
+    from gristmill.classify.preprocess import PREPROCESSORS, preprocess_name
+    from gristmill.classify.search import SELECT, Trial, _write, choose
+
+    fields = Trial.__dataclass_fields__
+    own = choose(log["trials"], recipe_row["select"])
+    out: dict = {}
+    for rule in SELECT:
+        j = choose(log["trials"], rule)
+        chosen = log["trials"][j]
+        if j == own:
+            row = {k: recipe_row[k] for k in KEYS if k in recipe_row}
+        else:
+            t = Trial(**{f: tuple(v) if f == "clean" else v for f, v in chosen.items() if f in fields})
+            prep = PREPROCESSORS[preprocess_name(t.clean)]
+            model = fasttext.train_supervised(input=str(_write(tmp / "rule-train.txt", gs.split.train, t.clean)),
+                                              thread=cfg.threads, seed=cfg.seed, verbose=0, minCount=cfg.min_count,
+                                              bucket=cfg.bucket, **t.fasttext_args())
+            thr, _ = best_f1_threshold(*_scores(model, gs.split.valid, pos, prep))
+            row = _row(model, prep, thr, gs, held, pos)
+        out[rule] = {**row, "trial": j, "valid_f1": chosen["valid_f1"], "cv_f1": chosen.get("cv_f1"),
+                     "cv_se": chosen.get("cv_se")}
     return out
 
 
@@ -361,26 +399,37 @@ def _report(results: dict[str, list[dict]], load: str, seconds: float) -> str:
              "docs/s | cost vs current |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for task, runs in results.items():
         for key in MODELS:
+            if key not in runs[0]:
+                continue
             cells = [_mean_sd([r[key][k] for r in runs]) if k in runs[0][key] else "—" for k in KEYS]
             if key == "ensemble":  # k models: k predictions per document (classifier_budget.py)
                 lines.append(f"| {task} | recipe x{runs[0][key]['k']} (seeds) | " + " | ".join(cells) + " | — | — |")
                 continue
             speed = sum(r[key]["docs_per_s"] for r in runs) / len(runs)
             cost = sum(r[key]["cost_vs_current"] for r in runs) / len(runs)
-            lines.append(f"| {task} | {key} | " + " | ".join(cells) + f" | {speed:,.0f} | x{cost:.2f} |")
+            name = f"recipe ({runs[0][key]['select']})" if key == "recipe" else key
+            lines.append(f"| {task} | {name} | " + " | ".join(cells) + f" | {speed:,.0f} | x{cost:.2f} |")
+        for rule in runs[0]["rules"]:
+            cells = [_mean_sd([r["rules"][rule][k] for r in runs]) if k in runs[0]["rules"][rule] else "—"
+                     for k in KEYS]
+            lines.append(f"| {task} | select {rule} | " + " | ".join(cells) + " | — | — |")
     lines.append("")
     for task, runs in results.items():
         for r in runs:
-            rec, base, ens = r["recipe"], r["baseline"], r["ensemble"]
+            rec, base = r["recipe"], r["baseline"]
+            per_rule = "; ".join(
+                f"{rule}: trial {x['trial'] + 1}, valid {x['valid_f1']:.3f}"
+                + ("" if x["cv_f1"] is None else f", cv {x['cv_f1']:.3f} ± {x['cv_se']:.3f}")
+                + f", out of group {x['test'] - base['test']:+.3f}, untouched {x['untouched'] - base['untouched']:+.3f}"
+                for rule, x in r["rules"].items())
             lines.append(
-                f"- {task} seed {r['seed']}: recipe - baseline out of group {rec['test'] - base['test']:+.3f}, "
-                f"untouched {rec['untouched'] - base['untouched']:+.3f}; ensemble - baseline out of group "
-                f"{ens['test'] - base['test']:+.3f}, untouched {ens['untouched'] - base['untouched']:+.3f} "
-                f"({ens['seconds']:.0f} s); card estimate {rec['card_estimate']:.3f} "
+                f"- {task} seed {r['seed']}: minus baseline (valid {base['valid_f1']:.3f}) by rule: {per_rule}; "
+                f"card estimate {rec['card_estimate']:.3f} "
                 f"(90% interval {rec['card_interval'][0]:.3f}-{rec['card_interval'][1]:.3f}) vs untouched "
                 f"{rec['untouched']:.3f}: gap {abs(rec['card_estimate'] - rec['untouched']):.3f}; recipe "
                 f"{_params(rec['params'])} ({rec['trials']} trials, stopped by {rec['stopped_by']}, "
-                f"{rec['seconds']:.0f} s); baseline {_params(base['params'])} ({base['seconds']:.0f} s)")
+                f"{rec['seconds']:.0f} s, folds {rec['fold_groups']}); baseline {_params(base['params'])} "
+                f"({base['seconds']:.0f} s)")
     lines += ["", "The card's estimate against the untouched groups (recipe; per seed): true F1; the "
               "unadjusted estimate (F1 on the test groups) and its gap; the estimate adjusted to the share "
               "of positives that `classifier eval --unlabeled` estimates there, its gap and its 90% interval "
@@ -409,7 +458,7 @@ def _opt(x: float | None) -> str:
 
 
 def _params(p: dict) -> str:
-    skip = ("valid_f1", "threshold", "seconds", "eligible")
+    skip = ("valid_f1", "threshold", "seconds", "eligible", "fold_f1", "cv_f1", "cv_se", "default")
     return ", ".join(f"{k}={'+'.join(v) or 'none' if isinstance(v, list) else v}" for k, v in p.items()
                      if k not in skip)
 
@@ -432,6 +481,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="1,2,3",
                     help="fastText and search seeds, comma-separated: each task runs once per seed (default 1,2,3)")
     ap.add_argument("--threads", type=int, default=2, help="fastText threads (default 2)")
+    ap.add_argument("--select", default="cv", choices=("valid", "cv", "cv-1se"),
+                    help="the recipe's selection rule (default cv); the table also shows every rule "
+                         "applied to the same search")
+    ap.add_argument("--folds", type=int, default=4, help="the recipe's training-group blocks (default 4)")
+    ap.add_argument("--ensemble", action="store_true",
+                    help="also the 3-seed ensemble experiment (not an option of the recipe)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
     if args.prepare_only:
@@ -452,7 +507,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, list[dict]] = {}
     for task in args.tasks.split(","):
         for seed in (int(x) for x in args.seeds.split(",")):
-            run = run_task(task, args.work, args.trials, args.budget, args.threads, seed)
+            run = run_task(task, args.work, args.trials, args.budget, args.threads, seed, args.select,
+                           args.folds, args.ensemble)
             results.setdefault(task, []).append({"seed": seed, **run})
             print(f"{task} seed {seed} done at {time.perf_counter() - t0:.0f} s", flush=True)
     seconds = time.perf_counter() - t0

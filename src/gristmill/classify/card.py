@@ -145,6 +145,21 @@ def _names(names: list[str]) -> str:
     return shown + (f" and {len(names) - 12} more" if len(names) > 12 else "")
 
 
+def _folds(s: dict) -> str:
+    """How the search's grouped cross-validation scored the trials (empty without it)."""
+    folds = s.get("fold_groups") or []
+    if not folds:
+        return ""
+    rule = " (a default trial unless beaten by more than one standard error)" if s.get("select") == "cv-1se" else ""
+    return (f" and, averaged with it, {len(folds)} folds of held-out training groups "
+            f"({'; '.join(', '.join(f) for f in folds)}){rule}")
+
+
+def _cv(s: dict) -> str:
+    c = s["chosen"]
+    return f" (mean over the folds {c['cv_f1']:.3f} ± {c['cv_se']:.3f})" if "cv_f1" in c else ""
+
+
 def _how_chosen(metrics: dict) -> str:
     cfg = metrics["config"]
     if metrics.get("recipe") == "transfer":
@@ -154,8 +169,8 @@ def _how_chosen(metrics: dict) -> str:
                  and cfg["threads"] == 1 else "not reproducible (stopped by its time budget, or several threads)")
         return (f"Transfer recipe: hyper-parameters and cleaning chosen by {s['trials_run']} trials "
                 f"(at most {s['trials_max']}, {s['budget_s']:g} s budget, {s['seconds']:g} s used; "
-                f"stopped by {s['stopped_by']}) on {where}, by the positive label's F1 at each trial's "
-                f"best threshold: chosen F1 {s['chosen']['valid_f1']:.3f}, prediction cost "
+                f"stopped by {s['stopped_by']}) on {where}{_folds(s)}, by the positive label's F1 at each "
+                f"trial's best threshold: chosen F1 {s['chosen']['valid_f1']:.3f}{_cv(s)}, prediction cost "
                 f"x{s['chosen']['cost_ratio']:.2f} the defaults' (limit "
                 f"{'none' if s.get('max_cost') is None else 'x' + format(s['max_cost'], 'g')}). The search is {repro}; "
                 f"every trial is in the metrics JSON (`search.trials`).")

@@ -140,3 +140,29 @@ def _hold_out(components: list[list[Example]], fraction: float,
             (held if seen < cut else kept).extend(comps[k])
             seen += len(comps[k])
     return kept, held
+
+
+def group_folds(examples: list[Example], blocks: int) -> list[tuple[list[Example], list[Example]]]:
+    """(train, held out) pairs for choosing a recipe by grouped cross-validation: the groups
+    of ``examples`` (the training groups) dealt into at most ``blocks`` blocks of whole groups,
+    each block held out once while the rest trains.
+
+    Why whole groups: one validation week scores each trial on a few hundred texts, and the
+    best of many trials there is partly the luck of that week; more out-of-group folds average
+    that luck away, but only if no group sits on both sides of a fold. Deterministic: groups
+    are dealt by size (largest first, then by name) to the block with the fewest documents
+    (the first such block on a tie), so the blocks are about even. Examples keep their order
+    within each side. Fewer than two groups (or any example without a group): no folds."""
+    sizes = Counter(e.group for e in examples)
+    if None in sizes or len(sizes) < 2 or blocks < 2:
+        return []
+    n = min(blocks, len(sizes))
+    totals = [0] * n
+    block_of: dict[str, int] = {}
+    for g in sorted(sizes, key=lambda g: (-sizes[g], g)):  # type: ignore[arg-type]
+        b = min(range(n), key=lambda i: (totals[i], i))
+        block_of[g] = b  # type: ignore[index]
+        totals[b] += sizes[g]
+    return [([e for e in examples if block_of[e.group] != b],  # type: ignore[index]
+             [e for e in examples if block_of[e.group] == b])  # type: ignore[index]
+            for b in range(n)]

@@ -17,11 +17,24 @@ model takes such a slot, so it may cost its slot plus what is left under 10%:
 slots (K predictions, one shared preprocessing: three models in the toxicity slot took the
 classifiers from 9.6% to 12.5%), so no K >= 2 fits and the recipe has no ensemble.
 
+How a trial is chosen (``select``, ``choose``): by its F1 on the validation groups alone
+(``valid``), or by grouped cross-validation (``cv``): the mean F1 over several out-of-group
+folds, the validation groups (the model trained on every training group) and up to ``folds``
+blocks of whole training groups, each held out from a model trained on the other training
+groups. The best of a dozen trials on one validation week of ~800 texts is partly the luck
+of that week (benchmarks/RESULTS.md, "classifier transfer": the choice won on the validation
+week in every run and lost on the next); the folds score each trial on every training group
+too. ``cv-1se`` keeps a default trial unless the best beats it by more than one standard
+error over the folds. The final model is the chosen trial trained on all training groups,
+with its threshold chosen on the validation groups, whatever ``select`` says. With fewer
+than two training groups there are no training folds and ``cv`` is ``valid``.
+
 The trials are a fixed, seeded sequence: the plain defaults with and without cleaning first,
 then random draws from ``SPACE`` (epochs, learning rate, word n-grams, character n-grams,
 dimension, loss) each with or without cleaning. The search stops after ``trials`` trials or
 when ``budget_s`` seconds have passed (checked between trials, so one trial may overrun it;
-at least two trials always run). With one thread, a search that stops by trial count gives
+at least two trials always run). With training folds a trial costs one training per fold
+more (``cv`` with 4 blocks: 5 trainings), so a clock budget runs fewer trials. With one thread, a search that stops by trial count gives
 the same model on every run; one stopped by the clock depends on machine speed, and the
 metrics JSON says which happened.
 
@@ -43,6 +56,7 @@ import numpy as np
 
 from gristmill.classify.config import ClassifierConfig
 from gristmill.classify.data import Example
+from gristmill.classify.groupsplit import group_folds
 from gristmill.classify.metrics import best_f1_threshold
 from gristmill.classify.model import LABEL_PREFIX, predict_probs
 from gristmill.classify.preprocess import CLEAN_OPTIONS, PREPROCESSORS, preprocess_name
@@ -87,6 +101,8 @@ class SearchResult:
     best_index: int = 0  # of the chosen trial in ``trials``
     stopped_by: str = "trials"  # trials | time
     seconds: float = 0.0
+    select: str = "valid"  # how the trial was chosen (``choose``)
+    fold_groups: list[list[str]] = field(default_factory=list)  # the training groups held out, per fold
 
 
 def trial_sequence(cfg: ClassifierConfig, n: int, seed: int = 0, clean: tuple[str, ...] | None = None) -> list[Trial]:
@@ -107,6 +123,9 @@ def trial_sequence(cfg: ClassifierConfig, n: int, seed: int = 0, clean: tuple[st
     return out[:n]
 
 
+SELECT = ("valid", "cv", "cv-1se")
+
+
 def search(
     train: list[Example],
     valid: list[Example],
@@ -117,52 +136,114 @@ def search(
     clean: tuple[str, ...] | None = None,
     seed: int = 0,
     max_cost: float | None = 1.25,
+    select: str = "valid",
+    folds: int = 4,
 ) -> SearchResult:
-    """Run the trials (see the module docstring); the model of the best one is returned.
+    """Run the trials (see the module docstring); the model of the chosen one is returned.
 
     ``max_cost``: a trial is eligible only if its prediction (cleaning, tokenizing and
     fastText's predict, per document, measured on the validation texts) costs at most this
     multiple of the first trial's (the defaults): the filter runs on every document of a
     corpus, so a recipe must stay within the pipeline's classifier budget. Measured times
     vary with the machine's load, so a trial near the limit may be in on one run and out on
-    another; each trial's ratio is in the log. None: no limit."""
-    import fasttext
+    another; each trial's ratio is in the log. None: no limit.
 
+    ``select`` (``choose``): ``valid`` scores each trial on the validation examples alone;
+    ``cv`` and ``cv-1se`` also on up to ``folds`` blocks of whole training groups
+    (``groupsplit.group_folds``), each trial then costing one training more per block."""
+    if select not in SELECT:
+        raise ValueError(f"select must be one of {', '.join(SELECT)}, got {select!r}")
     y = np.array([e.label == positive for e in valid])
+    fold_sets = [] if select == "valid" else _usable_folds(train, positive, folds)
     t0 = time.perf_counter()
-    best: tuple[float, int] | None = None
     ref: tuple[Any, Any] | None = None  # the first trial's model and preprocessing
-    chosen: tuple[Any, Trial, float] | None = None
+    kept: dict[int, tuple[Any, Trial, float]] = {}  # models that may still be chosen
     log_rows: list[dict] = []
     stopped = "trials"
     with tempfile.TemporaryDirectory(prefix="gristmill-search-") as tmp:
-        files: dict[tuple[str, ...], Path] = {}
+        files: dict[tuple[int, tuple[str, ...]], Path] = {}  # (fold or -1, cleaning) -> training file
         for i, t in enumerate(trial_sequence(cfg, trials, seed, clean)):
             if i >= 2 and time.perf_counter() - t0 > budget_s:
                 stopped = "time"
                 break
-            if t.clean not in files:
-                files[t.clean] = _write(Path(tmp) / f"train{len(files)}.txt", train, t.clean)
             ts = time.perf_counter()
-            model = fasttext.train_supervised(input=str(files[t.clean]), thread=cfg.threads, seed=cfg.seed,
-                                              verbose=0, minCount=cfg.min_count, bucket=cfg.bucket,
-                                              **t.fasttext_args())
+            model = _train(files, tmp, -1, train, t, cfg)
             prep = PREPROCESSORS[preprocess_name(t.clean)]
             labels, pv = predict_probs(model, [e.text for e in valid], prep)
             thr, f1 = best_f1_threshold(y, pv[:, labels.index(positive)])
+            fold_f1 = [_fold_f1(_train(files, tmp, k, tr, t, cfg), held, positive, prep)
+                       for k, (tr, held) in enumerate(fold_sets)]
             ref = ref or (model, prep)
             ratio = cost_ratio(model, prep, *ref, [e.text for e in valid]) if i else 1.0
             eligible = max_cost is None or ratio <= max_cost
-            log_rows.append({**asdict(t), "clean": list(t.clean), "valid_f1": round(f1, 4),
-                             "threshold": thr, "seconds": round(time.perf_counter() - ts, 2),
-                             "cost_ratio": round(ratio, 2), "eligible": eligible})
-            log.info("search trial %d: %s valid F1 %.3f, prediction cost x%.2f%s", i + 1, _short(t), f1,
-                     ratio, "" if eligible else " (over the limit)")
-            if eligible and (best is None or f1 > best[0]):
-                best, chosen = (f1, i), (model, t, thr)
-    assert chosen is not None and best is not None
-    model, trial, thr = chosen
-    return SearchResult(model, trial, thr, best[0], log_rows, best[1], stopped, time.perf_counter() - t0)
+            row = {**asdict(t), "clean": list(t.clean), "valid_f1": round(f1, 4), "threshold": thr,
+                   "seconds": round(time.perf_counter() - ts, 2), "cost_ratio": round(ratio, 2),
+                   "eligible": eligible, "default": i < (1 if clean is not None else 2)}
+            if fold_sets:
+                scores = [f1, *fold_f1]  # the validation groups are one more fold
+                row.update(fold_f1=[round(x, 4) for x in fold_f1], cv_f1=round(float(np.mean(scores)), 4),
+                           cv_se=round(float(np.std(scores, ddof=1) / np.sqrt(len(scores))), 4))
+            log_rows.append(row)
+            log.info("search trial %d: %s valid F1 %.3f%s, prediction cost x%.2f%s", i + 1, _short(t), f1,
+                     f", cv F1 {row['cv_f1']:.3f}" if fold_sets else "", ratio,
+                     "" if eligible else " (over the limit)")
+            kept[i] = (model, t, thr)
+            candidates = {j for j, r in enumerate(log_rows) if r["default"]} | {_best(log_rows, select)}
+            kept = {j: v for j, v in kept.items() if j in candidates}
+    index = choose(log_rows, select)
+    model, trial, thr = kept[index]
+    return SearchResult(model, trial, thr, log_rows[index]["valid_f1"], log_rows, index, stopped,
+                        time.perf_counter() - t0, select, [sorted({e.group for e in h}) for _, h in fold_sets])
+
+
+def choose(rows: list[dict], select: str) -> int:
+    """The chosen trial's index among the search's log rows.
+
+    - ``valid``: the eligible trial of best F1 on the validation groups;
+    - ``cv``: the eligible trial of best mean F1 over the folds (the validation groups and each
+      block of training groups; each fold at its own best threshold);
+    - ``cv-1se``: as ``cv``, but a default trial (the plain defaults, with or without cleaning)
+      is kept unless the best trial's mean beats it by more than one standard error of that
+      mean over the folds: a difference the folds cannot tell from noise does not move the
+      recipe off the defaults. With one fold (no training folds) this is ``cv``.
+    Without fold scores (no usable training folds) ``cv`` and ``cv-1se`` are ``valid``."""
+    best = _best(rows, select)
+    if select != "cv-1se" or "cv_se" not in rows[best]:
+        return best
+    bar = rows[best]["cv_f1"] - rows[best]["cv_se"]
+    near = [j for j, r in enumerate(rows) if r["default"] and r["eligible"] and r["cv_f1"] >= bar]
+    return max(near, key=lambda j: (rows[j]["cv_f1"], -j)) if near else best
+
+
+def _best(rows: list[dict], select: str) -> int:
+    key = "valid_f1" if select == "valid" or "cv_f1" not in rows[0] else "cv_f1"
+    eligible = [j for j, r in enumerate(rows) if r["eligible"]] or [0]  # the first trial is always eligible
+    return max(eligible, key=lambda j: (rows[j][key], -j))  # the earlier trial on a tie
+
+
+def _usable_folds(train: list[Example], positive: str, blocks: int) -> list[tuple[list[Example], list[Example]]]:
+    """The training-group folds in which both sides hold both labels (an F1 needs positives
+    held out; a model needs both labels to learn from)."""
+    def two_labels(part: list[Example]) -> bool:
+        return len({e.label for e in part}) >= 2 and any(e.label == positive for e in part)
+
+    return [(tr, held) for tr, held in group_folds(train, blocks) if two_labels(tr) and two_labels(held)]
+
+
+def _train(files: dict, tmp: str, fold: int, examples: list[Example], t: Trial, cfg: ClassifierConfig) -> Any:
+    """fastText on ``examples`` with trial ``t`` (the training file cached per fold and cleaning)."""
+    import fasttext
+
+    key = (fold, t.clean)
+    if key not in files:
+        files[key] = _write(Path(tmp) / f"train{len(files)}.txt", examples, t.clean)
+    return fasttext.train_supervised(input=str(files[key]), thread=cfg.threads, seed=cfg.seed, verbose=0,
+                                     minCount=cfg.min_count, bucket=cfg.bucket, **t.fasttext_args())
+
+
+def _fold_f1(model: Any, held: list[Example], positive: str, prep: Any) -> float:
+    labels, p = predict_probs(model, [e.text for e in held], prep)
+    return best_f1_threshold(np.array([e.label == positive for e in held]), p[:, labels.index(positive)])[1]
 
 
 def cost_ratio(model: Any, prep: Any, ref_model: Any, ref_prep: Any, texts: list[str],

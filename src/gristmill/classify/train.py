@@ -219,6 +219,9 @@ def _check_recipe(recipe: RecipeConfig, cfg: ClassifierConfig, positive: str | N
         raise ValueError(f"recipe must be 'plain' or 'transfer', got {recipe.recipe!r}")
     if recipe.recipe == "transfer" and positive is None:
         raise ValueError("the transfer recipe needs a positive label (--positive) to choose by its F1")
+    if recipe.select not in ("valid", "cv", "cv-1se") or recipe.folds < 1:
+        raise ValueError(f"select must be valid, cv or cv-1se with folds >= 1, got {recipe.select!r}, "
+                         f"{recipe.folds}")
     if recipe.recipe == "transfer" and cfg.autotune:
         raise ValueError("--autotune is the plain recipe's search; the transfer recipe runs its own")
 
@@ -229,8 +232,9 @@ def _fit_recipe(split: SplitResult, cfg: ClassifierConfig, recipe: RecipeConfig,
     training split as the model saw it (quantization retrains on it)."""
     if recipe.recipe == "transfer":
         res = search(split.train, split.valid, positive, cfg, recipe.search_trials,  # type: ignore[arg-type]
-                     recipe.search_budget_s, recipe.clean, cfg.seed, recipe.max_cost)
+                     recipe.search_budget_s, recipe.clean, cfg.seed, recipe.max_cost, recipe.select, recipe.folds)
         log = {"trials_run": len(res.trials), "trials_max": recipe.search_trials, "max_cost": recipe.max_cost,
+               "select": res.select, "folds_max": recipe.folds, "fold_groups": res.fold_groups,
                "budget_s": recipe.search_budget_s, "stopped_by": res.stopped_by,
                "seconds": round(res.seconds, 1), "chosen": res.trials[res.best_index], "trials": res.trials}
         _write_fasttext(train_file, split.train, PREPROCESSORS[preprocess_name(res.best.clean)])

@@ -73,6 +73,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"transfer recipe: trials at most (default {r.search_trials})")
     g.add_argument("--search-budget", type=float, default=r.search_budget_s, metavar="SECONDS",
                    help=f"transfer recipe: stop starting trials after this time (default {r.search_budget_s:g})")
+    g.add_argument("--select", choices=("valid", "cv", "cv-1se"), default=r.select,
+                   help="transfer recipe: choose the trial by its F1 on the validation groups (valid), or "
+                        "averaged with folds of held-out training groups (cv; cv-1se keeps the defaults "
+                        f"unless beaten by more than a standard error) (default {r.select})")
+    g.add_argument("--search-folds", type=positive_int, default=r.folds, metavar="K",
+                   help=f"transfer recipe with --select cv: blocks of training groups held out (default {r.folds})")
     g.add_argument("--max-cost", type=float, default=r.max_cost, metavar="RATIO",
                    help="transfer recipe: choose only trials whose prediction costs at most RATIO times "
                         f"the defaults' (default {r.max_cost:g}; 0 = no limit)")
@@ -143,7 +149,8 @@ def _train(args: argparse.Namespace) -> int:
         group = GroupConfig(args.group_by, args.valid_groups or (), args.test_groups or ()) if args.group_by else None
         recipe = RecipeConfig(args.recipe or ("transfer" if args.group_by else "plain"),
                               parse_clean(args.clean) if args.clean is not None else None,
-                              args.search_trials, args.search_budget, args.max_cost or None)
+                              args.search_trials, args.search_budget, args.max_cost or None,
+                              args.select, args.search_folds)
         relabel = [Relabel.parse(r) for r in args.relabel]
         res = train_classifier(args.input, args.output, cfg, args.text_field, args.label_field,
                                args.format, args.positive, args.name, description, relabel, group, recipe)
