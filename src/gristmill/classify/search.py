@@ -33,8 +33,11 @@ The trials are a fixed, seeded sequence: the plain defaults with and without cle
 then random draws from ``SPACE`` (epochs, learning rate, word n-grams, character n-grams,
 dimension, loss) each with or without cleaning. The search stops after ``trials`` trials or
 when ``budget_s`` seconds have passed (checked between trials, so one trial may overrun it;
-at least two trials always run). With training folds a trial costs one training per fold
-more (``cv`` with 4 blocks: 5 trainings), so a clock budget runs fewer trials. With one thread, a search that stops by trial count gives
+at least two trials always run). With ``cv``/``cv-1se`` an eligible trial costs one training
+per fold more (4 blocks: 5 trainings), so a clock budget runs fewer trials; a trial over the
+cost limit skips its folds and does not count towards ``trials`` (the search draws on, up to
+4x ``trials``), so the choice is among ``trials`` eligible trials (with ``valid``, ineligible
+trials count, as before). With one thread, a search that stops by trial count gives
 the same model on every run; one stopped by the clock depends on machine speed, and the
 metrics JSON says which happened.
 
@@ -162,30 +165,35 @@ def search(
     stopped = "trials"
     with tempfile.TemporaryDirectory(prefix="gristmill-search-") as tmp:
         files: dict[tuple[int, tuple[str, ...]], Path] = {}  # (fold or -1, cleaning) -> training file
-        for i, t in enumerate(trial_sequence(cfg, trials, seed, clean)):
+        # with folds (cv), a trial over the cost limit is not scored on them and does not count:
+        # the search goes on drawing (up to 4x ``trials``) until ``trials`` eligible ones are scored
+        counted = 0
+        draws = trials if select == "valid" else 4 * trials
+        for i, t in enumerate(trial_sequence(cfg, draws, seed, clean)):
+            if counted >= trials:
+                break
             if i >= 2 and time.perf_counter() - t0 > budget_s:
                 stopped = "time"
                 break
             ts = time.perf_counter()
             model = _train(files, tmp, -1, train, t, cfg)
             prep = PREPROCESSORS[preprocess_name(t.clean)]
-            labels, pv = predict_probs(model, [e.text for e in valid], prep)
-            thr, f1 = best_f1_threshold(y, pv[:, labels.index(positive)])
-            fold_f1 = [_fold_f1(_train(files, tmp, k, tr, t, cfg), held, positive, prep)
-                       for k, (tr, held) in enumerate(fold_sets)]
             ref = ref or (model, prep)
             ratio = cost_ratio(model, prep, *ref, [e.text for e in valid]) if i else 1.0
             eligible = max_cost is None or ratio <= max_cost
+            counted += 1 if eligible or select == "valid" else 0
+            labels, pv = predict_probs(model, [e.text for e in valid], prep)
+            thr, f1 = best_f1_threshold(y, pv[:, labels.index(positive)])
             row = {**asdict(t), "clean": list(t.clean), "valid_f1": round(f1, 4), "threshold": thr,
-                   "seconds": round(time.perf_counter() - ts, 2), "cost_ratio": round(ratio, 2),
-                   "eligible": eligible, "default": i < (1 if clean is not None else 2)}
-            if fold_sets:
-                scores = [f1, *fold_f1]  # the validation groups are one more fold
-                row.update(fold_f1=[round(x, 4) for x in fold_f1], cv_f1=round(float(np.mean(scores)), 4),
-                           cv_se=round(float(np.std(scores, ddof=1) / np.sqrt(len(scores))), 4))
+                   "cost_ratio": round(ratio, 2), "eligible": eligible,
+                   "default": i < (1 if clean is not None else 2)}
+            if fold_sets and eligible:
+                row.update(_cv_scores(f1, [_fold_f1(_train(files, tmp, k, tr, t, cfg), held, positive, prep)
+                                           for k, (tr, held) in enumerate(fold_sets)]))
+            row["seconds"] = round(time.perf_counter() - ts, 2)
             log_rows.append(row)
             log.info("search trial %d: %s valid F1 %.3f%s, prediction cost x%.2f%s", i + 1, _short(t), f1,
-                     f", cv F1 {row['cv_f1']:.3f}" if fold_sets else "", ratio,
+                     f", cv F1 {row['cv_f1']:.3f}" if "cv_f1" in row else "", ratio,
                      "" if eligible else " (over the limit)")
             kept[i] = (model, t, thr)
             candidates = {j for j, r in enumerate(log_rows) if r["default"]} | {_best(log_rows, select)}
@@ -219,6 +227,14 @@ def _best(rows: list[dict], select: str) -> int:
     key = "valid_f1" if select == "valid" or "cv_f1" not in rows[0] else "cv_f1"
     eligible = [j for j, r in enumerate(rows) if r["eligible"]] or [0]  # the first trial is always eligible
     return max(eligible, key=lambda j: (rows[j][key], -j))  # the earlier trial on a tie
+
+
+def _cv_scores(valid_f1: float, fold_f1: list[float]) -> dict:
+    """The log's fold scores: each training fold's F1, and the mean and its standard error
+    over all folds, the validation groups being one more fold."""
+    scores = [valid_f1, *fold_f1]
+    return {"fold_f1": [round(x, 4) for x in fold_f1], "cv_f1": round(float(np.mean(scores)), 4),
+            "cv_se": round(float(np.std(scores, ddof=1) / np.sqrt(len(scores))), 4)}
 
 
 def _usable_folds(train: list[Example], positive: str, blocks: int) -> list[tuple[list[Example], list[Example]]]:
