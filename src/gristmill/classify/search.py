@@ -198,6 +198,9 @@ def search(
             kept[i] = (model, t, thr)
             candidates = {j for j, r in enumerate(log_rows) if r["default"]} | {_best(log_rows, select)}
             kept = {j: v for j, v in kept.items() if j in candidates}
+        if select != "valid" and max_cost is not None and ref is not None:
+            _confirm_cost(log_rows, kept, select, max_cost, ref, [e.text for e in valid],
+                          lambda t: _train(files, tmp, -1, train, t, cfg))
     index = choose(log_rows, select)
     model, trial, thr = kept[index]
     return SearchResult(model, trial, thr, log_rows[index]["valid_f1"], log_rows, index, stopped,
@@ -227,6 +230,30 @@ def _best(rows: list[dict], select: str) -> int:
     key = "valid_f1" if select == "valid" or "cv_f1" not in rows[0] else "cv_f1"
     eligible = [j for j, r in enumerate(rows) if r["eligible"]] or [0]  # the first trial is always eligible
     return max(eligible, key=lambda j: (rows[j][key], -j))  # the earlier trial on a tie
+
+
+def _confirm_cost(rows: list[dict], kept: dict, select: str, max_cost: float, ref: tuple[Any, Any],
+                  texts: list[str], retrain: Any) -> None:
+    """Measure the chosen trial's prediction cost again, on every validation text, and take
+    the next choice while it is over ``max_cost`` (marked ``eligible: False``, with its
+    ``cost_confirmed``). Why: one timing varies by about ±0.1 of the ratio, and a search that
+    draws many trials picks, near the limit, those timed low by luck (benchmarks/RESULTS.md,
+    "classifier transfer"); a second, independent timing of the winner does not share that luck.
+    A model that is no longer kept is trained again (the same seed: the same model on one
+    thread)."""
+    while (index := choose(rows, select)) != 0:
+        row = rows[index]
+        if index not in kept:
+            t = Trial(**{f: tuple(row[f]) if f == "clean" else row[f] for f in Trial.__dataclass_fields__})
+            kept[index] = (retrain(t), t, row["threshold"])
+        model, t, _ = kept[index]
+        again = cost_ratio(model, PREPROCESSORS[preprocess_name(t.clean)], *ref, texts, limit=len(texts))
+        row["cost_confirmed"] = round(again, 2)
+        if again <= max_cost:
+            return
+        row["eligible"] = False
+        log.info("search: trial %d costs x%.2f on a second timing, over the limit; the next is chosen",
+                 index + 1, again)
 
 
 def _cv_scores(valid_f1: float, fold_f1: list[float]) -> dict:
