@@ -24,7 +24,9 @@ blocks of whole training groups, each held out from a model trained on the other
 groups. The best of a dozen trials on one validation week of ~800 texts is partly the luck
 of that week (benchmarks/RESULTS.md, "classifier transfer": the choice won on the validation
 week in every run and lost on the next); the folds score each trial on every training group
-too. ``cv-1se`` keeps a default trial unless the best beats it by more than one standard
+too; the winner's prediction cost is then timed a second time (``_confirm_cost``). Measured,
+cv picks no better than ``valid`` (benchmarks/RESULTS.md, third round), so it is an option,
+not the default. ``cv-1se`` keeps a default trial unless the best beats it by more than one standard
 error over the folds. The final model is the chosen trial trained on all training groups,
 with its threshold chosen on the validation groups, whatever ``select`` says. With fewer
 than two training groups there are no training folds and ``cv`` is ``valid``.
