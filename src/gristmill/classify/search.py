@@ -237,9 +237,8 @@ def _best(rows: list[dict], select: str) -> int:
 def _confirm_cost(rows: list[dict], kept: dict, select: str, max_cost: float, ref: tuple[Any, Any],
                   texts: list[str], retrain: Any) -> None:
     """Measure the chosen trial's prediction cost again, on up to 2,000 validation texts (the
-    first timing used 400), and take
-    the next choice while it is over ``max_cost`` (marked ``eligible: False``, with its
-    ``cost_confirmed``). Why: one timing varies by about ±0.1 of the ratio, and a search that
+    first timing used 400), and take the next choice while it is over ``max_cost`` (marked
+    ``eligible: False``, with its ``cost_confirmed``). Why: one timing varies by about ±0.1 of the ratio, and a search that
     draws many trials picks, near the limit, those timed low by luck (benchmarks/RESULTS.md,
     "classifier transfer"); a second, independent timing of the winner does not share that luck.
     A model that is no longer kept is trained again (the same seed: the same model on one
