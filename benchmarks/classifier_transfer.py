@@ -470,6 +470,8 @@ def _load() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from gristmill.classify.config import SELECT_RULES
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--prepare-only", type=Path, metavar="DIR",
                     help="only write each task's JSONL files under DIR/<task>/ and their counts")
@@ -481,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="1,2,3",
                     help="fastText and search seeds, comma-separated: each task runs once per seed (default 1,2,3)")
     ap.add_argument("--threads", type=int, default=2, help="fastText threads (default 2)")
-    ap.add_argument("--select", default="cv", choices=("valid", "cv", "cv-1se"),
+    ap.add_argument("--select", default="cv", choices=SELECT_RULES,
                     help="the recipe's selection rule (default cv); the table also shows every rule "
                          "applied to the same search")
     ap.add_argument("--folds", type=int, default=4, help="the recipe's training-group blocks (default 4)")

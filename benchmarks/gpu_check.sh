@@ -89,7 +89,7 @@ rm -rf runs/gpu-check-tiny runs/gpu-check-tiny-cut
 gristmill train "${TINY[@]}" --output runs/gpu-check-tiny
 keep runs/gpu-check-tiny tiny-ddp
 # The "kill" after step 60 goes through the Python API (stop_after), like the resume tests.
-NPROC_=$NPROC "$PY" - "$SHARDS" <<'PYEOF'
+"$PY" - "$SHARDS" <<'PYEOF'
 import sys
 from gristmill.train.config import build_configs
 from gristmill.train.trainer import train

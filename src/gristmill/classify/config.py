@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The transfer recipe's rules for choosing a trial (search.choose).
+SELECT_RULES = ("valid", "cv", "cv-1se")
+
 
 @dataclass
 class ClassifierConfig:
@@ -57,7 +60,7 @@ class RecipeConfig:
     # prediction cost, as a multiple of the defaults' (search.search); 1.25: what the < 10%
     # classifier budget of the recommended pipeline leaves a model (search's docstring)
     max_cost: float | None = 1.25
-    # how the search chooses its trial (search.choose): valid | cv | cv-1se; cv also scores
+    # how the search chooses its trial (search.choose): one of SELECT_RULES; cv also scores
     # each trial on up to ``folds`` blocks of whole training groups
     select: str = "valid"
     folds: int = 4

@@ -59,6 +59,7 @@ from typing import Any
 
 import numpy as np
 
+from gristmill.classify.config import SELECT_RULES as SELECT
 from gristmill.classify.config import ClassifierConfig
 from gristmill.classify.data import Example
 from gristmill.classify.groupsplit import group_folds
@@ -128,9 +129,6 @@ def trial_sequence(cfg: ClassifierConfig, n: int, seed: int = 0, clean: tuple[st
     return out[:n]
 
 
-SELECT = ("valid", "cv", "cv-1se")
-
-
 def search(
     train: list[Example],
     valid: list[Example],
@@ -158,7 +156,6 @@ def search(
     (``groupsplit.group_folds``), each trial then costing one training more per block."""
     if select not in SELECT:
         raise ValueError(f"select must be one of {', '.join(SELECT)}, got {select!r}")
-    y = np.array([e.label == positive for e in valid])
     fold_sets = [] if select == "valid" else _usable_folds(train, positive, folds)
     t0 = time.perf_counter()
     ref: tuple[Any, Any] | None = None  # the first trial's model and preprocessing
@@ -184,13 +181,12 @@ def search(
             ratio = cost_ratio(model, prep, *ref, [e.text for e in valid]) if i else 1.0
             eligible = max_cost is None or ratio <= max_cost
             counted += 1 if eligible or select == "valid" else 0
-            labels, pv = predict_probs(model, [e.text for e in valid], prep)
-            thr, f1 = best_f1_threshold(y, pv[:, labels.index(positive)])
+            thr, f1 = _score(model, valid, positive, prep)
             row = {**asdict(t), "clean": list(t.clean), "valid_f1": round(f1, 4), "threshold": thr,
                    "cost_ratio": round(ratio, 2), "eligible": eligible,
                    "default": i < (1 if clean is not None else 2)}
             if fold_sets and eligible:
-                row.update(_cv_scores(f1, [_fold_f1(_train(files, tmp, k, tr, t, cfg), held, positive, prep)
+                row.update(_cv_scores(f1, [_score(_train(files, tmp, k, tr, t, cfg), held, positive, prep)[1]
                                            for k, (tr, held) in enumerate(fold_sets)]))
             row["seconds"] = round(time.perf_counter() - ts, 2)
             log_rows.append(row)
@@ -286,9 +282,10 @@ def _train(files: dict, tmp: str, fold: int, examples: list[Example], t: Trial, 
                                      minCount=cfg.min_count, bucket=cfg.bucket, **t.fasttext_args())
 
 
-def _fold_f1(model: Any, held: list[Example], positive: str, prep: Any) -> float:
-    labels, p = predict_probs(model, [e.text for e in held], prep)
-    return best_f1_threshold(np.array([e.label == positive for e in held]), p[:, labels.index(positive)])[1]
+def _score(model: Any, examples: list[Example], positive: str, prep: Any) -> tuple[float, float]:
+    """(threshold, F1) of the positive label on ``examples`` at the model's best threshold there."""
+    labels, p = predict_probs(model, [e.text for e in examples], prep)
+    return best_f1_threshold(np.array([e.label == positive for e in examples]), p[:, labels.index(positive)])
 
 
 def cost_ratio(model: Any, prep: Any, ref_model: Any, ref_prep: Any, texts: list[str],

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from gristmill.classify.config import ClassifierConfig, GroupConfig, RecipeConfig
+from gristmill.classify.config import SELECT_RULES, ClassifierConfig, GroupConfig, RecipeConfig
 from gristmill.classify.data import Example, Relabel, read_examples
 from gristmill.classify.groupsplit import GroupSplit, group_holdout_split
 from gristmill.classify.metrics import (
@@ -219,8 +219,8 @@ def _check_recipe(recipe: RecipeConfig, cfg: ClassifierConfig, positive: str | N
         raise ValueError(f"recipe must be 'plain' or 'transfer', got {recipe.recipe!r}")
     if recipe.recipe == "transfer" and positive is None:
         raise ValueError("the transfer recipe needs a positive label (--positive) to choose by its F1")
-    if recipe.select not in ("valid", "cv", "cv-1se") or recipe.folds < 1:
-        raise ValueError(f"select must be valid, cv or cv-1se with folds >= 1, got {recipe.select!r}, "
+    if recipe.select not in SELECT_RULES or recipe.folds < 1:
+        raise ValueError(f"select must be one of {', '.join(SELECT_RULES)} with folds >= 1, got {recipe.select!r}, "
                          f"{recipe.folds}")
     if recipe.recipe == "transfer" and cfg.autotune:
         raise ValueError("--autotune is the plain recipe's search; the transfer recipe runs its own")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from gristmill.classify.config import ClassifierConfig, GroupConfig, RecipeConfig
+from gristmill.classify.config import SELECT_RULES, ClassifierConfig, GroupConfig, RecipeConfig
 from gristmill.cli.parser import old_name, positive_int
 from gristmill.errors import UserError
 
@@ -73,7 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"transfer recipe: trials at most (default {r.search_trials})")
     g.add_argument("--search-budget", type=float, default=r.search_budget_s, metavar="SECONDS",
                    help=f"transfer recipe: stop starting trials after this time (default {r.search_budget_s:g})")
-    g.add_argument("--select", choices=("valid", "cv", "cv-1se"), default=r.select,
+    g.add_argument("--select", choices=SELECT_RULES, default=r.select,
                    help="transfer recipe: choose the trial by its F1 on the validation groups (valid), or "
                         "averaged with folds of held-out training groups (cv; cv-1se keeps the defaults "
                         f"unless beaten by more than a standard error) (default {r.select})")
