@@ -157,3 +157,33 @@ def test_parse_errors_keep_a_bounded_prefix(tmp_path):
         assert str(len(data)) in err.message and hashlib.sha256(data).hexdigest() in err.message
     assert e3.raw == b'{"id": "short", "text": 3}'  # small records are kept whole, message unchanged
     assert "sha256" not in e3.message
+
+
+# ---------------------------------------------------------------------------- Parquet streaming
+
+
+def test_parquet_batches_reads_a_row_group_at_a_time(tmp_path):
+    """A merge opens up to 16 sorted runs at once; each must cost a row group, not its file.
+    pyarrow's default ``pre_buffer`` read every row group up front: four readers of one run
+    held four copies of it (at 1M documents, 340 MB per worker)."""
+    from gristmill.pipelines.readers import parquet_batches
+    from gristmill.pipelines.write_shards import RUN_ROW_GROUP, _write_run
+
+    rng = random.Random(0)
+    run = tmp_path / "run.parquet"
+    # incompressible rows (a sorted run's pickled rows are ~1 KB): ~6 MB in 40 row groups
+    _write_run(((f"{i:08d}", rng.randbytes(300)) for i in range(20_000)), str(run))
+    size = run.stat().st_size
+    assert size > 4 * MB
+    tracemalloc.start()
+    try:
+        readers = [parquet_batches(str(run), batch_size=RUN_ROW_GROUP) for _ in range(4)]
+        firsts = [next(r) for r in readers]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert all(b.num_rows == RUN_ROW_GROUP for b in firsts)
+    assert peak < size / 4, f"4 open readers traced {peak / MB:.1f} MB of a {size / MB:.1f} MB file"
+    # and they still read every row, in order
+    rows = [k for b in parquet_batches(str(run), batch_size=RUN_ROW_GROUP) for k in b.column(0).to_pylist()]
+    assert rows == [f"{i:08d}" for i in range(20_000)]

@@ -25,7 +25,8 @@ def make_pipeline(runner: str | None, workers: int, extra_args: list[str] | None
 
     Local runs use Beam's Python FnApiRunner directly: the default ``DirectRunner`` first
     tries to download the Prism binary, which fails offline and falls back silently.
-    ``workers > 1`` uses its multi-processing mode (one SDK worker process each).
+    ``workers > 1`` uses its multi-processing mode (one SDK worker process each), and the
+    glibc heap settings of ``heap.tune_heap`` apply to the runner and its workers.
     Other runners (PortableRunner, DataflowRunner, FlinkRunner, SparkRunner) take their
     own flags through ``extra_args``. A runner name Beam does not know, or ``workers < 1``,
     is a ``UserError`` here, before any stage is built.
@@ -38,6 +39,10 @@ def make_pipeline(runner: str | None, workers: int, extra_args: list[str] | None
     args = list(extra_args or [])
     if runner in LOCAL_RUNNERS:
         from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+        from gristmill.pipelines.heap import tune_heap
+
+        tune_heap()  # before the workers start: they inherit the settings
 
         mode = "multi_processing" if workers > 1 else "in_memory"
         opts = PipelineOptions(args, direct_num_workers=workers, direct_running_mode=mode)

@@ -30,6 +30,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from gristmill.pipelines.beam_util import NAMESPACE, delete_file, in_global_window
+from gristmill.pipelines.heap import trim_heap
 from gristmill.pipelines.readers import file_size, parquet_batches
 
 # A bundle writes its buffered pairs out as sorted runs at this many pairs.
@@ -155,6 +156,7 @@ class _MergeFn(beam.DoFn):
             values = [v for _, v in group]
             if len(values) >= self.min_size:
                 yield key, values
+        trim_heap()  # the merge's buffers are freed: give them back (heap.py)
         for r in runs:
             yield beam.pvalue.TaggedOutput(_SPENT, r)
 

@@ -80,9 +80,10 @@ class RunDir:
     def iter_batches(
         self, kind: str, columns: Sequence[str], batch_rows: int = BATCH_ROWS
     ) -> Iterator[pa.RecordBatch]:
-        """Stream record batches of only ``columns`` over every file of ``kind``."""
+        """Stream record batches of only ``columns`` over every file of ``kind`` (a row group
+        at a time: pyarrow's default ``pre_buffer`` would read a whole file first)."""
         for f in self.files(kind):
-            pf = pq.ParquetFile(f)
+            pf = pq.ParquetFile(f, pre_buffer=False)
             missing = [c for c in columns if c not in pf.schema_arrow.names]
             if missing:
                 raise RunDirError(f"{f}: missing columns {missing}; is it a {kind} file of this version?")
