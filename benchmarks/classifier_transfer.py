@@ -288,14 +288,15 @@ def rules(gs, held: dict, log: dict, recipe_row: dict, pos: str, cfg, tmp: Path)
     in which trial they pick, not in the luck of the trials."""
     import fasttext
 
+    from gristmill.classify.config import SELECT_RULES
     from gristmill.classify.metrics import best_f1_threshold
     from gristmill.classify.preprocess import PREPROCESSORS, preprocess_name
-    from gristmill.classify.search import SELECT, Trial, _write, choose
+    from gristmill.classify.search import Trial, _write, choose
 
     fields = Trial.__dataclass_fields__
     own = choose(log["trials"], recipe_row["select"])
     out: dict = {}
-    for rule in SELECT:
+    for rule in SELECT_RULES:
         j = choose(log["trials"], rule)
         chosen = log["trials"][j]
         if j == own:

@@ -59,8 +59,7 @@ from typing import Any
 
 import numpy as np
 
-from gristmill.classify.config import SELECT_RULES as SELECT
-from gristmill.classify.config import ClassifierConfig
+from gristmill.classify.config import SELECT_RULES, ClassifierConfig
 from gristmill.classify.data import Example
 from gristmill.classify.groupsplit import group_folds
 from gristmill.classify.metrics import best_f1_threshold
@@ -154,8 +153,8 @@ def search(
     ``select`` (``choose``): ``valid`` scores each trial on the validation examples alone;
     ``cv`` and ``cv-1se`` also on up to ``folds`` blocks of whole training groups
     (``groupsplit.group_folds``), each trial then costing one training more per block."""
-    if select not in SELECT:
-        raise ValueError(f"select must be one of {', '.join(SELECT)}, got {select!r}")
+    if select not in SELECT_RULES:
+        raise ValueError(f"select must be one of {', '.join(SELECT_RULES)}, got {select!r}")
     fold_sets = [] if select == "valid" else _usable_folds(train, positive, folds)
     t0 = time.perf_counter()
     ref: tuple[Any, Any] | None = None  # the first trial's model and preprocessing

@@ -52,7 +52,9 @@ def bounded_merge(runs: list[str], read: Callable[[str], Iterator], write: Calla
     """Merge sorted run files (``read(path)`` -> sorted items) with at most ``fan_in`` open at
     once: while there are more, groups of ``fan_in`` are merged into intermediate runs
     (``write(items, path)``, next to the first run of the group), deleted as soon as they are
-    read. The caller's runs are left alone (they are deleted once the bundle commits)."""
+    read. The caller's runs are left alone (they are deleted once the bundle commits). When
+    the merge ends, glibc's free heap is given back (``heap.trim_heap``): every merge of the
+    pipeline (writers, grouped keys, token shards) comes through here."""
     fan_in = fan_in or MERGE_FAN_IN
     mine: list[str] = []
     try:
@@ -74,6 +76,7 @@ def bounded_merge(runs: list[str], read: Callable[[str], Iterator], write: Calla
         for r in mine:
             with contextlib.suppress(Exception):
                 delete_file(r)
+        trim_heap()  # the merge's buffers are freed: give them back (heap.py)
 
 
 def _schema(key_type: str, value_type: str = "str") -> pa.Schema:
@@ -156,7 +159,6 @@ class _MergeFn(beam.DoFn):
             values = [v for _, v in group]
             if len(values) >= self.min_size:
                 yield key, values
-        trim_heap()  # the merge's buffers are freed: give them back (heap.py)
         for r in runs:
             yield beam.pvalue.TaggedOutput(_SPENT, r)
 

@@ -38,7 +38,6 @@ from apache_beam.utils import shared
 from gristmill.config import InputConfig, TokenizeConfig
 from gristmill.pipelines import progress
 from gristmill.pipelines.beam_util import NAMESPACE, in_global_window
-from gristmill.pipelines.heap import trim_heap
 from gristmill.pipelines.spill_group import bounded_merge
 from gristmill.tokenize import shards as sh
 
@@ -199,7 +198,6 @@ class _WriteBucketFn(beam.DoFn):
         yield sh.write_sorted_bucket(self.out_dir, split, bucket, docs,
                                      sum(t for _, t in runs_tokens), self.eos_id, self.dtype)
         progress.count("tokenize.shards")
-        trim_heap()  # the merge's buffers are freed: give them back (heap.py)
         for r in runs:
             yield beam.pvalue.TaggedOutput(_SPENT, r)
 

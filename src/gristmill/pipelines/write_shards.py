@@ -23,7 +23,6 @@ from apache_beam.metrics import Metrics
 
 from gristmill.pipelines import progress
 from gristmill.pipelines.beam_util import NAMESPACE, delete_file, in_global_window
-from gristmill.pipelines.heap import trim_heap
 from gristmill.pipelines.readers import file_size, parquet_batches
 from gristmill.pipelines.spill_group import bounded_merge, group_run_paths
 from gristmill.schemas import DOCUMENT_SCHEMA, ERROR_SCHEMA, REJECTION_SCHEMA
@@ -142,7 +141,6 @@ class _MergeRunsFn(beam.DoFn):
                 n += len(rows)
             writer.close()
         yield (self.kind, n)
-        trim_heap()  # the merge's buffers are freed: give them back (heap.py)
         for r in runs:
             yield beam.pvalue.TaggedOutput(_SPENT, r)
 
