@@ -47,3 +47,14 @@ print(before, anon())
     before, after = int(out[0]), int(out[1])
     assert before > 200, before
     assert after < before - 150, (before, after)
+
+
+def test_a_local_pipeline_applies_the_settings_for_its_workers(monkeypatch):
+    """``make_pipeline`` sets them before the runner starts its worker processes."""
+    from gristmill.pipelines.beam_util import make_pipeline
+
+    for var in heap.SETTINGS:
+        monkeypatch.delenv(var, raising=False)
+    make_pipeline(None, 2)
+    assert {var: os.environ.get(var) for var in heap.SETTINGS} == {
+        var: str(value) for var, (_, value) in heap.SETTINGS.items()}
