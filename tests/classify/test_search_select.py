@@ -108,7 +108,8 @@ def test_one_se_rule_keeps_a_default_unless_clearly_beaten(parts, tmp_path):
     assert s["chosen"] == (max(near, key=lambda t: t["cv_f1"]) if near else best)
 
 
-def test_a_winner_over_the_cost_limit_on_a_second_timing_gives_way(parts, tmp_path):
+@pytest.mark.parametrize("select", ["valid", "cv"])
+def test_a_winner_over_the_cost_limit_on_a_second_timing_gives_way(parts, tmp_path, select):
     """The chosen trial is timed again; a model that is really costlier than the limit (here
     character 2-6-grams at dimension 100 against the defaults) is marked ineligible and the
     next choice, at last the defaults, is taken."""
@@ -124,6 +125,6 @@ def test_a_winner_over_the_cost_limit_on_a_second_timing_gives_way(parts, tmp_pa
     models = {i: (_train(files, str(tmp_path), -1, examples, t, cfg), t, 0.5) for i, t in enumerate((cheap, dear))}
     rows = [{**_row(0.6, 0.60, 0.01, default=True), "threshold": 0.5},
             {**_row(0.7, 0.70, 0.01), "threshold": 0.5}]
-    _confirm_cost(rows, models, "cv", 1.1, (models[0][0], preprocess), texts, lambda t: None)
+    _confirm_cost(rows, models, select, 1.1, (models[0][0], preprocess), texts, lambda t: None)
     assert rows[1]["eligible"] is False and rows[1]["cost_confirmed"] > 1.1
-    assert choose(rows, "cv") == 0
+    assert choose(rows, select) == 0

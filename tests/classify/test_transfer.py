@@ -136,17 +136,24 @@ def test_the_cards_config_snippet_runs_in_the_filter_with_the_models_cleaning(fa
 
 
 def test_trial_sequence_starts_from_the_defaults_and_is_seeded():
-    from gristmill.classify.search import ALL_CLEAN, SPACE, trial_sequence
+    from gristmill.classify.search import ALL_CLEAN, CHEAP_CHAR, SPACE, trial_sequence
 
     cfg = ClassifierConfig()
     seq = trial_sequence(cfg, 10, seed=4)
     first, second = seq[:2]
     assert (first.epoch, first.lr, first.wordNgrams, first.dim, first.clean) == (10, 0.2, 2, 50, ())
     assert second.clean == ALL_CLEAN and second.fasttext_args() == first.fasttext_args()
+    # then the same two with character 4-grams at dimension 10 (CHEAP_CHAR), then the draws
+    for plain, char in zip(seq[:2], seq[2:4], strict=True):
+        assert char.fasttext_args() == {**plain.fasttext_args(), **CHEAP_CHAR} and char.clean == plain.clean
     assert seq == trial_sequence(cfg, 10, seed=4) and seq != trial_sequence(cfg, 10, seed=5)
-    assert len(set(seq)) == 10 and all(t.dim in SPACE["dim"] for t in seq[2:])
+    assert len(set(seq)) == 10 and all(t.dim in SPACE["dim"] for t in seq[4:])
     fixed = trial_sequence(cfg, 5, seed=4, clean=("urls",))
     assert {t.clean for t in fixed} == {("urls",)} and fixed[0].epoch == cfg.epoch
+    assert (fixed[1].minn, fixed[1].maxn, fixed[1].dim) == (4, 4, 10)
+    # a config that already uses CHEAP_CHAR's settings is not tried twice
+    cheap = trial_sequence(ClassifierConfig(minn=4, maxn=4, dim=10), 6, seed=4)
+    assert len(set(cheap)) == 6 and cheap[:2] == [t for t in cheap if t.fasttext_args() == cheap[0].fasttext_args()]
 
 
 def test_eval_unlabeled_estimates_the_share_and_the_f1_there(grouped, families, tmp_path, capsys):
@@ -188,6 +195,8 @@ def test_eval_unlabeled_estimates_the_share_and_the_f1_there(grouped, families, 
     want = min(1.0, max(0.0, (q - pv["fpr"]) / (pv["tpr"] - pv["fpr"])))
     assert mu["estimated_share"] == pytest.approx(want) and mu["n"] == 120
     assert mu["expected"] == pytest.approx(at_prevalence(pv["tpr"], pv["fpr"], want))
+    assert "warning" not in est
+    assert ("warning" in mu) == (not pv["fpr"] < q < pv["tpr"])
     # a metrics JSON written before the prevalence block: the rates come from the confusion matrix
     old = tmp_path / "old"
     old.mkdir()
@@ -203,6 +212,20 @@ def test_eval_unlabeled_estimates_the_share_and_the_f1_there(grouped, families, 
                "--threshold", "0.01"])
     err = capsys.readouterr().err
     assert rc == 2 and "leave out --positive/--threshold" in err and err.count("\n") == 1
+
+
+def test_unlabeled_estimate_warns_when_the_share_clips():
+    """A flag rate below the test FPR (or above the TPR) has no share of positives behind it
+    at those error rates: the estimate clips and says it cannot be trusted."""
+    from gristmill.classify.evaluate import unlabeled_estimate
+
+    inside = unlabeled_estimate(0.30, tpr=0.66, fpr=0.12)
+    assert "warning" not in inside and inside["estimated_share"] == pytest.approx(0.18 / 0.54)
+    low = unlabeled_estimate(0.05, tpr=0.66, fpr=0.12)
+    assert low["estimated_share"] == 0.0 and "at most its test FPR (12.0%)" in low["warning"]
+    high = unlabeled_estimate(0.70, tpr=0.66, fpr=0.12)
+    assert high["estimated_share"] == 1.0 and "at least its test TPR (66.0%)" in high["warning"]
+    assert unlabeled_estimate(0.3, tpr=0.1, fpr=0.2)["expected"] is None
 
 
 def test_card_shows_expected_f1_by_share_of_positives(grouped):

@@ -121,10 +121,20 @@ def evaluate_sets(
 def unlabeled_estimate(q: float, tpr: float, fpr: float) -> dict:
     """From the share ``q`` of documents the model flags: the estimated share of positives
     (``metrics.adjusted_share``) and the expected precision and F1 there, with the rates used.
-    ``expected`` is None when TPR <= FPR (no estimate possible)."""
+    ``expected`` is None when TPR <= FPR (no estimate possible). A ``warning`` when ``q`` is
+    outside (FPR, TPR), where the share clips to 0 or 1: measured, that is where the estimate
+    fails, on data whose error rates differ from the test groups' (benchmarks/RESULTS.md,
+    "classifier transfer": the undated comments and murphy, off by 0.14-0.62 F1), and the
+    plain estimate would be reported with false confidence."""
     share = adjusted_share(q, tpr, fpr)
-    return {"predicted_positive_rate": q, "tpr": tpr, "fpr": fpr, "estimated_share": share,
-            "expected": None if share is None else at_prevalence(tpr, fpr, share)}
+    out = {"predicted_positive_rate": q, "tpr": tpr, "fpr": fpr, "estimated_share": share,
+           "expected": None if share is None else at_prevalence(tpr, fpr, share)}
+    if share is not None and not fpr < q < tpr:
+        # the share was clipped: no share of positives gives this flag rate at these error rates
+        out["warning"] = (f"the model flags {q:.1%} of this data, {'at most its test FPR' if q <= fpr else 'at least its test TPR'} "
+                          f"({fpr if q <= fpr else tpr:.1%}): its error rates differ here (or positives are too few "
+                          f"to show), so neither the estimated share nor the expected F1 can be trusted")
+    return out
 
 
 def shipped_rates(model_path: str | Path, positive: str | None, threshold: float | None
