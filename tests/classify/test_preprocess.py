@@ -141,3 +141,46 @@ def test_preprocess_names_and_bad_options():
     assert PREPROCESSORS["gristmill+urls"]("Go to WWW.X.ORG") == "go to xxurl"
     with pytest.raises(ValueError, match="unknown cleaning option.*colour.*headers, quotes"):
         parse_clean("urls,colour")
+
+
+def _headers_by_the_rule(text: str) -> str:
+    """``strip_headers`` without its first-line shortcut: the rule as first written."""
+    from gristmill.classify.preprocess import _HEADER_LINE
+
+    lines = text.split("\n")
+    n, headers = 0, []
+    while n < len(lines) and lines[n].strip():
+        if _HEADER_LINE.match(lines[n]):
+            headers.append(lines[n])
+        elif not (lines[n][:1] in (" ", "\t") and headers):
+            return text
+        n += 1
+    if len(headers) < 2:
+        return text
+    subject = [h.split(":", 1)[1].strip() for h in headers if h.lower().startswith("subject:")]
+    return "\n".join(subject + lines[n:]).strip("\n")
+
+
+def test_cleaning_shortcuts_change_nothing(demo_dir):
+    """The cheap guards (a first line that is no header; an ASCII text without a digit) skip
+    work, never change a result: every demo document and the edge cases below give what the
+    unguarded rules give, alone and composed under a ``gristmill+...`` name."""
+    import importlib
+
+    pre = importlib.import_module("gristmill.classify.preprocess")  # the module (the package exports the function)
+
+    texts = [r["text"] for name in ("fortunes", "sms_spam")
+             for r in read_jsonl(demo_dir / "corpus" / f"{name}.jsonl")]
+    texts += [MAIL, "\nFrom: a\nTo: b\n\nbody", "From: a\n\tcontinued\nTo: b\n\nbody", "From:x\nTo: b",
+              "Subject: hi\nX-Id: 1", "", "no digit here", "Arabic-Indic ٣٤ and Devanagari ७", "room 101",
+              "x\u00b2 superscript", "full-width ２０２６"]
+    assert sum(1 for t in texts if _headers_by_the_rule(t) != t) >= 3  # the header path runs too
+    for t in texts:
+        assert pre.strip_headers(t) == _headers_by_the_rule(t)
+        assert pre.CLEAN_OPTIONS["numbers"](t) == pre._NUMBER.sub(" xxnum ", t)
+        assert pre.CLEAN_OPTIONS["urls"](t) == pre._URL.sub(" xxurl ", t)
+    assert pre.CLEAN_OPTIONS["numbers"]("Arabic-Indic ٣٤") == "Arabic-Indic  xxnum "
+    assert pre.CLEAN_OPTIONS["urls"]("at WWW.X.ORG or Http://y.example") == "at  xxurl  or  xxurl "
+    every = tuple(pre.CLEAN_OPTIONS)
+    prep = pre.PREPROCESSORS["gristmill+" + "+".join(every)]
+    assert [prep(t) for t in texts] == [preprocess(pre.clean(t, every)) for t in texts]

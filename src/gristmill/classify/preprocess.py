@@ -117,6 +117,8 @@ def strip_headers(text: str) -> str:
     continuation lines, up to the first blank line), keeping the ``Subject:`` text: the
     subject is content, the servers, dates and ids are not. Text without such a block is
     returned unchanged."""
+    if not _HEADER_LINE.match(text):
+        return text  # the common case: the first line is no header (the pattern cannot span lines)
     lines = text.split("\n")
     n = 0
     headers: list[str] = []
@@ -153,9 +155,28 @@ def _sub_if(marks: tuple[str, ...], pattern: re.Pattern, repl: str, lower: bool 
     """``pattern.sub(repl, text)``, skipped when no mark is in the text: these patterns scan
     every position, and most documents hold no link or address at all."""
     def sub(text: str) -> str:
-        probe = text.lower() if lower else text
-        return pattern.sub(repl, text) if any(m in probe for m in marks) else text
+        # plain loops (no generator: this runs per document); a lowercase mark found in the
+        # text is in its lowercased copy too, so the copy is made only when none is found
+        for m in marks:
+            if m in text:
+                return pattern.sub(repl, text)
+        if lower:
+            probe = text.lower()
+            for m in marks:
+                if m in probe:
+                    return pattern.sub(repl, text)
+        return text
     return sub
+
+
+def _has_ascii_digit(text: str) -> bool:
+    """Whether an ASCII text holds a digit (ten substring searches in C): a text without one
+    skips the number pattern's scan of every position. Non-ASCII text always goes to the
+    pattern, whose ``\\d`` also matches other scripts' digits."""
+    for d in "0123456789":  # noqa: SIM110 (a plain loop: any() with a generator costs more here)
+        if d in text:
+            return True
+    return False
 
 
 CLEAN_OPTIONS: dict[str, Callable[[str], str]] = {
@@ -166,7 +187,7 @@ CLEAN_OPTIONS: dict[str, Callable[[str], str]] = {
     "urls": _sub_if(("://", "www."), _URL, " xxurl ", lower=True),
     "emails": _sub_if(("@",), _EMAIL, " xxemail "),
     "mentions": _sub_if(("@",), _MENTION, " xxuser "),
-    "numbers": lambda t: _NUMBER.sub(" xxnum ", t),
+    "numbers": lambda t: _NUMBER.sub(" xxnum ", t) if not t.isascii() or _has_ascii_digit(t) else t,
 }
 """Each option's function; ``clean`` applies the chosen ones in this order."""
 
@@ -205,8 +226,14 @@ def _composite(name: str) -> Callable[[str], str]:
     base, *opts = name.split("+")
     if base != "gristmill" or not opts or preprocess_name(opts) != name:
         raise KeyError(name)
-    options = tuple(opts)
-    return lambda text: preprocess(clean(text, options))
+    steps = tuple(CLEAN_OPTIONS[o] for o in opts)  # canonical order (checked above)
+
+    def run(text: str) -> str:
+        for step in steps:
+            text = step(text)
+        return preprocess(text)
+
+    return run
 
 
 class _Preprocessors(dict):
