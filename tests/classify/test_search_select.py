@@ -114,7 +114,7 @@ def test_a_winner_over_the_cost_limit_on_a_second_timing_gives_way(parts, tmp_pa
     character 2-6-grams at dimension 100 against the defaults) is marked ineligible and the
     next choice, at last the defaults, is taken."""
     from gristmill.classify.preprocess import preprocess
-    from gristmill.classify.search import Trial, _confirm_cost, _train
+    from gristmill.classify.search import Trial, _confirm_cost, _train, cost_ratio
 
     examples = read_examples([parts], group_field="family")
     texts = [e.text for e in examples[:300]]
@@ -128,3 +128,7 @@ def test_a_winner_over_the_cost_limit_on_a_second_timing_gives_way(parts, tmp_pa
     _confirm_cost(rows, models, select, 1.1, (models[0][0], preprocess), texts, lambda t: None)
     assert rows[1]["eligible"] is False and rows[1]["cost_confirmed"] > 1.1
     assert choose(rows, select) == 0
+    # the paired timing: a model against itself is about even, the dear one clearly dearer
+    m = models[0][0]
+    assert 0.7 < cost_ratio(m, preprocess, m, preprocess, texts) < 1.4
+    assert cost_ratio(models[1][0], preprocess, m, preprocess, texts) > 1.3

@@ -33,9 +33,9 @@ than two training groups there are no training folds and ``cv`` is ``valid``.
 
 Whatever the rule, the winner's prediction cost is then timed a second time, on up to 2,000
 validation texts (``_confirm_cost``), and it gives way to the next choice when over the limit:
-one timing of 400 texts varies by ±0.1-0.2 of the ratio, and out of a dozen draws the winner
-near the limit is often one timed low by luck (measured: chosen at x1.22-1.24, really
-x1.38-1.57; benchmarks/RESULTS.md, "classifier transfer", fourth round).
+out of a dozen draws the winner near the limit tends to be one timed low by luck. (With the
+whole-run timings ``cost_ratio`` used before, winners timed x1.22-1.24 cost x1.38-1.57;
+benchmarks/RESULTS.md, "classifier transfer", fourth round.)
 
 The trials are a fixed, seeded sequence: the plain defaults with and without cleaning first,
 the same with character 4-grams at dimension 10 (``CHEAP_CHAR``), then random draws from ``SPACE`` (epochs, learning rate, word n-grams, character n-grams,
@@ -250,7 +250,7 @@ def _confirm_cost(rows: list[dict], kept: dict, select: str, max_cost: float, re
                   texts: list[str], retrain: Any) -> None:
     """Measure the chosen trial's prediction cost again, on up to 2,000 validation texts (the
     first timing used 400), and take the next choice while it is over ``max_cost`` (marked
-    ``eligible: False``, with its ``cost_confirmed``). Why: one timing varies by about ±0.1 of the ratio, and a search that
+    ``eligible: False``, with its ``cost_confirmed``). Why: every timing has some noise, and a search that
     draws many trials picks, near the limit, those timed low by luck (benchmarks/RESULTS.md,
     "classifier transfer"); a second, independent timing of the winner does not share that luck.
     A model that is no longer kept is trained again (the same seed: the same model on one
@@ -305,31 +305,44 @@ def _score(model: Any, examples: list[Example], positive: str, prep: Any) -> tup
 
 
 def cost_ratio(model: Any, prep: Any, ref_model: Any, ref_prep: Any, texts: list[str],
-               limit: int = 400, repeat: int = 5) -> float:
-    """Prediction cost of ``model`` over ``ref_model``'s, each timed in turn (reference,
-    candidate, reference, ...) and the best round of each kept: the two see the same load,
-    which a reference timed once, minutes earlier, does not (on a shared machine the CPU time
-    of the same work drifts by 2x over minutes)."""
-    ref = cand = float("inf")
-    for _ in range(repeat):
-        ref = min(ref, prediction_cost(ref_model, ref_prep, texts, limit, repeat=1))
-        cand = min(cand, prediction_cost(model, prep, texts, limit, repeat=1))
-    return cand / ref
+               limit: int = 400, chunk: int = 50, rounds: int = 3) -> float:
+    """Prediction cost of ``model`` over ``ref_model``'s: the first ``limit`` texts in chunks
+    of ``chunk``, each chunk timed with the reference and then the candidate, ``rounds`` times
+    over; the median of the per-chunk ratios. Why paired chunks: on a shared (virtual) machine
+    the CPU time of the same work drifts by up to 2x within seconds, so two timings a second
+    apart compare different machines; a pair timed back to back over 50 texts (a few
+    milliseconds) sees one speed, and the median drops the pairs a hiccup hit. Measured on one
+    model pair, six times each: spread 0.07-0.08 of the ratio, against 0.40-0.65 for the
+    best-of-5 timings of whole runs this replaces (benchmarks/RESULTS.md, "classifier
+    transfer", fourth round)."""
+    import statistics
+
+    sample = texts[:limit] or [""]
+    ratios = []
+    for _ in range(rounds):
+        for i in range(0, len(sample), chunk):
+            part = sample[i:i + chunk]
+            ref = _cpu_seconds(ref_model, ref_prep, part)
+            ratios.append(_cpu_seconds(model, prep, part) / max(ref, 1e-9))
+    return statistics.median(ratios)
+
+
+def _cpu_seconds(model: Any, prep: Any, texts: list[str]) -> float:
+    """CPU seconds of this thread for the filter's per-document path over ``texts``."""
+    from gristmill.classify.model import label_probs
+
+    t0 = time.thread_time()
+    for t in texts:
+        label_probs(model, prep(t))
+    return time.thread_time() - t0
 
 
 def prediction_cost(model: Any, prep: Any, texts: list[str], limit: int = 400, repeat: int = 5) -> float:
     """CPU seconds per document of the filter's per-document path (``prep`` then fastText's
     predict) on the first ``limit`` texts, best of ``repeat`` runs. CPU time of this thread,
     not wall time: other processes on a busy machine then disturb it far less."""
-    from gristmill.classify.model import label_probs
-
     sample = texts[:limit] or [""]
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.thread_time()
-        for t in sample:
-            label_probs(model, prep(t))
-        best = min(best, time.thread_time() - t0)
+    best = min(_cpu_seconds(model, prep, sample) for _ in range(repeat))
     return max(best, 1e-9) / len(sample)
 
 
