@@ -307,14 +307,15 @@ def _score(model: Any, examples: list[Example], positive: str, prep: Any) -> tup
 def cost_ratio(model: Any, prep: Any, ref_model: Any, ref_prep: Any, texts: list[str],
                limit: int = 400, chunk: int = 50, rounds: int = 3) -> float:
     """Prediction cost of ``model`` over ``ref_model``'s: the first ``limit`` texts in chunks
-    of ``chunk``, each chunk timed with the reference and then the candidate, ``rounds`` times
-    over; the median of the per-chunk ratios. Why paired chunks: on a shared (virtual) machine
+    of ``chunk``, each chunk run once by each untimed and then timed reference, candidate,
+    candidate, reference, ``rounds`` times over; the median of the per-chunk ratios. Why paired chunks: on a shared (virtual) machine
     the CPU time of the same work drifts by up to 2x within seconds, so two timings a second
-    apart compare different machines; a pair timed back to back over 50 texts (a few
-    milliseconds) sees one speed, and the median drops the pairs a hiccup hit. Measured on one
-    model pair, six times each: spread 0.07-0.08 of the ratio, against 0.40-0.65 for the
-    best-of-5 timings of whole runs this replaces (benchmarks/RESULTS.md, "classifier
-    transfer", fourth round)."""
+    apart compare different machines; timings back to back over 50 texts (milliseconds) see
+    one speed, and the median drops the chunks a hiccup hit. Why the untimed runs: the first
+    run over a chunk finds nothing in the caches, and whichever came second looked cheaper (a
+    model against itself, timed reference then candidate: x0.84-0.95). Measured on one model pair, six times each: spread 0.07-0.08 of the ratio,
+    against 0.40-0.65 for the best-of-5 timings of whole runs this replaces
+    (benchmarks/RESULTS.md, "classifier transfer", fourth round)."""
     import statistics
 
     sample = texts[:limit] or [""]
@@ -322,8 +323,14 @@ def cost_ratio(model: Any, prep: Any, ref_model: Any, ref_prep: Any, texts: list
     for _ in range(rounds):
         for i in range(0, len(sample), chunk):
             part = sample[i:i + chunk]
+            # both once untimed (texts and model rows into the caches), then reference,
+            # candidate, candidate, reference: a steady drift in speed cancels
+            _cpu_seconds(ref_model, ref_prep, part)
+            _cpu_seconds(model, prep, part)
             ref = _cpu_seconds(ref_model, ref_prep, part)
-            ratios.append(_cpu_seconds(model, prep, part) / max(ref, 1e-9))
+            cand = _cpu_seconds(model, prep, part) + _cpu_seconds(model, prep, part)
+            ref += _cpu_seconds(ref_model, ref_prep, part)
+            ratios.append(cand / max(ref, 1e-9))
     return statistics.median(ratios)
 
 
