@@ -46,8 +46,9 @@ per fold more (4 blocks: 5 trainings), so a clock budget runs fewer trials; a tr
 cost limit skips its folds and does not count towards ``trials`` (the search draws on, up to
 4x ``trials``), so the choice is among ``trials`` eligible trials (with ``valid``, ineligible
 trials count, as before). With one thread, a search that stops by trial count gives
-the same model on every run; one stopped by the clock depends on machine speed, and the
-metrics JSON says which happened.
+the same model on every run unless a trial that would win lies within the timing's noise
+(a few hundredths) of the cost limit: eligibility is measured, not computed. One stopped by
+the clock depends on machine speed, and the metrics JSON says which happened.
 
 Why not fastText's autotune: it only ever tunes hyper-parameters (not the cleaning), its
 budget is always a clock, so it is never reproducible, and on small validation sets it spends
@@ -87,10 +88,10 @@ ALL_CLEAN = tuple(CLEAN_OPTIONS)
 # defaults, before the random draws. Character n-grams are what transfers best (misspellings,
 # masked words, inflections a word vocabulary misses: on the insults benchmark's validation
 # week, trials with 4-grams scored 0.707 mean F1 against 0.679 without), but they multiply the
-# vectors summed per word, and at dimension 25-50 they cost 1.2-1.9x the defaults, over the
-# budget; at dimension 10 (where F1 hardly moves) 4-grams cost about what the defaults cost
-# (x0.95-1.04, benchmarks/RESULTS.md "classifier transfer", fourth round). Random draws rarely
-# land there (1 in 9 of the character draws), so the recipe tries it by name.
+# vectors summed per word: at dimension 25-50, or as 3-6-grams, they cost 1.1-2.0x the
+# defaults, often over the budget; at dimension 10 (where F1 hardly moves) 4-grams cost about
+# what the defaults cost (x0.93-1.06, benchmarks/RESULTS.md "classifier transfer", fourth
+# round). Random draws land there once in 9, so the recipe tries it by name.
 CHEAP_CHAR = {"minn": 4, "maxn": 4, "dim": 10}
 
 
