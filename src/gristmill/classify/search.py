@@ -38,8 +38,9 @@ whole-run timings ``cost_ratio`` used before, winners timed x1.22-1.24 cost x1.3
 benchmarks/RESULTS.md, "classifier transfer", fourth round.)
 
 The trials are a fixed, seeded sequence: the plain defaults with and without cleaning first,
-the same with character 4-grams at dimension 10 (``CHEAP_CHAR``), then random draws from ``SPACE`` (epochs, learning rate, word n-grams, character n-grams,
-dimension, loss) each with or without cleaning. The search stops after ``trials`` trials or
+the same with character 4-grams at dimension 10 (``CHEAP_CHAR``), then random draws from
+``SPACE`` (epochs, learning rate, word n-grams, character n-grams, dimension, loss) each with
+or without cleaning. The search stops after ``trials`` trials or
 when ``budget_s`` seconds have passed (checked between trials, so one trial may overrun it;
 at least two trials always run). With ``cv``/``cv-1se`` an eligible trial costs one training
 per fold more (4 blocks: 5 trainings), so a clock budget runs fewer trials; a trial over the
@@ -251,9 +252,10 @@ def _confirm_cost(rows: list[dict], kept: dict, select: str, max_cost: float, re
                   texts: list[str], retrain: Any) -> None:
     """Measure the chosen trial's prediction cost again, on up to 2,000 validation texts (the
     first timing used 400), and take the next choice while it is over ``max_cost`` (marked
-    ``eligible: False``, with its ``cost_confirmed``). Why: every timing has some noise, and a search that
-    draws many trials picks, near the limit, those timed low by luck (benchmarks/RESULTS.md,
-    "classifier transfer"); a second, independent timing of the winner does not share that luck.
+    ``eligible: False``, with its ``cost_confirmed``). Why: every timing has some noise, and a
+    search that draws many trials picks, near the limit, those timed low by luck
+    (benchmarks/RESULTS.md, "classifier transfer"); a second, independent timing of the
+    winner does not share that luck.
     A model that is no longer kept is trained again (the same seed: the same model on one
     thread)."""
     while (index := choose(rows, select)) != 0:
@@ -309,14 +311,16 @@ def cost_ratio(model: Any, prep: Any, ref_model: Any, ref_prep: Any, texts: list
                limit: int = 400, chunk: int = 50, rounds: int = 3) -> float:
     """Prediction cost of ``model`` over ``ref_model``'s: the first ``limit`` texts in chunks
     of ``chunk``, each chunk run once by each untimed and then timed reference, candidate,
-    candidate, reference, ``rounds`` times over; the median of the per-chunk ratios. Why paired chunks: on a shared (virtual) machine
-    the CPU time of the same work drifts by up to 2x within seconds, so two timings a second
-    apart compare different machines; timings back to back over 50 texts (milliseconds) see
-    one speed, and the median drops the chunks a hiccup hit. Why the untimed runs: the first
-    run over a chunk finds nothing in the caches, and whichever came second looked cheaper (a
-    model against itself, timed reference then candidate: x0.84-0.95). Measured on one model pair, six times each: spread 0.07-0.08 of the ratio,
-    against 0.40-0.65 for the best-of-5 timings of whole runs this replaces
-    (benchmarks/RESULTS.md, "classifier transfer", fourth round)."""
+    candidate, reference, ``rounds`` times over; the median of the per-chunk ratios.
+
+    Why paired chunks: on a shared (virtual) machine the CPU time of the same work drifts by
+    up to 2x within seconds, so two timings a second apart compare different machines;
+    timings back to back over 50 texts (milliseconds) see one speed, and the median drops
+    the chunks a hiccup hit. Why the untimed runs: the first run over a chunk finds nothing
+    in the caches, and whichever came second looked cheaper (a model against itself, timed
+    reference then candidate: x0.84-0.95). Measured on one model pair, six times each:
+    spread 0.07-0.08 of the ratio, against 0.40-0.65 for the best-of-5 timings of whole runs
+    this replaces (benchmarks/RESULTS.md, "classifier transfer", fourth round)."""
     import statistics
 
     sample = texts[:limit] or [""]
