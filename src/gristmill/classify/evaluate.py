@@ -131,9 +131,10 @@ def unlabeled_estimate(q: float, tpr: float, fpr: float) -> dict:
            "expected": None if share is None else at_prevalence(tpr, fpr, share)}
     if share is not None and not fpr < q < tpr:
         # the share was clipped: no share of positives gives this flag rate at these error rates
-        out["warning"] = (f"the model flags {q:.1%} of this data, {'at most its test FPR' if q <= fpr else 'at least its test TPR'} "
-                          f"({fpr if q <= fpr else tpr:.1%}): its error rates differ here (or positives are too few "
-                          f"to show), so neither the estimated share nor the expected F1 can be trusted")
+        bound, rate = ("at most its test FPR", fpr) if q <= fpr else ("at least its test TPR", tpr)
+        out["warning"] = (f"the model flags {q:.1%} of this data, {bound} ({rate:.1%}): its error rates differ "
+                          f"here (or positives are too few to show), so neither the estimated share nor the "
+                          f"expected F1 can be trusted")
     return out
 
 

@@ -209,10 +209,20 @@ def parse_clean(spec: str | Sequence[str] | None) -> tuple[str, ...]:
 
 def clean(text: str, options: Sequence[str]) -> str:
     """``text`` with each cleaning option in ``options`` applied (canonical order)."""
-    for name in CLEAN_OPTIONS:
-        if name in options:
-            text = CLEAN_OPTIONS[name](text)
+    return _apply(text, _steps(tuple(options)))
+
+
+def _apply(text: str, steps: tuple[Callable[[str], str], ...]) -> str:
+    for step in steps:
+        text = step(text)
     return text
+
+
+@functools.lru_cache(maxsize=64)
+def _steps(options: tuple[str, ...]) -> tuple[Callable[[str], str], ...]:
+    """The functions of ``options`` in ``CLEAN_OPTIONS``' order, found once per choice (this
+    runs per document)."""
+    return tuple(f for name, f in CLEAN_OPTIONS.items() if name in options)
 
 
 def preprocess_name(options: Sequence[str]) -> str:
@@ -226,14 +236,8 @@ def _composite(name: str) -> Callable[[str], str]:
     base, *opts = name.split("+")
     if base != "gristmill" or not opts or preprocess_name(opts) != name:
         raise KeyError(name)
-    steps = tuple(CLEAN_OPTIONS[o] for o in opts)  # canonical order (checked above)
-
-    def run(text: str) -> str:
-        for step in steps:
-            text = step(text)
-        return preprocess(text)
-
-    return run
+    steps = _steps(tuple(opts))  # found once: the composite runs per document
+    return lambda text: preprocess(_apply(text, steps))
 
 
 class _Preprocessors(dict):
