@@ -318,8 +318,8 @@ def cost_ratio(model: Any, prep: Any, ref_model: Any, ref_prep: Any, texts: list
     timings back to back over 50 texts (milliseconds) see one speed, and the median drops
     the chunks a hiccup hit. Why the untimed runs: the first run over a chunk finds nothing
     in the caches, and whichever came second looked cheaper (a model against itself, timed
-    reference then candidate: x0.84-0.95). Measured on one model pair, six times each:
-    spread 0.07-0.08 of the ratio, against 0.40-0.65 for the best-of-5 timings of whole runs
+    reference then candidate: x0.84-0.95). Measured on four model pairs, six times each:
+    spread 0.04-0.06 of the ratio, against 0.13-0.45 for the best-of-5 timings of whole runs
     this replaces (benchmarks/RESULTS.md, "classifier transfer", fourth round)."""
     import statistics
 
